@@ -1,0 +1,36 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConfigModule } from './config/config.module.js';
+import type { AppConfig } from './config/config.js';
+import { dataSourceOptions } from './database/data-source-options.js';
+import { IamModule } from './iam/iam.module.js';
+import type { TokenValidator } from './iam/identity.js';
+import { TasksModule } from './tasks/tasks.module.js';
+
+export interface AppDependencies {
+  readonly config: AppConfig;
+  /** Where PostgreSQL is: DATABASE_URL, or the embedded database's URL. */
+  readonly databaseUrl: string;
+  /** Keystone, or the development IAM. */
+  readonly tokenValidator: TokenValidator;
+}
+
+@Module({})
+export class AppModule {
+  static register({ config, databaseUrl, tokenValidator }: AppDependencies): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.register(config),
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions(config, databaseUrl),
+          // Fail fast with a clear message rather than retry for half a minute.
+          retryAttempts: 2,
+          retryDelay: 1000,
+        }),
+        IamModule.register(tokenValidator),
+        TasksModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,71 @@
+// Domain errors. Each carries the stable OMS (or API gateway) error code that
+// the contract assigns to it; code that throws them knows nothing of HTTP.
+// OmsExceptionFilter is the one place that turns a code into an HTTP status.
+
+export type OmsErrorCode =
+  | 'OMS.0063' // delete: task is migrating
+  | 'OMS.0064' // a parameter breaks its bounds
+  | 'OMS.0065' // start: task already waiting or migrating
+  | 'OMS.0066' // stop: task is not migrating
+  | 'OMS.0067' // body is not JSON
+  | 'OMS.0070' // start: task has succeeded
+  | 'OMS.0077' // create: task quota used up
+  | 'OMS.0206' // authenticated but not allowed
+  | 'OMS.1009' // no such task
+  | 'OMS.2000' // unexpected fault
+  | 'OMS.2004' // a dependency is unavailable
+  | 'APIGW.0101' // no such API
+  | 'APIGW.0301' // bad credentials
+  | 'APIGW.0308'; // throttled
+
+export class OmsError extends Error {
+  constructor(
+    readonly code: OmsErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidParameter extends OmsError {
+  constructor(message: string) {
+    super('OMS.0064', message);
+  }
+}
+
+export class MalformedBody extends OmsError {
+  constructor() {
+    super('OMS.0067', 'The request body is not valid JSON.');
+  }
+}
+
+export class TaskNotFound extends OmsError {
+  constructor() {
+    super('OMS.1009', 'No resources found.');
+  }
+}
+
+export class Unauthenticated extends OmsError {
+  constructor(reason: string) {
+    super('APIGW.0301', `Incorrect IAM authentication information: ${reason}`);
+  }
+}
+
+export class Forbidden extends OmsError {
+  constructor(reason: string) {
+    super('OMS.0206', `Permission denied: ${reason}`);
+  }
+}
+
+export class DependencyUnavailable extends OmsError {
+  constructor(readonly dependency: 'database' | 'IAM') {
+    super('OMS.2004', `The ${dependency} is unavailable; nothing was changed. Retry later.`);
+  }
+}
+
+export class RouteNotFound extends OmsError {
+  constructor() {
+    super('APIGW.0101', 'The API does not exist or has not been published.');
+  }
+}

@@ -1,0 +1,117 @@
+// The one place where errors become HTTP answers. Every error answer is the
+// OMS body {error_code, error_msg, request_id}; internals never leave the
+// process (they are logged with the request id instead).
+
+import {
+  Catch,
+  HttpException,
+  Logger,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
+import {
+  DependencyUnavailable,
+  InvalidParameter,
+  OmsError,
+  RouteNotFound,
+  type OmsErrorCode,
+} from './oms-errors.js';
+
+const HTTP_STATUS: Record<OmsErrorCode, number> = {
+  'OMS.0063': 400,
+  'OMS.0064': 400,
+  'OMS.0065': 400,
+  'OMS.0066': 400,
+  'OMS.0067': 400,
+  'OMS.0070': 400,
+  'OMS.0077': 400,
+  'OMS.1009': 400,
+  'OMS.0206': 403,
+  'OMS.2000': 500,
+  'OMS.2004': 503,
+  'APIGW.0101': 404,
+  'APIGW.0301': 401,
+  'APIGW.0308': 429,
+};
+
+/** Seconds a client should wait before retrying a 503. */
+const RETRY_AFTER_SECONDS = '5';
+
+export interface OmsErrorBody {
+  error_code: string;
+  error_msg: string;
+  request_id: string;
+}
+
+@Catch()
+export class OmsExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('OmsExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const { status, code, message } = this.describe(exception, request);
+    if (status === 503) reply.header('Retry-After', RETRY_AFTER_SECONDS);
+    const body: OmsErrorBody = { error_code: code, error_msg: message, request_id: request.id };
+    void reply.status(status).type('application/json; charset=utf-8').send(body);
+  }
+
+  private describe(exception: unknown, request: FastifyRequest) {
+    const requestId = request.id;
+    const known = this.asOmsError(exception, request.url);
+    if (known) {
+      if (known instanceof DependencyUnavailable) {
+        this.logger.warn({ msg: known.message, requestId });
+      }
+      const status = HTTP_STATUS[known.code];
+      return { status, code: known.code, message: known.message };
+    }
+    // Errors from the HTTP layer that carry a 4xx status (a body too large,
+    // a header the parser refused) are the client's: say so, in our shape.
+    const clientStatus = this.clientErrorStatus(exception);
+    if (clientStatus) {
+      return { status: clientStatus, code: 'OMS.0064', message: this.clientMessage(clientStatus) };
+    }
+    this.logger.error({ msg: 'unexpected fault', requestId, error: describeError(exception) });
+    return { status: 500, code: 'OMS.2000', message: 'Internal error. Quote the request id.' };
+  }
+
+  private asOmsError(exception: unknown, url: string): OmsError | undefined {
+    if (exception instanceof OmsError) return exception;
+    if (isDatabaseUnavailable(exception)) return new DependencyUnavailable('database');
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      // Nest answers unknown routes with 404 and wrong methods with 405. A
+      // path with an empty segment (/v2//tasks/1/stop) is a parameter of
+      // length 0, out of bounds, rather than an unknown API.
+      if (status === 404 || status === 405) {
+        const path = url.split('?')[0];
+        return path.includes('//')
+          ? new InvalidParameter('A path parameter is empty.')
+          : new RouteNotFound();
+      }
+    }
+    return undefined;
+  }
+
+  private clientErrorStatus(exception: unknown): number | undefined {
+    const status =
+      exception instanceof HttpException
+        ? exception.getStatus()
+        : (exception as { statusCode?: unknown } | null)?.statusCode;
+    return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+  }
+
+  private clientMessage(status: number): string {
+    if (status === 413) return new InvalidParameter('The request body is too large.').message;
+    if (status === 415) return 'The content type of the request body is not supported.';
+    return 'The request is malformed.';
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}\n${error.stack}` : String(error);
+}

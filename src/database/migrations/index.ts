@@ -1,0 +1,6 @@
+// Every migration, in order. The service and the CLI both use this list; a
+// glob over the build folder would also match this file.
+
+import { CreateTasks1764352800000 } from './1764352800000-create-tasks.js';
+
+export const MIGRATIONS = [CreateTasks1764352800000];

@@ -1,0 +1,65 @@
+// Validates a token against a Keystone-v3-compatible IAM (Huawei Cloud IAM,
+// OpenStack Keystone) with GET /auth/tokens. Both Keystone's default policy
+// and Huawei IAM let a token check itself, so the caller's token goes in both
+// headers and the service needs no credentials of its own for this.
+
+import { DependencyUnavailable, Unauthenticated } from '../common/oms-errors.js';
+import type { Identity, TokenValidator } from './identity.js';
+
+interface KeystoneTokenBody {
+  token?: {
+    expires_at?: string;
+    user?: { id?: string; name?: string };
+    project?: { id?: string };
+    roles?: { name?: string }[];
+  };
+}
+
+export class KeystoneTokenValidator implements TokenValidator {
+  constructor(
+    private readonly endpoint: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async validate(token: string): Promise<Identity> {
+    let response: Response;
+    let body: unknown;
+    try {
+      response = await fetch(`${this.endpoint}/auth/tokens?nocatalog=1`, {
+        headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' },
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      body = response.status === 200 ? await response.json() : await response.body?.cancel();
+    } catch {
+      // Refused, reset, timed out, or a 200 whose body never arrived whole.
+      throw new DependencyUnavailable('IAM');
+    }
+    switch (response.status) {
+      case 200:
+        return identityFrom(body as KeystoneTokenBody);
+      case 404: // subject token invalid, expired, revoked or malformed
+      case 401: // the checking token (the same one) is bad
+      case 403: // the token may not even check itself
+        throw new Unauthenticated('the token is invalid, expired or revoked.');
+      default:
+        throw new DependencyUnavailable('IAM');
+    }
+  }
+}
+
+function identityFrom(body: KeystoneTokenBody): Identity {
+  const token = body?.token;
+  const expiresAt = Date.parse(token?.expires_at ?? '');
+  const userId = token?.user?.id;
+  if (!token || !userId || Number.isNaN(expiresAt)) {
+    // IAM said yes but not who: treat it as IAM misbehaving, not as a login.
+    throw new DependencyUnavailable('IAM');
+  }
+  return {
+    userId,
+    userName: token.user?.name ?? userId,
+    projectId: token.project?.id,
+    roles: (token.roles ?? []).map((role) => String(role.name ?? '').toLowerCase()),
+    expiresAt,
+  };
+}

@@ -1,0 +1,45 @@
+// Validated tokens, keyed by a SHA-256 of the token (never the token), each
+// kept until min(token expiry, validation time + TTL). Bounded: when full,
+// the oldest entry goes. A revoked token therefore keeps working until its
+// entry ages out, as with OpenStack's keystonemiddleware; the TTL bounds it.
+
+import type { Identity } from './identity.js';
+
+interface Entry {
+  readonly identity: Identity;
+  readonly validUntil: number;
+}
+
+export class TokenCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string, now: number): Identity | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.validUntil <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.identity;
+  }
+
+  set(key: string, identity: Identity, now: number): void {
+    const validUntil = Math.min(identity.expiresAt, now + this.ttlMs);
+    if (validUntil <= now) return;
+    this.entries.delete(key); // re-inserting moves it to the young end
+    if (this.entries.size >= this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, { identity, validUntil });
+  }
+}

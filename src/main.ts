@@ -1,0 +1,120 @@
+// Starts the service. With nothing configured it runs on the embedded
+// database in ./.data and the development IAM, seeds a demo project and
+// prints a ready-to-paste curl; with DATABASE_URL and IAM_ENDPOINT it is the
+// production service (NODE_ENV=production insists on both).
+
+import { ConsoleLogger } from '@nestjs/common';
+import type { LogLevel as NestLogLevel } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { createApp } from './app.js';
+import { ConfigError, loadConfig, type AppConfig, type LogLevel } from './config/config.js';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './database/embedded-database.js';
+import { DEMO_PROJECT_ID, DevelopmentIam } from './iam/development-iam.js';
+import { KeystoneTokenValidator } from './iam/keystone-token.validator.js';
+import type { TokenValidator } from './iam/identity.js';
+import { seedDemoTasks } from './tasks/demo-tasks.js';
+
+const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
+  fatal: ['fatal'],
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  verbose: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+/** How long SIGTERM may take before we give up on in-flight requests. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+function readConfig(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`Configuration error: ${error.message}`);
+    process.exit(1);
+  }
+}
+
+async function main(): Promise<void> {
+  let config = readConfig();
+  const logger = new ConsoleLogger({ json: true, logLevels: NEST_LEVELS[config.logLevel] });
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (databaseUrl === undefined) {
+    logger.log(`No DATABASE_URL: starting the embedded database in ${config.dataDir}`, 'Main');
+    embedded = await startEmbeddedDatabase(config.dataDir);
+    databaseUrl = embedded.url;
+    // PGlite has one session: one connection keeps transactions apart.
+    config = { ...config, databasePoolSize: 1 };
+  }
+
+  let tokenValidator: TokenValidator;
+  let demoTokens: { writer: string; reader: string } | undefined;
+  if (config.iamEndpoint) {
+    tokenValidator = new KeystoneTokenValidator(config.iamEndpoint, config.iamTimeoutMs);
+  } else {
+    const devIam = new DevelopmentIam();
+    demoTokens = {
+      writer: devIam.issue('demo', ['member']),
+      reader: devIam.issue('viewer', ['reader']),
+    };
+    tokenValidator = devIam;
+  }
+
+  const app = await createApp({ config, databaseUrl, tokenValidator }, logger);
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.log(`Listening on ${config.host}:${port}`, 'Main');
+
+  if (embedded && demoTokens) {
+    const [taskId] = await seedDemoTasks(app.get(DataSource), DEMO_PROJECT_ID);
+    printDevelopmentBanner(port, demoTokens, taskId);
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: finishing requests in flight, then stopping`, 'Main');
+    const timer = setTimeout(() => {
+      logger.error('Shutdown took too long; exiting', 'Main');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    timer.unref();
+    await app.close(); // stops accepting, waits for in-flight requests, closes the pool
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+function printDevelopmentBanner(
+  port: number,
+  tokens: { writer: string; reader: string },
+  taskId: string | undefined,
+): void {
+  const base = `http://127.0.0.1:${port}/v2/${DEMO_PROJECT_ID}/tasks`;
+  const lines = [
+    '',
+    'Development mode: embedded database, development IAM (never use in production).',
+    `Demo project: ${DEMO_PROJECT_ID}`,
+    `Token (role member): ${tokens.writer}`,
+    `Token (role reader): ${tokens.reader}`,
+    '',
+    taskId
+      ? 'Pause a migrating demo task:'
+      : 'The demo project has no migrating task left; insert one or reset .data.',
+    taskId ? `  curl -i -X POST ${base}/${taskId}/stop -H 'X-Auth-Token: ${tokens.writer}'` : '',
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main().catch((error: unknown) => {
+  console.error('The service could not start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

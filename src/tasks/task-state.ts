@@ -1,0 +1,99 @@
+// The task state machine, as data. Every status change anywhere in the
+// service is one of TASK_ACTIONS and is checked by checkTransition(); the
+// database performs the same check atomically (the action's `from` list
+// becomes the UPDATE's WHERE clause), so the table below is the single
+// source of truth for both.
+
+import { OmsError, type OmsErrorCode } from '../common/oms-errors.js';
+
+export enum TaskStatus {
+  Waiting = 1,
+  Migrating = 2,
+  Paused = 3,
+  Failed = 4,
+  Succeeded = 5,
+  Retrying = 6,
+  Pausing = 7,
+}
+
+export const TASK_STATUS_NAMES: Readonly<Record<TaskStatus, string>> = {
+  [TaskStatus.Waiting]: 'waiting',
+  [TaskStatus.Migrating]: 'migrating',
+  [TaskStatus.Paused]: 'paused',
+  [TaskStatus.Failed]: 'failed',
+  [TaskStatus.Succeeded]: 'succeeded',
+  [TaskStatus.Retrying]: 'retrying',
+  [TaskStatus.Pausing]: 'pausing',
+};
+
+/** Every move the contract knows, whoever makes it (user, scheduler or data plane). */
+export const NEXT_STATUSES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
+  [TaskStatus.Waiting]: [TaskStatus.Migrating],
+  [TaskStatus.Migrating]: [
+    TaskStatus.Paused,
+    TaskStatus.Pausing,
+    TaskStatus.Failed,
+    TaskStatus.Succeeded,
+    TaskStatus.Retrying,
+  ],
+  [TaskStatus.Paused]: [TaskStatus.Waiting],
+  [TaskStatus.Failed]: [TaskStatus.Waiting],
+  [TaskStatus.Succeeded]: [],
+  [TaskStatus.Retrying]: [TaskStatus.Migrating, TaskStatus.Failed],
+  [TaskStatus.Pausing]: [TaskStatus.Paused],
+};
+
+export interface TaskAction {
+  readonly from: readonly TaskStatus[];
+  readonly to: TaskStatus;
+  /** The error code when the task is in a status the action cannot leave. */
+  readonly rejectedWith: OmsErrorCode;
+  /** Statuses for which the rejection has a more specific code. */
+  readonly rejectedWithFrom?: Partial<Record<TaskStatus, OmsErrorCode>>;
+}
+
+/** The moves this service performs. */
+export const TASK_ACTIONS = {
+  stop: { from: [TaskStatus.Migrating], to: TaskStatus.Paused, rejectedWith: 'OMS.0066' },
+  start: {
+    from: [TaskStatus.Paused, TaskStatus.Failed],
+    to: TaskStatus.Waiting,
+    rejectedWith: 'OMS.0065',
+    rejectedWithFrom: { [TaskStatus.Succeeded]: 'OMS.0070' },
+  },
+  admit: { from: [TaskStatus.Waiting], to: TaskStatus.Migrating, rejectedWith: 'OMS.0065' },
+} as const satisfies Record<string, TaskAction>;
+
+export type TaskActionName = keyof typeof TASK_ACTIONS;
+
+export function isTaskStatus(value: unknown): value is TaskStatus {
+  return typeof value === 'number' && value in TASK_STATUS_NAMES;
+}
+
+export class TaskTransitionRejected extends OmsError {
+  constructor(
+    readonly action: TaskActionName,
+    readonly from: TaskStatus,
+  ) {
+    const spec: TaskAction = TASK_ACTIONS[action];
+    super(
+      spec.rejectedWithFrom?.[from] ?? spec.rejectedWith,
+      `The task cannot be ${ACTION_PAST_TENSE[action]}: its status is ${from} (${TASK_STATUS_NAMES[from]}).`,
+    );
+  }
+}
+
+const ACTION_PAST_TENSE: Record<TaskActionName, string> = {
+  stop: 'paused, it is not migrating',
+  start: 'started',
+  admit: 'admitted',
+};
+
+/** The status the action leads to from `current`, or TaskTransitionRejected. */
+export function checkTransition(action: TaskActionName, current: TaskStatus): TaskStatus {
+  const spec: TaskAction = TASK_ACTIONS[action];
+  if (!spec.from.includes(current) || !NEXT_STATUSES[current].includes(spec.to)) {
+    throw new TaskTransitionRejected(action, current);
+  }
+  return spec.to;
+}

@@ -1,0 +1,107 @@
+// Starts the real application for HTTP tests: real PostgreSQL (the test
+// database, schema from the migrations), a Keystone double, supertest.
+
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import pg from 'pg';
+import { createApp } from '../../src/app.js';
+import { loadConfig, type AppConfig } from '../../src/config/config.js';
+import { KeystoneTokenValidator } from '../../src/iam/keystone-token.validator.js';
+import type { TokenValidator } from '../../src/iam/identity.js';
+import { TaskStatus } from '../../src/tasks/task-state.js';
+import { FakeKeystone } from './fake-keystone.js';
+import { assertTestDatabase } from './test-database.js';
+
+export function testDatabaseUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test`');
+  assertTestDatabase(url);
+  return url;
+}
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  /** The HTTP server to hand to supertest's request(). */
+  server: ReturnType<NestFastifyApplication['getHttpServer']>;
+  keystone: FakeKeystone;
+  /** A separate pool for looking at rows directly. */
+  db: pg.Pool;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Environment overrides, as the service would read them. */
+  env?: Record<string, string>;
+  /** Where the service's pool connects (default: the test database). */
+  databaseUrl?: string;
+  /** Use this instead of the Keystone client pointed at the double. */
+  tokenValidator?: TokenValidator;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const keystone = await FakeKeystone.start();
+  const config: AppConfig = loadConfig({
+    IAM_ENDPOINT: keystone.endpoint,
+    DATABASE_URL: testDatabaseUrl(),
+    ...options.env,
+  });
+  const tokenValidator =
+    options.tokenValidator ?? new KeystoneTokenValidator(keystone.endpoint, config.iamTimeoutMs);
+  const app = await createApp({
+    config,
+    databaseUrl: options.databaseUrl ?? testDatabaseUrl(),
+    tokenValidator,
+  });
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  const db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 4 });
+  return {
+    app,
+    server: app.getHttpServer(),
+    keystone,
+    db,
+    async close() {
+      await app.close();
+      await db.end();
+      await keystone.stop();
+    },
+  };
+}
+
+export async function insertTask(
+  db: pg.Pool,
+  projectId: string,
+  status: TaskStatus,
+  name = 'task',
+): Promise<string> {
+  const { rows } = await db.query(
+    'INSERT INTO tasks (project_id, name, status) VALUES ($1, $2, $3) RETURNING id',
+    [projectId, name, status],
+  );
+  return rows[0].id;
+}
+
+export async function taskStatus(db: pg.Pool, id: string): Promise<TaskStatus | undefined> {
+  const { rows } = await db.query('SELECT status FROM tasks WHERE id = $1', [id]);
+  return rows[0]?.status;
+}
+
+export interface AuditRow {
+  task_id: string;
+  project_id: string;
+  from_status: number;
+  to_status: number;
+  user_id: string;
+  request_id: string;
+  created_at: Date;
+}
+
+export async function auditRows(db: pg.Pool, taskId: string): Promise<AuditRow[]> {
+  const { rows } = await db.query('SELECT * FROM task_transitions WHERE task_id = $1 ORDER BY id', [
+    taskId,
+  ]);
+  return rows;
+}
+
+export async function emptyTables(db: pg.Pool): Promise<void> {
+  await db.query('TRUNCATE tasks, task_transitions');
+}
