@@ -84,7 +84,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     timer.unref();
+    // Node's server.close() only drops connections idle at that moment; a
+    // keep-alive connection whose request finishes later would hold the
+    // close open until its keep-alive timeout, so keep dropping idle ones.
+    const server = app.getHttpServer();
+    const dropIdle = setInterval(() => server.closeIdleConnections(), 50);
     await app.close(); // stops accepting, waits for in-flight requests, closes the pool
+    clearInterval(dropIdle);
     await embedded?.stop();
     process.exit(0);
   };

@@ -1,0 +1,98 @@
+// The migrations, as operators and replicas meet them: several replicas
+// migrating one empty database at once, the down migrations, and the table
+// contract (a task can be inserted with id, project_id, name and status).
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../src/config/config.js';
+import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { runMigrationsLocked } from '../src/database/migrate.js';
+import { MIGRATIONS } from '../src/database/migrations/index.js';
+import { testDatabaseUrl } from './support/test-app.js';
+
+// A database of this file's own, beside the shared test database.
+const url = new URL(testDatabaseUrl());
+const name = `${url.pathname.slice(1)}_migrations`;
+url.pathname = `/${name}`;
+const admin = new URL(testDatabaseUrl());
+admin.pathname = '/postgres';
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+before(async () => {
+  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  await adminQuery(`CREATE DATABASE "${name}"`);
+});
+after(async () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+
+function newDataSource(): DataSource {
+  return new DataSource(dataSourceOptions(loadConfig({}), url.toString()));
+}
+
+test('replicas starting together: one migrates, the others find nothing to do', async () => {
+  const replicas = [newDataSource(), newDataSource(), newDataSource(), newDataSource()];
+  await Promise.all(replicas.map((ds) => ds.initialize()));
+  try {
+    const applied = await Promise.all(replicas.map((ds) => runMigrationsLocked(ds)));
+    const total = applied.flat();
+    assert.deepEqual(
+      total.sort(),
+      MIGRATIONS.map((m) => m.name).sort(),
+      'each migration applied exactly once across all replicas',
+    );
+    const rows = await replicas[0].query('SELECT name FROM migrations');
+    assert.equal(rows.length, MIGRATIONS.length);
+  } finally {
+    await Promise.all(replicas.map((ds) => ds.destroy()));
+  }
+});
+
+test('an operator inserts a task with only id, project_id, name and status', async () => {
+  const ds = newDataSource();
+  await ds.initialize();
+  try {
+    await ds.query(`INSERT INTO tasks (id, project_id, name, status) VALUES (42, 'p', 'n', 2)`);
+    const [row] = await ds.query('SELECT * FROM tasks WHERE id = 42');
+    assert.equal(row.status, 2);
+    assert.equal(row.description, '');
+    assert.ok(row.created_at instanceof Date);
+    // Ids beyond 15 digits would not survive the SDKs' and Terraform's parsing.
+    await assert.rejects(
+      ds.query(
+        `INSERT INTO tasks (id, project_id, name, status) VALUES (1000000000000000, 'p', 'n', 2)`,
+      ),
+      /CHK_tasks_id_range/,
+    );
+    await assert.rejects(
+      ds.query(`INSERT INTO tasks (project_id, name, status) VALUES ('p', 'n', 8)`),
+      /CHK_tasks_status/,
+    );
+  } finally {
+    await ds.destroy();
+  }
+});
+
+test('every migration can be reverted and applied again', async () => {
+  const ds = newDataSource();
+  await ds.initialize();
+  try {
+    for (let i = 0; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });
+    const [{ count }] = await ds.query(
+      `SELECT count(*)::int AS count FROM information_schema.tables WHERE table_name IN ('tasks', 'task_transitions')`,
+    );
+    assert.equal(count, 0);
+    assert.equal((await runMigrationsLocked(ds)).length, MIGRATIONS.length);
+  } finally {
+    await ds.destroy();
+  }
+});

@@ -1,0 +1,160 @@
+// The service as an operator runs it: `node dist/src/main.js` in a process
+// of its own. Start-up validation, the zero-configuration development mode
+// on the embedded database, production mode against PostgreSQL and an IAM,
+// and a graceful SIGTERM.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import pg from 'pg';
+import { TaskStatus } from '../src/tasks/task-state.js';
+import { FakeKeystone } from './support/fake-keystone.js';
+import { auditRows, insertTask, taskStatus, testDatabaseUrl } from './support/test-app.js';
+
+interface Service {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startService(env: Record<string, string>): Service {
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitFor<T>(what: string, service: Service, find: () => T | undefined, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const found = find();
+    if (found !== undefined) return found;
+    if (service.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no ${what}; output so far:\n${service.output()}`);
+}
+
+function listeningPort(service: Service): Promise<number> {
+  return waitFor('"Listening" line', service, () => {
+    const match = /Listening on [^:]+:(\d+)/.exec(service.output());
+    return match ? Number(match[1]) : undefined;
+  });
+}
+
+const scratch: string[] = [];
+after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+test('a bad setting stops the service at start-up, naming the variable', async () => {
+  const service = startService({ PORT: 'eighty' });
+  assert.equal(await service.exited, 1);
+  assert.match(service.output(), /PORT="eighty": expected an integer/);
+});
+
+test('production refuses the development defaults', async () => {
+  const service = startService({ NODE_ENV: 'production' });
+  assert.equal(await service.exited, 1);
+  assert.match(service.output(), /NODE_ENV=production needs DATABASE_URL and IAM_ENDPOINT/);
+});
+
+test('with nothing configured: embedded database, development IAM, a working curl', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'oms-dev-'));
+  scratch.push(dataDir);
+  const service = startService({ DATA_DIR: dataDir });
+  try {
+    const [, url, token] = await waitFor('curl in the banner', service, () => {
+      const match = /curl -i -X POST (\S+) -H 'X-Auth-Token: (\S+)'/.exec(service.output());
+      return match ?? undefined;
+    });
+    const reader = /Token \(role reader\): (\S+)/.exec(service.output())![1];
+
+    const paused = await fetch(url, { method: 'POST', headers: { 'X-Auth-Token': token } });
+    assert.equal(paused.status, 200);
+    const again = await fetch(url, { method: 'POST', headers: { 'X-Auth-Token': token } });
+    assert.equal(again.status, 400);
+    assert.equal(((await again.json()) as { error_code: string }).error_code, 'OMS.0066');
+    const denied = await fetch(url, { method: 'POST', headers: { 'X-Auth-Token': reader } });
+    assert.equal(denied.status, 403);
+
+    // The embedded database has one session; concurrent transitions must
+    // still be atomic: 20 parallel stops of another demo task, one 200.
+    const other = url.replace(/\/tasks\/\d+\/stop$/, '/tasks/2/stop');
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        fetch(other, { method: 'POST', headers: { 'X-Auth-Token': token } }).then((r) => r.status),
+      ),
+    );
+    assert.equal(statuses.filter((s) => s === 200).length, 1);
+    assert.equal(statuses.filter((s) => s === 400).length, 19);
+  } finally {
+    service.child.kill('SIGTERM');
+  }
+  assert.equal(await service.exited, 0);
+
+  // The data survives a restart; the demo project is not seeded twice.
+  const restarted = startService({ DATA_DIR: dataDir });
+  try {
+    const [, url, token] = await waitFor('curl in the banner', restarted, () => {
+      const match = /curl -i -X POST (\S+) -H 'X-Auth-Token: (\S+)'/.exec(restarted.output());
+      return match ?? undefined;
+    });
+    assert.match(url, /\/tasks\/3\/stop$/, 'tasks 1 and 2 are still paused');
+    const first = url.replace(/\/tasks\/\d+\/stop$/, '/tasks/1/stop');
+    const res = await fetch(first, { method: 'POST', headers: { 'X-Auth-Token': token } });
+    assert.equal(((await res.json()) as { error_code: string }).error_code, 'OMS.0066');
+  } finally {
+    restarted.child.kill('SIGTERM');
+  }
+  assert.equal(await restarted.exited, 0);
+});
+
+test('production: PostgreSQL and IAM from the environment; SIGTERM lets a request finish', async () => {
+  const keystone = await FakeKeystone.start();
+  const db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
+  const service = startService({
+    NODE_ENV: 'production',
+    DATABASE_URL: testDatabaseUrl(),
+    IAM_ENDPOINT: keystone.endpoint,
+    LOG_LEVEL: 'debug',
+  });
+  try {
+    const port = await listeningPort(service);
+    const project = 'process-test-project';
+    const id = await insertTask(db, project, TaskStatus.Migrating);
+    const token = keystone.issue({ projectId: project, userId: 'operator-7' });
+
+    // IAM is slow, so the request is still in flight when SIGTERM arrives.
+    keystone.delayMs = 500;
+    const inFlight = fetch(`http://127.0.0.1:${port}/v2/${project}/tasks/${id}/stop`, {
+      method: 'POST',
+      headers: { 'X-Auth-Token': token, 'X-Request-Id': 'sigterm-test-1' },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    service.child.kill('SIGTERM');
+    const res = await inFlight;
+    assert.equal(res.status, 200);
+    assert.equal(await service.exited, 0);
+    assert.equal(await taskStatus(db, id), TaskStatus.Paused);
+    const audit = await auditRows(db, id);
+    assert.equal(audit.length, 1);
+    assert.equal(audit[0].user_id, 'operator-7');
+    assert.equal(audit[0].request_id, 'sigterm-test-1');
+
+    // Logs are JSON lines, and the token is in none of them.
+    const lines = service.output().trim().split('\n');
+    for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), line);
+    assert.ok(!service.output().includes(token), 'the token must never be logged');
+  } finally {
+    service.child.kill('SIGKILL');
+    await db.end();
+    await keystone.stop();
+  }
+});
