@@ -12,6 +12,7 @@ import { AppModule, type AppDependencies } from './app.module.js';
 import { InvalidParameter } from './common/oms-errors.js';
 import { OmsExceptionFilter } from './common/oms-exception.filter.js';
 import { requestIdFor } from './common/request-id.js';
+import { answerClientError, answerFrameworkError } from './common/transport-errors.js';
 import { runMigrationsLocked } from './database/migrate.js';
 
 /** Room for a 16,384-character X-Auth-Token plus the usual headers. */
@@ -41,6 +42,8 @@ export async function createApp(
     routerOptions: { maxParamLength: MAX_HEADER_BYTES, ignoreTrailingSlash: true },
     bodyLimit: MAX_BODY_BYTES,
     http: { maxHeaderSize: MAX_HEADER_BYTES },
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRequest', async (request, reply) => {

@@ -1,0 +1,50 @@
+// Errors that happen before a request reaches Nest, answered in the same OMS
+// shape as every other error: a URL the router cannot decode (Fastify's
+// "framework errors"), and a request Node's HTTP parser refuses outright
+// (malformed, headers too large, too slow), where all we have is the socket.
+
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { OmsErrorBody } from './oms-exception.filter.js';
+
+export function answerFrameworkError(
+  _error: Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const body: OmsErrorBody = {
+    error_code: 'OMS.0064',
+    error_msg: 'The request URL is malformed.',
+    request_id: request.id,
+  };
+  void reply.status(400).header('X-Request-Id', request.id).send(body);
+}
+
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const [status, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'The request headers are too large.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'The request took too long to arrive.']
+        : [400, 'The request is malformed.'];
+  const requestId = randomUUID();
+  const body = JSON.stringify({
+    error_code: 'OMS.0064',
+    error_msg: message,
+    request_id: requestId,
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `X-Request-Id: ${requestId}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
