@@ -35,10 +35,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev \
  && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
-# The migration CLI wrapper, for `docker compose run --rm app node
-# dist/scripts/typeorm-cli.js migration:show`; the service itself migrates at
-# start-up unless RUN_MIGRATIONS=false.
-COPY --from=build /app/dist/scripts/typeorm-cli.js ./dist/scripts/typeorm-cli.js
+# The migration commands, for `docker compose run --rm app node
+# dist/scripts/migrate.js` (or typeorm-cli.js migration:show); the service
+# itself migrates at start-up unless RUN_MIGRATIONS=false.
+COPY --from=build /app/dist/scripts/typeorm-cli.js /app/dist/scripts/migrate.js ./dist/scripts/
 # Everything above stays owned by root, so the service cannot rewrite its own
 # code or dependencies.
 USER node
