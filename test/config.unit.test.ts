@@ -49,6 +49,16 @@ describe('defaults', () => {
     assert.equal(config.databaseUrl, undefined);
   });
 
+  // Container platforms hand an unset variable over as an empty one; for this
+  // variable, reading that as "no read-only roles" would let readers write.
+  test('an empty READ_ONLY_ROLES counts as unset, not as "no read-only roles"', () => {
+    assert.deepEqual(loadConfig({ READ_ONLY_ROLES: '' }).readOnlyRoles, [
+      'reader',
+      'readonly',
+      'viewer',
+    ]);
+  });
+
   test('the result is frozen', () => {
     assert.ok(Object.isFrozen(loadConfig({})));
   });
