@@ -54,6 +54,15 @@ test('an identity that has already expired is not cached', () => {
   assert.equal(cache.size, 0);
 });
 
+test('a newer validation that finds the token expired replaces the cached entry', () => {
+  const cache = new TokenCache(60_000, 10);
+  cache.set('k', identity(T0 + HOUR), T0);
+  // IAM now says the token ends right now (revoked, or the clock caught up).
+  cache.set('k', identity(T0 + 1_000), T0 + 1_000);
+  assert.equal(cache.get('k', T0 + 1_000), undefined);
+  assert.equal(cache.size, 0);
+});
+
 test('a missing key is a miss', () => {
   const cache = new TokenCache(60_000, 10);
   cache.set('k', identity(T0 + HOUR), T0);
