@@ -80,7 +80,7 @@ function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: r
 
 function list(env: Env, name: string, fallback: readonly string[]): readonly string[] {
   const raw = env[name];
-  if (raw === undefined) return fallback;
+  if (raw === undefined || raw === '') return fallback;
   return raw
     .split(',')
     .map((item) => item.trim().toLowerCase())

@@ -34,8 +34,10 @@ export class TokenCache {
 
   set(key: string, identity: Identity, now: number): void {
     const validUntil = Math.min(identity.expiresAt, now + this.ttlMs);
+    // Deleted even when nothing replaces it: the newer answer wins over an
+    // older entry. Re-inserting also moves the key to the young end.
+    this.entries.delete(key);
     if (validUntil <= now) return;
-    this.entries.delete(key); // re-inserting moves it to the young end
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);

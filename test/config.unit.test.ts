@@ -1,0 +1,213 @@
+// loadConfig is fed hand-made environments (never process.env), so each test
+// says exactly which variables exist.
+
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config/config.js';
+
+const PRODUCTION_ENV = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://oms:pw@db.internal:5432/oms',
+  IAM_ENDPOINT: 'https://iam.example.com/v3',
+};
+
+function configErrorNaming(variable: string) {
+  return (error: unknown) => {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    assert.match(error.message, new RegExp(`\\b${variable}\\b`));
+    return true;
+  };
+}
+
+describe('defaults', () => {
+  test('an empty environment gives the documented defaults', () => {
+    assert.deepEqual(loadConfig({}), {
+      production: false,
+      host: '0.0.0.0',
+      port: 8080,
+      databaseUrl: undefined,
+      databasePoolSize: 10,
+      databaseConnectTimeoutMs: 3000,
+      databaseStatementTimeoutMs: 5000,
+      runMigrations: true,
+      dataDir: resolve('.data'),
+      iamEndpoint: undefined,
+      iamTimeoutMs: 3000,
+      tokenCacheTtlSeconds: 300,
+      tokenCacheMaxEntries: 10_000,
+      readOnlyRoles: ['reader', 'readonly', 'viewer'],
+      logLevel: 'info',
+    });
+  });
+
+  test('an empty value counts as unset', () => {
+    const config = loadConfig({ PORT: '', LOG_LEVEL: '', RUN_MIGRATIONS: '', DATABASE_URL: '' });
+    assert.equal(config.port, 8080);
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.runMigrations, true);
+    assert.equal(config.databaseUrl, undefined);
+  });
+
+  // Container platforms hand an unset variable over as an empty one; for this
+  // variable, reading that as "no read-only roles" would let readers write.
+  test('an empty READ_ONLY_ROLES counts as unset, not as "no read-only roles"', () => {
+    assert.deepEqual(loadConfig({ READ_ONLY_ROLES: '' }).readOnlyRoles, [
+      'reader',
+      'readonly',
+      'viewer',
+    ]);
+  });
+
+  test('the result is frozen', () => {
+    assert.ok(Object.isFrozen(loadConfig({})));
+  });
+});
+
+describe('good values are read', () => {
+  test('numbers, booleans, levels, lists and URLs', () => {
+    const config = loadConfig({
+      PORT: '0',
+      TOKEN_CACHE_TTL_SECONDS: '0',
+      RUN_MIGRATIONS: 'false',
+      LOG_LEVEL: 'debug',
+      READ_ONLY_ROLES: ' Auditor, GUEST ,,',
+      DATABASE_URL: 'postgresql://u@localhost/oms',
+      IAM_ENDPOINT: 'http://127.0.0.1:5000/v3',
+    });
+    assert.equal(config.port, 0);
+    assert.equal(config.tokenCacheTtlSeconds, 0);
+    assert.equal(config.runMigrations, false);
+    assert.equal(config.logLevel, 'debug');
+    assert.deepEqual(config.readOnlyRoles, ['auditor', 'guest']);
+    assert.equal(config.databaseUrl, 'postgresql://u@localhost/oms');
+    assert.equal(config.iamEndpoint, 'http://127.0.0.1:5000/v3');
+  });
+
+  test('the bounds themselves are allowed', () => {
+    assert.equal(loadConfig({ PORT: '65535' }).port, 65535);
+    assert.equal(loadConfig({ TOKEN_CACHE_TTL_SECONDS: '86400' }).tokenCacheTtlSeconds, 86_400);
+  });
+
+  for (const [raw, value] of [
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+  ] as const) {
+    test(`RUN_MIGRATIONS=${raw} is ${value}`, () => {
+      assert.equal(loadConfig({ RUN_MIGRATIONS: raw }).runMigrations, value);
+    });
+  }
+
+  for (const [raw, trimmed] of [
+    ['https://iam.example.com/v3/', 'https://iam.example.com/v3'],
+    ['https://iam.example.com/v3///', 'https://iam.example.com/v3'],
+    ['http://127.0.0.1:5000/', 'http://127.0.0.1:5000'],
+  ]) {
+    test(`IAM_ENDPOINT=${raw} loses its trailing slashes`, () => {
+      assert.equal(loadConfig({ IAM_ENDPOINT: raw }).iamEndpoint, trimmed);
+    });
+  }
+
+  test('production with both DATABASE_URL and IAM_ENDPOINT is accepted', () => {
+    const config = loadConfig(PRODUCTION_ENV);
+    assert.equal(config.production, true);
+    assert.equal(config.databaseUrl, PRODUCTION_ENV.DATABASE_URL);
+  });
+});
+
+describe('bad values stop the start-up, naming the variable', () => {
+  for (const [variable, raw] of [
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '80.5'],
+    ['PORT', ' 8080'],
+    ['PORT', '8e3'],
+    ['TOKEN_CACHE_TTL_SECONDS', '-1'],
+    ['TOKEN_CACHE_TTL_SECONDS', '86401'],
+    ['TOKEN_CACHE_MAX_ENTRIES', '0'],
+    ['IAM_TIMEOUT_MS', '10'],
+    ['DATABASE_POOL_SIZE', 'ten'],
+    ['LOG_LEVEL', 'loud'],
+    ['LOG_LEVEL', 'INFO'],
+    ['DATABASE_URL', 'mysql://oms@db.internal/oms'],
+    ['DATABASE_URL', 'not a url'],
+    ['IAM_ENDPOINT', 'not a url'],
+    ['IAM_ENDPOINT', 'ftp://iam.example.com/v3'],
+    ['RUN_MIGRATIONS', 'maybe'],
+    ['RUN_MIGRATIONS', 'yes'],
+  ]) {
+    test(`${variable}=${JSON.stringify(raw)}`, () => {
+      assert.throws(() => loadConfig({ [variable]: raw }), configErrorNaming(variable));
+    });
+  }
+});
+
+describe('production needs a real database and a real IAM', () => {
+  test('without either, both are named', () => {
+    assert.throws(
+      () => loadConfig({ NODE_ENV: 'production' }),
+      (error: unknown) => {
+        configErrorNaming('DATABASE_URL')(error);
+        return configErrorNaming('IAM_ENDPOINT')(error);
+      },
+    );
+  });
+
+  test('without DATABASE_URL, that is what is named', () => {
+    const env: Record<string, string> = { ...PRODUCTION_ENV };
+    delete env.DATABASE_URL;
+    assert.throws(
+      () => loadConfig(env),
+      (error: unknown) => {
+        configErrorNaming('DATABASE_URL')(error);
+        assert.doesNotMatch((error as Error).message, /IAM_ENDPOINT/);
+        return true;
+      },
+    );
+  });
+
+  test('without IAM_ENDPOINT, that is what is named', () => {
+    const env: Record<string, string> = { ...PRODUCTION_ENV };
+    delete env.IAM_ENDPOINT;
+    assert.throws(
+      () => loadConfig(env),
+      (error: unknown) => {
+        configErrorNaming('IAM_ENDPOINT')(error);
+        assert.doesNotMatch((error as Error).message, /DATABASE_URL/);
+        return true;
+      },
+    );
+  });
+});
+
+describe('an error message never shows the database password', () => {
+  const PASSWORD = 'Sup3r-S3cret';
+  for (const [what, env] of [
+    ['a wrong protocol', { DATABASE_URL: `mysql://oms:${PASSWORD}@db.internal/oms` }],
+    ['an unparseable URL', { DATABASE_URL: `postgres://oms:${PASSWORD}@db.internal:port/oms` }],
+    ['a URL with spaces', { DATABASE_URL: `postgres://oms:${PASSWORD} @db internal/oms` }],
+    [
+      'production without IAM_ENDPOINT',
+      { NODE_ENV: 'production', DATABASE_URL: `postgres://oms:${PASSWORD}@db.internal/oms` },
+    ],
+    [
+      'another variable being wrong',
+      { DATABASE_URL: `postgres://oms:${PASSWORD}@db.internal/oms`, PORT: 'abc' },
+    ],
+  ] as const) {
+    test(what, () => {
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.ok(!error.message.includes(PASSWORD), error.message);
+          assert.ok(!error.message.includes(encodeURIComponent(PASSWORD)), error.message);
+          return true;
+        },
+      );
+    });
+  }
+});
