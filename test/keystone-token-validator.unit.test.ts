@@ -221,6 +221,14 @@ describe('against a stub with hand-written answers', () => {
     assert.deepEqual(result.roles, []);
   });
 
+  test('a role without a name grants nothing', async () => {
+    const body = {
+      token: { ...VALID_TOKEN_BODY.token, roles: [{ id: '1', name: 'reader' }, { id: '2' }] },
+    };
+    const { result } = await validateAgainst(json(200, body));
+    assert.deepEqual(result.roles, ['reader']);
+  });
+
   for (const status of [401, 403]) {
     test(`${status} (the checking token is refused) → Unauthenticated`, async () => {
       await assert.rejects(
@@ -249,6 +257,8 @@ describe('against a stub with hand-written answers', () => {
     ['a body without a token', { tokens: VALID_TOKEN_BODY.token }],
     ['a JSON null', 'null'],
     ['a body that is not JSON', '<html>gateway</html>'],
+    ['roles that are not a list', { token: { ...VALID_TOKEN_BODY.token, roles: 'admin' } }],
+    ['a user id that is not a string', { token: { ...VALID_TOKEN_BODY.token, user: { id: 7 } } }],
     ['an empty body', ''],
   ] as const) {
     test(`200 with ${what} → DependencyUnavailable(IAM)`, async () => {

@@ -51,15 +51,25 @@ function identityFrom(body: KeystoneTokenBody): Identity {
   const token = body?.token;
   const expiresAt = Date.parse(token?.expires_at ?? '');
   const userId = token?.user?.id;
-  if (!token || !userId || Number.isNaN(expiresAt)) {
-    // IAM said yes but not who: treat it as IAM misbehaving, not as a login.
+  const roles = token?.roles ?? [];
+  if (
+    !token ||
+    typeof userId !== 'string' ||
+    !userId ||
+    Number.isNaN(expiresAt) ||
+    !Array.isArray(roles)
+  ) {
+    // IAM said yes but not clearly who: treat it as IAM misbehaving, not as a login.
     throw new DependencyUnavailable('IAM');
   }
   return {
     userId,
     userName: token.user?.name ?? userId,
     projectId: token.project?.id,
-    roles: (token.roles ?? []).map((role) => String(role.name ?? '').toLowerCase()),
+    // A role without a name grants nothing (it must not count as a writer).
+    roles: roles
+      .map((role) => (typeof role?.name === 'string' ? role.name.toLowerCase() : ''))
+      .filter((name) => name !== ''),
     expiresAt,
   };
 }
