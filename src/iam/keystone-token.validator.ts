@@ -3,8 +3,17 @@
 // and Huawei IAM let a token check itself, so the caller's token goes in both
 // headers and the service needs no credentials of its own for this.
 
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { DependencyUnavailable, Unauthenticated } from '../common/oms-errors.js';
 import type { Identity, TokenValidator } from './identity.js';
+
+/**
+ * IAM echoes the checked token in the X-Subject-Token response header, so a
+ * 16,384-character token makes a response head larger than the 16 KiB that
+ * fetch() and Node's HTTP client accept by default.
+ */
+const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
 
 interface KeystoneTokenBody {
   token?: {
@@ -22,21 +31,16 @@ export class KeystoneTokenValidator implements TokenValidator {
   ) {}
 
   async validate(token: string): Promise<Identity> {
-    let response: Response;
-    let body: unknown;
+    let answer: { status: number; body: string };
     try {
-      response = await fetch(`${this.endpoint}/auth/tokens?nocatalog=1`, {
-        headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' },
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      body = response.status === 200 ? await response.json() : await response.body?.cancel();
+      answer = await this.get(token);
     } catch {
-      // Refused, reset, timed out, or a 200 whose body never arrived whole.
+      // Refused, reset, timed out, or a body that never arrived whole.
       throw new DependencyUnavailable('IAM');
     }
-    switch (response.status) {
+    switch (answer.status) {
       case 200:
-        return identityFrom(body as KeystoneTokenBody);
+        return identityFrom(parseJson(answer.body));
       case 404: // subject token invalid, expired, revoked or malformed
       case 401: // the checking token (the same one) is bad
       case 403: // the token may not even check itself
@@ -45,10 +49,43 @@ export class KeystoneTokenValidator implements TokenValidator {
         throw new DependencyUnavailable('IAM');
     }
   }
+
+  private get(token: string): Promise<{ status: number; body: string }> {
+    const url = new URL(`${this.endpoint}/auth/tokens?nocatalog=1`);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const request = send(
+        url,
+        {
+          headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' },
+          maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('error', reject);
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      request.on('error', reject);
+      request.end();
+    });
+  }
 }
 
-function identityFrom(body: KeystoneTokenBody): Identity {
-  const token = body?.token;
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined; // identityFrom() treats it as IAM misbehaving
+  }
+}
+
+function identityFrom(body: unknown): Identity {
+  const token = (body as KeystoneTokenBody | undefined)?.token;
   const expiresAt = Date.parse(token?.expires_at ?? '');
   const userId = token?.user?.id;
   if (!token || !userId || Number.isNaN(expiresAt)) {
