@@ -10,7 +10,7 @@ import type { ValidationError } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AppModule, type AppDependencies } from './app.module.js';
 import { InvalidParameter } from './common/oms-errors.js';
-import { OmsExceptionFilter } from './common/oms-exception.filter.js';
+import { answerClientError, OmsExceptionFilter } from './common/oms-exception.filter.js';
 import { requestIdFor } from './common/request-id.js';
 import { runMigrationsLocked } from './database/migrate.js';
 
@@ -41,6 +41,7 @@ export async function createApp(
     routerOptions: { maxParamLength: MAX_HEADER_BYTES, ignoreTrailingSlash: true },
     bodyLimit: MAX_BODY_BYTES,
     http: { maxHeaderSize: MAX_HEADER_BYTES },
+    clientErrorHandler: answerClientError,
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRequest', async (request, reply) => {

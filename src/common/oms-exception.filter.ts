@@ -10,6 +10,8 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
 import {
   DependencyUnavailable,
@@ -18,6 +20,7 @@ import {
   RouteNotFound,
   type OmsErrorCode,
 } from './oms-errors.js';
+import { generateRequestId } from './request-id.js';
 
 const HTTP_STATUS: Record<OmsErrorCode, number> = {
   'OMS.0063': 400,
@@ -110,6 +113,39 @@ export class OmsExceptionFilter implements ExceptionFilter {
     if (status === 415) return 'The content type of the request body is not supported.';
     return 'The request is malformed.';
   }
+}
+
+/**
+ * Answers a request that Node's HTTP parser refused (a control character in
+ * a header, a head over the size limit, a request too slow to arrive). It
+ * never reaches Nest, so the filter above cannot see it; the answer keeps the
+ * OMS shape and carries a request id all the same.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return; // nobody left to answer
+  const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+  const status = timedOut ? 408 : 400;
+  const requestId = generateRequestId();
+  const body: OmsErrorBody = {
+    error_code: 'OMS.0064',
+    error_msg: timedOut ? 'The request took too long to arrive.' : 'The request is malformed.',
+    request_id: requestId,
+  };
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      [
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}`,
+        'Content-Type: application/json; charset=utf-8',
+        `Content-Length: ${Buffer.byteLength(text)}`,
+        `X-Request-Id: ${requestId}`,
+        'Connection: close',
+        '',
+        text,
+      ].join('\r\n'),
+    );
+  }
+  socket.destroy();
 }
 
 function describeError(error: unknown): string {
