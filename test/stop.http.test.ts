@@ -345,12 +345,16 @@ describe('X-Request-Id', () => {
 
 describe('concurrent stops', () => {
   test('20 parallel stops of one task: one 200, nineteen OMS.0066, one audit row', async () => {
+    // A fresh token on a slow IAM holds all twenty at the one shared
+    // validation, then lets them into the database together: the widest race.
+    const racer = t.keystone.issue({ projectId: PROJECT, userId: USER });
+    t.keystone.delayMs = 200;
     const id = await migrating();
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        stop(t, PROJECT, id, token).set('X-Request-Id', `race-${i}`),
+        stop(t, PROJECT, id, racer).set('X-Request-Id', `race-${i}`),
       ),
-    );
+    ).finally(() => (t.keystone.delayMs = 0));
     const winners = responses.filter((res) => res.status === 200);
     const losers = responses.filter((res) => res.status !== 200);
     assert.equal(winners.length, 1, `statuses: ${responses.map((res) => res.status)}`);
@@ -360,5 +364,6 @@ describe('concurrent stops', () => {
     }
     await assertStopped(t.db, winners[0], id, paused);
     assert.equal((await allAuditRows(t.db)).length, 1);
+    assert.equal(t.keystone.validationCount(racer), 1, 'the twenty did not start together');
   });
 });

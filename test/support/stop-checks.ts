@@ -14,7 +14,8 @@ export function stopPath(projectId: string, taskId: string): string {
 
 /** A stop as the Terraform provider sends it: no body, no content type. */
 export function stop(t: TestApp, projectId: string, taskId: string, token?: string) {
-  const req = request(t.server).post(stopPath(projectId, taskId));
+  // A service that hangs must fail its test, not stall the run.
+  const req = request(t.server).post(stopPath(projectId, taskId)).timeout(10_000);
   return token === undefined ? req : req.set('X-Auth-Token', token);
 }
 
