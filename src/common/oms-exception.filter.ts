@@ -73,7 +73,9 @@ export class OmsExceptionFilter implements ExceptionFilter {
     // a header the parser refused) are the client's: say so, in our shape.
     const clientStatus = this.clientErrorStatus(exception);
     if (clientStatus) {
-      return { status: clientStatus, code: 'OMS.0064', message: this.clientMessage(clientStatus) };
+      // The contract pairs OMS.0064 with 400, whatever status the framework
+      // would have used (413 for a body over the limit).
+      return { status: 400, code: 'OMS.0064', message: this.clientMessage(clientStatus) };
     }
     this.logger.error({ msg: 'unexpected fault', requestId, error: describeError(exception) });
     return { status: 500, code: 'OMS.2000', message: 'Internal error. Quote the request id.' };
@@ -106,7 +108,7 @@ export class OmsExceptionFilter implements ExceptionFilter {
   }
 
   private clientMessage(status: number): string {
-    if (status === 413) return new InvalidParameter('The request body is too large.').message;
+    if (status === 413) return 'The request body is too large.';
     if (status === 415) return 'The content type of the request body is not supported.';
     return 'The request is malformed.';
   }

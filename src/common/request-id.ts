@@ -8,5 +8,11 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export function requestIdFor(request: IncomingMessage): string {
   const supplied = request.headers['x-request-id'];
-  return typeof supplied === 'string' && SANE_REQUEST_ID.test(supplied) ? supplied : randomUUID();
+  return typeof supplied === 'string' && SANE_REQUEST_ID.test(supplied)
+    ? supplied
+    : generateRequestId();
+}
+
+export function generateRequestId(): string {
+  return randomUUID();
 }

@@ -3,8 +3,26 @@
 // and Huawei IAM let a token check itself, so the caller's token goes in both
 // headers and the service needs no credentials of its own for this.
 
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { DependencyUnavailable, Unauthenticated } from '../common/oms-errors.js';
 import type { Identity, TokenValidator } from './identity.js';
+
+/**
+ * IAM echoes the checked token in the X-Subject-Token response header, so a
+ * 16,384-character token makes a response head larger than the 16 KiB that
+ * fetch() and Node's HTTP client accept by default.
+ */
+const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
+
+/** A token body is a few KiB; anything far larger is not an answer we trust. */
+const MAX_RESPONSE_BODY_BYTES = 1024 * 1024;
+
+// Connections to IAM are reused: a new TCP (and TLS) handshake per validation
+// would add to every cache miss.
+const keepAlive = { keepAlive: true, maxSockets: 64 };
+const httpAgent = new HttpAgent(keepAlive);
+const httpsAgent = new HttpsAgent(keepAlive);
 
 interface KeystoneTokenBody {
   token?: {
@@ -22,21 +40,16 @@ export class KeystoneTokenValidator implements TokenValidator {
   ) {}
 
   async validate(token: string): Promise<Identity> {
-    let response: Response;
-    let body: unknown;
+    let answer: { status: number; body: string };
     try {
-      response = await fetch(`${this.endpoint}/auth/tokens?nocatalog=1`, {
-        headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' },
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      body = response.status === 200 ? await response.json() : await response.body?.cancel();
+      answer = await this.get(token);
     } catch {
-      // Refused, reset, timed out, or a 200 whose body never arrived whole.
+      // Refused, reset, timed out, or a body that never arrived whole.
       throw new DependencyUnavailable('IAM');
     }
-    switch (response.status) {
+    switch (answer.status) {
       case 200:
-        return identityFrom(body as KeystoneTokenBody);
+        return identityFrom(parseJson(answer.body));
       case 404: // subject token invalid, expired, revoked or malformed
       case 401: // the checking token (the same one) is bad
       case 403: // the token may not even check itself
@@ -45,10 +58,53 @@ export class KeystoneTokenValidator implements TokenValidator {
         throw new DependencyUnavailable('IAM');
     }
   }
+
+  private get(token: string): Promise<{ status: number; body: string }> {
+    const url = new URL(`${this.endpoint}/auth/tokens?nocatalog=1`);
+    const [send, agent] =
+      url.protocol === 'https:' ? [httpsRequest, httpsAgent] : [httpRequest, httpAgent];
+    return new Promise((resolve, reject) => {
+      const request = send(
+        url,
+        {
+          headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' },
+          agent,
+          maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_RESPONSE_BODY_BYTES) {
+              request.destroy(new Error('IAM answer too large'));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          response.on('error', reject);
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      request.on('error', reject);
+      request.end();
+    });
+  }
 }
 
-function identityFrom(body: KeystoneTokenBody): Identity {
-  const token = body?.token;
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined; // identityFrom() treats it as IAM misbehaving
+  }
+}
+
+function identityFrom(body: unknown): Identity {
+  const token = (body as KeystoneTokenBody | undefined)?.token;
   const expiresAt = Date.parse(token?.expires_at ?? '');
   const userId = token?.user?.id;
   const roles = token?.roles ?? [];

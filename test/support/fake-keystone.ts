@@ -9,7 +9,8 @@ import type { Socket } from 'node:net';
 
 export interface FakeUser {
   userId?: string;
-  projectId?: string;
+  /** null: a domain-scoped token, which names no project. */
+  projectId?: string | null;
   roles?: string[];
   /** Absolute expiry, ms since the epoch. Default: in 24 hours. */
   expiresAt?: number;
@@ -28,7 +29,9 @@ export class FakeKeystone {
   private constructor(private readonly server: Server) {}
 
   static async start(): Promise<FakeKeystone> {
-    const server = createServer();
+    // Room for a 16,384-character token sent twice (X-Auth-Token and
+    // X-Subject-Token); Node's default of 16 KiB would answer 431.
+    const server = createServer({ maxHeaderSize: 64 * 1024 });
     const fake = new FakeKeystone(server);
     server.on('request', (req, res) => fake.handle(req, res));
     server.on('connection', (socket) => {
@@ -50,7 +53,7 @@ export class FakeKeystone {
   issue(user: FakeUser = {}, token = `fake-${randomBytes(18).toString('base64url')}`): string {
     this.tokens.set(token, {
       userId: user.userId ?? 'user-1',
-      projectId: user.projectId ?? 'project-1',
+      projectId: user.projectId === undefined ? 'project-1' : user.projectId,
       roles: user.roles ?? ['member'],
       expiresAt: user.expiresAt ?? Date.now() + 24 * 3600 * 1000,
     });
@@ -113,11 +116,15 @@ export class FakeKeystone {
           name: `name-of-${user.userId}`,
           domain: { id: 'default', name: 'Default' },
         },
-        project: {
-          id: user.projectId,
-          name: `name-of-${user.projectId}`,
-          domain: { id: 'default', name: 'Default' },
-        },
+        ...(user.projectId === null
+          ? { domain: { id: 'default', name: 'Default' } }
+          : {
+              project: {
+                id: user.projectId,
+                name: `name-of-${user.projectId}`,
+                domain: { id: 'default', name: 'Default' },
+              },
+            }),
         roles: user.roles.map((name, i) => ({ id: String(i), name })),
       },
     };

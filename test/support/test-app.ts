@@ -2,6 +2,7 @@
 // database, schema from the migrations), a Keystone double, supertest.
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createApp } from '../../src/app.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
@@ -22,6 +23,8 @@ export interface TestApp {
   app: NestFastifyApplication;
   /** The HTTP server to hand to supertest's request(). */
   server: ReturnType<NestFastifyApplication['getHttpServer']>;
+  /** The loopback port the server listens on. */
+  port: number;
   keystone: FakeKeystone;
   /** A separate pool for looking at rows directly. */
   db: pg.Pool;
@@ -51,12 +54,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     databaseUrl: options.databaseUrl ?? testDatabaseUrl(),
     tokenValidator,
   });
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  // Listening (rather than letting supertest start the server per request)
+  // lets parallel requests share one server and raw sockets reach it.
+  await app.listen(0, '127.0.0.1');
   const db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 4 });
+  const server = app.getHttpServer();
   return {
     app,
-    server: app.getHttpServer(),
+    server,
+    port: (server.address() as AddressInfo).port,
     keystone,
     db,
     async close() {
@@ -99,6 +105,12 @@ export async function auditRows(db: pg.Pool, taskId: string): Promise<AuditRow[]
   const { rows } = await db.query('SELECT * FROM task_transitions WHERE task_id = $1 ORDER BY id', [
     taskId,
   ]);
+  return rows;
+}
+
+/** Every audit row, whatever task it names. */
+export async function allAuditRows(db: pg.Pool): Promise<AuditRow[]> {
+  const { rows } = await db.query('SELECT * FROM task_transitions ORDER BY id');
   return rows;
 }
 
