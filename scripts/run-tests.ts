@@ -7,17 +7,19 @@
 // Without TEST_DATABASE_URL a throwaway server is started and removed again.
 
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { ThrowawayPostgres } from '../test/support/throwaway-postgres.js';
 import { recreateTestDatabase } from '../test/support/test-database.js';
 
+/** Compiled test files whose source still exists (tsc never deletes output). */
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .flatMap((entry) => {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) return testFiles(path);
-      return entry.name.endsWith('.test.js') ? [path] : [];
+      const source = relative('dist', path).replace(/\.js$/, '.ts');
+      return entry.name.endsWith('.test.js') && existsSync(source) ? [path] : [];
     })
     .sort();
 }
@@ -35,6 +37,11 @@ async function main(): Promise<number> {
     console.log(`Test database ready (${applied.length} migrations applied)`);
     const pattern = process.argv[2];
     const files = testFiles('dist/test').filter((file) => !pattern || file.includes(pattern));
+    if (files.length === 0) {
+      // Given no files, node --test would go looking for tests by itself.
+      console.error(`No test file matches ${JSON.stringify(pattern)}`);
+      return 1;
+    }
     return await new Promise<number>((resolve) => {
       const child = spawn(
         process.execPath,
