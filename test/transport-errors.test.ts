@@ -71,3 +71,10 @@ test('a body over 1 MiB: 400 OMS.0064, task unchanged', async () => {
   assertOmsError(res, 400, 'OMS.0064');
   assert.equal(await taskStatus(t.db, id), TaskStatus.Migrating);
 });
+
+test('an unknown path with an empty segment is still an unknown API: 404 APIGW.0101', async () => {
+  for (const path of ['/v3//tasks/1/stop', '/v2/p1//1/stop', '//']) {
+    const res = await rawHttp(t.port, [`POST ${path} HTTP/1.1`, 'X-Auth-Token: x']);
+    assertOmsError(res, 404, 'APIGW.0101');
+  }
+});

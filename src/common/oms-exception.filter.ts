@@ -36,6 +36,9 @@ const HTTP_STATUS: Record<OmsErrorCode, number> = {
   'APIGW.0308': 429,
 };
 
+/** /v2/{project_id}/tasks[/{task_id}[/action]], any segment possibly empty. */
+const TASK_PATH_SHAPE = /^\/v2\/[^/]*\/tasks(\/[^/]*(\/[a-z-]+)?)?\/?$/;
+
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = '5';
 
@@ -87,11 +90,11 @@ export class OmsExceptionFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       // Nest answers unknown routes with 404 and wrong methods with 405. A
-      // path with an empty segment (/v2//tasks/1/stop) is a parameter of
-      // length 0, out of bounds, rather than an unknown API.
+      // task path with an empty segment (/v2//tasks/1/stop) is a parameter
+      // of length 0, out of bounds, rather than an unknown API.
       if (status === 404 || status === 405) {
         const path = url.split('?')[0];
-        return path.includes('//')
+        return path.includes('//') && TASK_PATH_SHAPE.test(path)
           ? new InvalidParameter('A path parameter is empty.')
           : new RouteNotFound();
       }
