@@ -49,7 +49,8 @@ export class TaskTransitions {
   ): Promise<TaskStatus> {
     const { from, to } = TASK_ACTIONS[action];
     // A retry is needed only when the task changed status between the move
-    // and the look that explains its failure; three tries end any such race.
+    // and the look that explains its failure. Such a race is rare; if it
+    // keeps happening the caller is told to retry (503), never misled.
     for (let attempt = 0; attempt < 3; attempt++) {
       const moved: { from_status: TaskStatus }[] = await this.db.query(MOVE_SQL, [
         taskId,
