@@ -10,6 +10,7 @@ import { rawHttp } from './support/raw-http.js';
 import {
   assertOmsError,
   assertStopped,
+  assertTokenRefusedOnTheWire,
   assertUnchanged,
   stop,
   stopPath,
@@ -77,18 +78,12 @@ describe('401 APIGW.0301 for credentials that are not good', () => {
     ['U+0001', '\u0001'],
     ['DEL', '\u007f'],
   ]) {
-    test(`a token with ${label}: refused by the HTTP parser in the OMS shape, IAM not asked`, async () => {
-      const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
-      const token = t.keystone.issue({ projectId: PROJECT }, `tok${char}en-1234567890`);
-      const before = t.keystone.validationCount();
-      const res = await rawHttp(t.port, [
-        `POST ${stopPath(PROJECT, id)} HTTP/1.1`,
-        `X-Auth-Token: ${token}`,
-      ]);
-      assertOmsError(res, 400, 'OMS.0064');
-      assert.equal(t.keystone.validationCount(), before);
-      await assertUnchanged(t.db, id, TaskStatus.Migrating);
-    });
+    test(`a token with ${label}: refused by the HTTP parser in the OMS shape, IAM not asked`, () =>
+      assertTokenRefusedOnTheWire(
+        t,
+        PROJECT,
+        t.keystone.issue({ projectId: PROJECT }, `tok${char}en-1234567890`),
+      ));
   }
 });
 

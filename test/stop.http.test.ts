@@ -12,6 +12,7 @@ import { rawHttp } from './support/raw-http.js';
 import {
   assertOmsError,
   assertStopped,
+  assertTokenRefusedOnTheWire,
   assertUnchanged,
   stop,
   stopPath,
@@ -241,18 +242,12 @@ describe('bounds of the path and of X-Auth-Token', () => {
     await assertUnchanged(t.db, id, TaskStatus.Migrating);
   });
 
-  test('an X-Auth-Token larger than the HTTP header limit: still 400 OMS.0064', async () => {
-    const huge = t.keystone.issue({ projectId: PROJECT }, 'T'.repeat(70_000));
-    const id = await migrating();
-    const before = t.keystone.validationCount();
-    const res = await rawHttp(t.port, [
-      `POST ${stopPath(PROJECT, id)} HTTP/1.1`,
-      `X-Auth-Token: ${huge}`,
-    ]);
-    assertOmsError(res, 400, 'OMS.0064');
-    assert.equal(t.keystone.validationCount(), before);
-    await assertUnchanged(t.db, id, TaskStatus.Migrating);
-  });
+  test('an X-Auth-Token larger than the HTTP header limit: still 400 OMS.0064', () =>
+    assertTokenRefusedOnTheWire(
+      t,
+      PROJECT,
+      t.keystone.issue({ projectId: PROJECT }, 'T'.repeat(70_000)),
+    ));
 });
 
 describe('404 APIGW.0101 for what is not an API', () => {

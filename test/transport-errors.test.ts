@@ -6,21 +6,13 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { TaskStatus } from '../src/tasks/task-state.js';
-import { rawHttp, type RawResponse } from './support/raw-http.js';
+import { rawHttp } from './support/raw-http.js';
+import { assertOmsError } from './support/stop-checks.js';
 import { insertTask, startTestApp, taskStatus, type TestApp } from './support/test-app.js';
 
 let t: TestApp;
 before(async () => (t = await startTestApp()));
 after(async () => t.close());
-
-function assertOmsError(res: RawResponse, status: number, code: string): void {
-  assert.equal(res.status, status);
-  const body = JSON.parse(res.text);
-  assert.deepEqual(Object.keys(body).sort(), ['error_code', 'error_msg', 'request_id']);
-  assert.equal(body.error_code, code);
-  assert.match(body.request_id, /^[0-9a-f-]{36}$/);
-  assert.equal(res.headers['x-request-id'], body.request_id);
-}
 
 test('a URL that does not percent-decode: 400 OMS.0064, task unchanged', async () => {
   const id = await insertTask(t.db, 'p1', TaskStatus.Migrating);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import request from 'supertest';
 import { TaskStatus } from '../../src/tasks/task-state.js';
-import { allAuditRows, auditRows, taskStatus, type TestApp } from './test-app.js';
+import { rawHttp } from './raw-http.js';
+import { allAuditRows, auditRows, insertTask, taskStatus, type TestApp } from './test-app.js';
 
 export function stopPath(projectId: string, taskId: string): string {
   return `/v2/${projectId}/tasks/${taskId}/stop`;
@@ -100,4 +101,21 @@ export async function assertStopped(
   const requestId = res.headers['x-request-id'];
   assert.ok(typeof requestId === 'string' && requestId !== '', 'no X-Request-Id on a 200');
   await assertPaused(db, taskId, { ...by, requestId });
+}
+
+/**
+ * Sends a stop of a fresh migrating task with `token`, byte for byte (no
+ * client library would send such a header), and checks that the HTTP layer
+ * refused it: 400 OMS.0064, IAM never asked, the task unchanged.
+ */
+export async function assertTokenRefusedOnTheWire(t: TestApp, projectId: string, token: string) {
+  const id = await insertTask(t.db, projectId, TaskStatus.Migrating);
+  const before = t.keystone.validationCount();
+  const res = await rawHttp(t.port, [
+    `POST ${stopPath(projectId, id)} HTTP/1.1`,
+    `X-Auth-Token: ${token}`,
+  ]);
+  assertOmsError(res, 400, 'OMS.0064');
+  assert.equal(t.keystone.validationCount(), before, 'IAM was asked');
+  await assertUnchanged(t.db, id, TaskStatus.Migrating);
 }
