@@ -43,9 +43,14 @@ const TASK_PATH_SHAPE = /^\/v2\/[^/]*\/tasks(\/[^/]*(\/[a-z-]+)?)?\/?$/;
 const RETRY_AFTER_SECONDS = '5';
 
 export interface OmsErrorBody {
-  error_code: string;
+  error_code: OmsErrorCode;
   error_msg: string;
   request_id: string;
+}
+
+/** The one shape of every error answer, here and in transport-errors.ts. */
+export function omsErrorBody(code: OmsErrorCode, message: string, requestId: string): OmsErrorBody {
+  return { error_code: code, error_msg: message, request_id: requestId };
 }
 
 @Catch()
@@ -58,11 +63,16 @@ export class OmsExceptionFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const { status, code, message } = this.describe(exception, request);
     if (status === 503) reply.header('Retry-After', RETRY_AFTER_SECONDS);
-    const body: OmsErrorBody = { error_code: code, error_msg: message, request_id: request.id };
-    void reply.status(status).type('application/json; charset=utf-8').send(body);
+    void reply
+      .status(status)
+      .type('application/json; charset=utf-8')
+      .send(omsErrorBody(code, message, request.id));
   }
 
-  private describe(exception: unknown, request: FastifyRequest) {
+  private describe(
+    exception: unknown,
+    request: FastifyRequest,
+  ): { status: number; code: OmsErrorCode; message: string } {
     const requestId = request.id;
     const known = this.asOmsError(exception, request.url);
     if (known) {
@@ -112,7 +122,6 @@ export class OmsExceptionFilter implements ExceptionFilter {
 
   private clientMessage(status: number): string {
     if (status === 413) return 'The request body is too large.';
-    if (status === 415) return 'The content type of the request body is not supported.';
     return 'The request is malformed.';
   }
 }

@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { OmsErrorBody } from './oms-exception.filter.js';
+import { omsErrorBody } from './oms-exception.filter.js';
 import { generateRequestId } from './request-id.js';
 
 export function answerFrameworkError(
@@ -14,12 +14,10 @@ export function answerFrameworkError(
   request: FastifyRequest,
   reply: FastifyReply,
 ): void {
-  const body: OmsErrorBody = {
-    error_code: 'OMS.0064',
-    error_msg: 'The request URL is malformed.',
-    request_id: request.id,
-  };
-  void reply.status(400).header('X-Request-Id', request.id).send(body);
+  void reply
+    .status(400)
+    .header('X-Request-Id', request.id)
+    .send(omsErrorBody('OMS.0064', 'The request URL is malformed.', request.id));
 }
 
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
@@ -37,11 +35,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
         ? [408, 'The request took too long to arrive.']
         : [400, 'The request is malformed.'];
   const requestId = generateRequestId();
-  const body = JSON.stringify({
-    error_code: 'OMS.0064',
-    error_msg: message,
-    request_id: requestId,
-  });
+  const body = JSON.stringify(omsErrorBody('OMS.0064', message, requestId));
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
