@@ -6,6 +6,7 @@ import { dataSourceOptions } from './database/data-source-options.js';
 import { IamModule } from './iam/iam.module.js';
 import type { TokenValidator } from './iam/identity.js';
 import { TasksModule } from './tasks/tasks.module.js';
+import { VersionsModule } from './versions/versions.module.js';
 
 export interface AppDependencies {
   readonly config: AppConfig;
@@ -30,6 +31,7 @@ export class AppModule {
         }),
         IamModule.register(tokenValidator),
         TasksModule,
+        VersionsModule,
       ],
     };
   }

@@ -9,18 +9,17 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { ValidationError } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AppModule, type AppDependencies } from './app.module.js';
+import { MALFORMED_JSON } from './common/json-body.js';
 import { InvalidParameter } from './common/oms-errors.js';
 import { OmsExceptionFilter } from './common/oms-exception.filter.js';
 import { requestIdFor } from './common/request-id.js';
 import { answerClientError, answerFrameworkError } from './common/transport-errors.js';
 import { runMigrationsLocked } from './database/migrate.js';
+import { serveOpenApi } from './openapi/openapi.js';
 
 /** Room for a 16,384-character X-Auth-Token plus the usual headers. */
 const MAX_HEADER_BYTES = 64 * 1024;
 const MAX_BODY_BYTES = 1024 * 1024;
-
-/** What a JSON body that does not parse becomes; routes that read bodies reject it. */
-export const MALFORMED_JSON = Symbol('malformed JSON');
 
 function firstMessage(errors: ValidationError[]): string {
   for (const error of errors) {
@@ -77,6 +76,7 @@ export async function createApp(
       exceptionFactory: (errors) => new InvalidParameter(firstMessage(errors)),
     }),
   );
+  serveOpenApi(app);
   if (deps.config.runMigrations) await runMigrationsLocked(app.get(DataSource));
   return app;
 }

@@ -13,6 +13,7 @@ import { DEMO_PROJECT_ID, DevelopmentIam } from './iam/development-iam.js';
 import { KeystoneTokenValidator } from './iam/keystone-token.validator.js';
 import type { TokenValidator } from './iam/identity.js';
 import { seedDemoTasks } from './tasks/demo-tasks.js';
+import { developmentSecretsKey } from './tasks/task-secrets.js';
 
 const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
   fatal: ['fatal'],
@@ -48,6 +49,11 @@ async function main(): Promise<void> {
     databaseUrl = embedded.url;
     // PGlite has one session: one connection keeps transactions apart.
     config = { ...config, databasePoolSize: 1 };
+  }
+
+  if (!config.secretsKey) {
+    logger.log(`No SECRETS_KEY: using the development key in ${config.dataDir}`, 'Main');
+    config = { ...config, secretsKey: developmentSecretsKey(config.dataDir) };
   }
 
   let tokenValidator: TokenValidator;

@@ -12,7 +12,13 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FakeKeystone } from './support/fake-keystone.js';
-import { auditRows, insertTask, taskStatus, testDatabaseUrl } from './support/test-app.js';
+import {
+  auditRows,
+  insertTask,
+  taskStatus,
+  TEST_SECRETS_KEY,
+  testDatabaseUrl,
+} from './support/test-app.js';
 
 interface Service {
   child: ChildProcess;
@@ -123,6 +129,7 @@ test('production: PostgreSQL and IAM from the environment; SIGTERM lets a reques
     NODE_ENV: 'production',
     DATABASE_URL: testDatabaseUrl(),
     IAM_ENDPOINT: keystone.endpoint,
+    SECRETS_KEY: TEST_SECRETS_KEY.toString('base64'),
     LOG_LEVEL: 'debug',
   });
   try {

@@ -69,3 +69,15 @@ export class RouteNotFound extends OmsError {
     super('APIGW.0101', 'The API does not exist or has not been published.');
   }
 }
+
+export class TaskQuotaExceeded extends OmsError {
+  constructor(reason: string) {
+    super('OMS.0077', `The task quota is used up: ${reason}.`);
+  }
+}
+
+export class TaskFinished extends OmsError {
+  constructor(what: string) {
+    super('OMS.0070', `The task has succeeded; ${what}.`);
+  }
+}

@@ -19,7 +19,7 @@ import {
   type OmsErrorCode,
 } from './oms-errors.js';
 
-const HTTP_STATUS: Record<OmsErrorCode, number> = {
+export const HTTP_STATUS: Record<OmsErrorCode, number> = {
   'OMS.0063': 400,
   'OMS.0064': 400,
   'OMS.0065': 400,

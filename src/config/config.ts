@@ -26,6 +26,14 @@ export interface AppConfig {
   readonly tokenCacheMaxEntries: number;
   readonly readOnlyRoles: readonly string[];
   readonly logLevel: LogLevel;
+  /** Tasks of one project migrating at once; the scheduler admits up to this. */
+  readonly maxParallelTasks: number;
+  /** Tasks one project may hold in all (create answers OMS.0077 beyond). */
+  readonly maxTasksPerProject: number;
+  /** How often the scheduler sweeps for waiting tasks; 0 turns the scheduler off. */
+  readonly schedulerSweepIntervalMs: number;
+  /** AES-256 key for task secrets; undefined means "the development key in dataDir". */
+  readonly secretsKey: Buffer | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -87,6 +95,17 @@ function list(env: Env, name: string, fallback: readonly string[]): readonly str
     .filter((item) => item !== '');
 }
 
+function aes256Key(env: Env, name: string): Buffer | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const key = Buffer.from(raw, 'base64');
+  // Never echo the value: it is the key.
+  if (key.length !== 32 || key.toString('base64') !== raw) {
+    throw new ConfigError(`${name}: expected 32 bytes in base64 (openssl rand -base64 32)`);
+  }
+  return key;
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
   const config: AppConfig = {
@@ -105,12 +124,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
     tokenCacheMaxEntries: integer(env, 'TOKEN_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     readOnlyRoles: list(env, 'READ_ONLY_ROLES', ['reader', 'readonly', 'viewer']),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
+    maxParallelTasks: integer(env, 'MAX_PARALLEL_TASKS', 5, 1, 10_000),
+    maxTasksPerProject: integer(env, 'MAX_TASKS_PER_PROJECT', 100_000, 1, 100_000_000),
+    schedulerSweepIntervalMs: integer(env, 'SCHEDULER_SWEEP_INTERVAL_MS', 5000, 0, 3_600_000),
+    secretsKey: aes256Key(env, 'SECRETS_KEY'),
   };
-  if (production && (!config.databaseUrl || !config.iamEndpoint)) {
-    const missing = [!config.databaseUrl && 'DATABASE_URL', !config.iamEndpoint && 'IAM_ENDPOINT'];
+  if (production && (!config.databaseUrl || !config.iamEndpoint || !config.secretsKey)) {
+    const missing = [
+      !config.databaseUrl && 'DATABASE_URL',
+      !config.iamEndpoint && 'IAM_ENDPOINT',
+      !config.secretsKey && 'SECRETS_KEY',
+    ];
     throw new ConfigError(
       `NODE_ENV=production needs ${missing.filter(Boolean).join(' and ')}: ` +
-        'the embedded database and the development IAM are for development only',
+        'the embedded database, the development IAM and the generated key are for development only',
     );
   }
   return Object.freeze(config);

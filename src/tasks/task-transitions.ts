@@ -1,17 +1,19 @@
 // Applies a TASK_ACTIONS move to one task, atomically. The move is a single
-// statement: lock the row only if its status is one the action may leave,
-// update it, and write the audit row, all or nothing. Of any number of
-// concurrent identical moves exactly one finds the row still in a `from`
-// status; the rest find nothing and are told why.
+// statement, built from the action's row in the state table: lock the task
+// only if its status is one the action may leave, change it (or delete it),
+// and write the audit row, all or nothing. Of any number of concurrent
+// identical moves exactly one finds the row still in a `from` status; the
+// rest find nothing and are told why.
 
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
 import {
   checkTransition,
+  DELETED,
   TASK_ACTIONS,
+  TaskStatus,
   type TaskActionName,
-  type TaskStatus,
 } from './task-state.js';
 
 export interface Actor {
@@ -20,19 +22,55 @@ export interface Actor {
   readonly requestId: string;
 }
 
-const MOVE_SQL = `
+/** What a move may change besides the status (start brings new keys). */
+export interface MoveChanges {
+  /** Sealed TaskSecrets replacing the stored ones. */
+  readonly secrets?: Buffer;
+  /** Merged into the task's options. */
+  readonly options?: Record<string, unknown>;
+}
+
+export interface MoveResult {
+  readonly from: TaskStatus;
+  /** Whether the project has waiting tasks, so the scheduler may have work. */
+  readonly projectHasWaiting: boolean;
+}
+
+// $1 task id, $2 project, $3 from statuses, $4 user, $5 request id; a move
+// to a status adds $6 that status, $7 sealed secrets or NULL, $8 options to
+// merge. (A delete sends only the first five: PostgreSQL wants a type for
+// every parameter it is given.)
+const LOCK = `
 WITH locked AS (
   SELECT id, project_id, status FROM tasks
   WHERE id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
   FOR UPDATE
-), moved AS (
-  UPDATE tasks SET status = $4, updated_at = now()
+)`;
+
+const AUDIT = (action: TaskActionName, source: string, to: string) => `
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, '${action}', from_status, ${to}, $4, $5 FROM ${source}
+RETURNING from_status,
+  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = ${TaskStatus.Waiting}) AS project_has_waiting`;
+
+function moveSql(action: TaskActionName): string {
+  if (TASK_ACTIONS[action].to === DELETED) {
+    return `${LOCK}, removed AS (
+  DELETE FROM tasks USING locked WHERE tasks.id = locked.id
+  RETURNING tasks.id, tasks.project_id, locked.status AS from_status
+)${AUDIT(action, 'removed', 'NULL')}`;
+  }
+  return `${LOCK}, moved AS (
+  UPDATE tasks SET status = $6, updated_at = now(),
+    secrets = COALESCE($7::bytea, tasks.secrets), options = tasks.options || $8::jsonb
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status
-)
-INSERT INTO task_transitions (task_id, project_id, from_status, to_status, user_id, request_id)
-SELECT id, project_id, from_status, $4, $5, $6 FROM moved
-RETURNING from_status`;
+)${AUDIT(action, 'moved', '$6::smallint')}`;
+}
+
+const MOVE_SQL = Object.fromEntries(
+  (Object.keys(TASK_ACTIONS) as TaskActionName[]).map((action) => [action, moveSql(action)]),
+) as Record<TaskActionName, string>;
 
 const CURRENT_STATUS_SQL = 'SELECT status FROM tasks WHERE id = $1 AND project_id = $2';
 
@@ -40,27 +78,28 @@ const CURRENT_STATUS_SQL = 'SELECT status FROM tasks WHERE id = $1 AND project_i
 export class TaskTransitions {
   constructor(private readonly db: DataSource) {}
 
-  /** Moves the task and returns the status it left; throws if it may not move. */
+  /** Moves the task and says what it left; throws if it may not move. */
   async apply(
     action: TaskActionName,
     projectId: string,
     taskId: string,
     actor: Actor,
-  ): Promise<TaskStatus> {
+    changes: MoveChanges = {},
+  ): Promise<MoveResult> {
     const { from, to } = TASK_ACTIONS[action];
     // A retry is needed only when the task changed status between the move
     // and the look that explains its failure. Such a race is rare; if it
     // keeps happening the caller is told to retry (503), never misled.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const moved: { from_status: TaskStatus }[] = await this.db.query(MOVE_SQL, [
-        taskId,
-        projectId,
-        from,
-        to,
-        actor.userId,
-        actor.requestId,
-      ]);
-      if (moved.length === 1) return moved[0].from_status;
+      const params: unknown[] = [taskId, projectId, from, actor.userId, actor.requestId];
+      if (to !== DELETED) {
+        params.push(to, changes.secrets ?? null, JSON.stringify(changes.options ?? {}));
+      }
+      const moved: { from_status: TaskStatus; project_has_waiting: boolean }[] =
+        await this.db.query(MOVE_SQL[action], params);
+      if (moved.length === 1) {
+        return { from: moved[0].from_status, projectHasWaiting: moved[0].project_has_waiting };
+      }
 
       const [current]: { status: TaskStatus }[] = await this.db.query(CURRENT_STATUS_SQL, [
         taskId,

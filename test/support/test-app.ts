@@ -12,6 +12,9 @@ import { TaskStatus } from '../../src/tasks/task-state.js';
 import { FakeKeystone } from './fake-keystone.js';
 import { assertTestDatabase } from './test-database.js';
 
+/** The key tests seal task secrets with, so they can open them again. */
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 0x5e);
+
 export function testDatabaseUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test`');
@@ -45,6 +48,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config: AppConfig = loadConfig({
     IAM_ENDPOINT: keystone.endpoint,
     DATABASE_URL: testDatabaseUrl(),
+    SECRETS_KEY: TEST_SECRETS_KEY.toString('base64'),
+    // Tests that set statuses by hand must not have the scheduler move them;
+    // the scheduler's own tests turn it on.
+    SCHEDULER_SWEEP_INTERVAL_MS: '0',
     ...options.env,
   });
   const tokenValidator =
