@@ -74,9 +74,9 @@ export class TaskObject {
   @ApiProperty() enable_metadata_migration: boolean;
   @ApiProperty() enable_failed_object_recording: boolean;
   @ApiProperty() enable_requester_pays: boolean;
-  @ApiPropertyOptional() object_overwrite_mode?: string;
-  @ApiPropertyOptional() dst_storage_policy?: string;
-  @ApiPropertyOptional() consistency_check?: string;
+  @ApiProperty({ type: String, nullable: true }) object_overwrite_mode: string | null;
+  @ApiProperty({ type: String, nullable: true }) dst_storage_policy: string | null;
+  @ApiProperty({ type: String, nullable: true }) consistency_check: string | null;
   @ApiProperty({ enum: Object.keys(TASK_PRIORITIES) }) task_priority: TaskPriorityName;
 }
 
@@ -135,15 +135,9 @@ export function toTaskObject(task: TaskEntity): TaskObject {
     enable_metadata_migration: options.enable_metadata_migration ?? false,
     enable_failed_object_recording: options.enable_failed_object_recording ?? false,
     enable_requester_pays: options.enable_requester_pays ?? false,
-    ...(options.object_overwrite_mode !== undefined && {
-      object_overwrite_mode: options.object_overwrite_mode,
-    }),
-    ...(options.dst_storage_policy !== undefined && {
-      dst_storage_policy: options.dst_storage_policy,
-    }),
-    ...(options.consistency_check !== undefined && {
-      consistency_check: options.consistency_check,
-    }),
+    object_overwrite_mode: options.object_overwrite_mode ?? null,
+    dst_storage_policy: options.dst_storage_policy ?? null,
+    consistency_check: options.consistency_check ?? null,
     task_priority: PRIORITY_NAMES[task.priority] ?? 'MEDIUM',
   };
 }

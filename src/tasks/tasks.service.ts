@@ -52,10 +52,14 @@ INSERT INTO task_transitions (task_id, project_id, action, from_status, to_statu
 SELECT id, project_id, 'create', NULL, status, $14, $15 FROM created
 RETURNING task_id`;
 
+// Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, count].
 const SET_BANDWIDTH_SQL = `
-UPDATE tasks SET bandwidth_policy = $3::jsonb, updated_at = now()
-WHERE id = $1 AND project_id = $2 AND status <> ${TaskStatus.Succeeded}
-RETURNING id`;
+WITH updated AS (
+  UPDATE tasks SET bandwidth_policy = $3::jsonb, updated_at = now()
+  WHERE id = $1 AND project_id = $2 AND status <> ${TaskStatus.Succeeded}
+  RETURNING id
+)
+SELECT id FROM updated`;
 
 /** How many ids create tries before giving up (only operators' ids collide). */
 const MAX_ID_ATTEMPTS = 100;

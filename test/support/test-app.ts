@@ -101,8 +101,12 @@ export async function taskStatus(db: pg.Pool, id: string): Promise<TaskStatus | 
 export interface AuditRow {
   task_id: string;
   project_id: string;
-  from_status: number;
-  to_status: number;
+  /** A TASK_ACTIONS name, or "create". */
+  action: string;
+  /** null for a creation. */
+  from_status: number | null;
+  /** null for a deletion. */
+  to_status: number | null;
   user_id: string;
   request_id: string;
   created_at: Date;
