@@ -4,7 +4,6 @@
 // and a graceful SIGTERM.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FakeKeystone } from './support/fake-keystone.js';
+import { listeningPort, startService, waitFor } from './support/spawned-service.js';
 import {
   auditRows,
   insertTask,
@@ -19,42 +19,6 @@ import {
   TEST_SECRETS_KEY,
   testDatabaseUrl,
 } from './support/test-app.js';
-
-interface Service {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startService(env: Record<string, string>): Service {
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function waitFor<T>(what: string, service: Service, find: () => T | undefined, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (service.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no ${what}; output so far:\n${service.output()}`);
-}
-
-function listeningPort(service: Service): Promise<number> {
-  return waitFor('"Listening" line', service, () => {
-    const match = /Listening on [^:]+:(\d+)/.exec(service.output());
-    return match ? Number(match[1]) : undefined;
-  });
-}
 
 const scratch: string[] = [];
 after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));

@@ -40,12 +40,20 @@ export function startBody(overrides: Record<string, unknown> = {}): Record<strin
   };
 }
 
+/** What supertest's request() accepts: a server, or the base URL of one. */
+type Target = Pick<TestApp, 'server'> | { server: string };
+
 export class TaskApi {
   constructor(
-    private readonly t: TestApp,
+    private readonly t: Target,
     readonly projectId: string,
     private readonly token: string,
   ) {}
+
+  /** A client of a service running in another process. */
+  static at(baseUrl: string, projectId: string, token: string): TaskApi {
+    return new TaskApi({ server: baseUrl }, projectId, token);
+  }
 
   private auth<T extends request.Test>(req: T): T {
     return req.set('X-Auth-Token', this.token).timeout(TIMEOUT_MS) as T;
