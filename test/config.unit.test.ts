@@ -38,6 +38,15 @@ describe('defaults', () => {
       tokenCacheMaxEntries: 10_000,
       readOnlyRoles: ['reader', 'readonly', 'viewer'],
       logLevel: 'info',
+      requestTimeoutMs: 30_000,
+      healthTimeoutMs: 1000,
+      metricsToken: undefined,
+      rateLimitPerProjectPerSecond: 0,
+      rateLimitProjectBurst: 1,
+      rateLimitPerCredentialPerSecond: 0,
+      rateLimitCredentialBurst: 1,
+      iamCircuitFailureThreshold: 5,
+      iamCircuitProbeIntervalMs: 5000,
     });
   });
 

@@ -69,3 +69,17 @@ export class RouteNotFound extends OmsError {
     super('APIGW.0101', 'The API does not exist or has not been published.');
   }
 }
+
+export class Throttled extends OmsError {
+  constructor(
+    readonly limit: 'project' | 'credential',
+    /** Whole seconds until the caller may try again; sent as Retry-After. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      'APIGW.0308',
+      `The throttling threshold has been reached: too many requests for this ${limit}. ` +
+        `Retry after ${retryAfterSeconds} s.`,
+    );
+  }
+}

@@ -16,6 +16,7 @@ import {
   InvalidParameter,
   OmsError,
   RouteNotFound,
+  Throttled,
   type OmsErrorCode,
 } from './oms-errors.js';
 
@@ -62,7 +63,11 @@ export class OmsExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const { status, code, message } = this.describe(exception, request);
-    if (status === 503) reply.header('Retry-After', RETRY_AFTER_SECONDS);
+    if (exception instanceof Throttled) {
+      reply.header('Retry-After', String(exception.retryAfterSeconds));
+    } else if (status === 503) {
+      reply.header('Retry-After', RETRY_AFTER_SECONDS);
+    }
     void reply
       .status(status)
       .type('application/json; charset=utf-8')

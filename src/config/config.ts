@@ -26,6 +26,21 @@ export interface AppConfig {
   readonly tokenCacheMaxEntries: number;
   readonly readOnlyRoles: readonly string[];
   readonly logLevel: LogLevel;
+  /** Bound on receiving a whole request (headers and body) from a client. */
+  readonly requestTimeoutMs: number;
+  /** Bound on each dependency check of GET /health/ready. */
+  readonly healthTimeoutMs: number;
+  /** Bearer token GET /metrics requires; undefined: /metrics is open. */
+  readonly metricsToken: string | undefined;
+  /** Token buckets per replica; a rate of 0 turns that limit off. */
+  readonly rateLimitPerProjectPerSecond: number;
+  readonly rateLimitProjectBurst: number;
+  readonly rateLimitPerCredentialPerSecond: number;
+  readonly rateLimitCredentialBurst: number;
+  /** Consecutive IAM failures that open the circuit; 0 turns the breaker off. */
+  readonly iamCircuitFailureThreshold: number;
+  /** While the circuit is open, one validation is let through this often. */
+  readonly iamCircuitProbeIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -87,8 +102,25 @@ function list(env: Env, name: string, fallback: readonly string[]): readonly str
     .filter((item) => item !== '');
 }
 
+function secret(env: Env, name: string, minLength: number): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < minLength || !/^[\x21-\x7e]+$/.test(raw)) {
+    // Never echo the value: it is a secret.
+    throw new ConfigError(`${name}: expected at least ${minLength} printable characters`);
+  }
+  return raw;
+}
+
+/** A bucket's size: given, or twice the rate so that short bursts pass. */
+function burst(env: Env, name: string, rate: number): number {
+  return integer(env, name, Math.max(1, rate * 2), 1, 10_000_000);
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
+  const projectRate = integer(env, 'RATE_LIMIT_PER_PROJECT_PER_SECOND', 0, 0, 1_000_000);
+  const credentialRate = integer(env, 'RATE_LIMIT_PER_CREDENTIAL_PER_SECOND', 0, 0, 1_000_000);
   const config: AppConfig = {
     production,
     host: env.HOST || '0.0.0.0',
@@ -105,6 +137,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     tokenCacheMaxEntries: integer(env, 'TOKEN_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     readOnlyRoles: list(env, 'READ_ONLY_ROLES', ['reader', 'readonly', 'viewer']),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    healthTimeoutMs: integer(env, 'HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
+    metricsToken: secret(env, 'METRICS_TOKEN', 16),
+    rateLimitPerProjectPerSecond: projectRate,
+    rateLimitProjectBurst: burst(env, 'RATE_LIMIT_PROJECT_BURST', projectRate),
+    rateLimitPerCredentialPerSecond: credentialRate,
+    rateLimitCredentialBurst: burst(env, 'RATE_LIMIT_CREDENTIAL_BURST', credentialRate),
+    iamCircuitFailureThreshold: integer(env, 'IAM_CIRCUIT_FAILURE_THRESHOLD', 5, 0, 1000),
+    iamCircuitProbeIntervalMs: integer(env, 'IAM_CIRCUIT_PROBE_INTERVAL_MS', 5000, 10, 600_000),
   };
   if (production && (!config.databaseUrl || !config.iamEndpoint)) {
     const missing = [!config.databaseUrl && 'DATABASE_URL', !config.iamEndpoint && 'IAM_ENDPOINT'];

@@ -4,7 +4,7 @@
 // concurrent identical moves exactly one finds the row still in a `from`
 // status; the rest find nothing and are told why.
 
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
 import {
@@ -13,6 +13,7 @@ import {
   type TaskActionName,
   type TaskStatus,
 } from './task-state.js';
+import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 
 export interface Actor {
   /** IAM user id, or "scheduler" for moves the service makes itself. */
@@ -38,7 +39,10 @@ const CURRENT_STATUS_SQL = 'SELECT status FROM tasks WHERE id = $1 AND project_i
 
 @Injectable()
 export class TaskTransitions {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    @Optional() @Inject(TRANSITION_OBSERVER) private readonly observer?: TransitionObserver,
+  ) {}
 
   /** Moves the task and returns the status it left; throws if it may not move. */
   async apply(
@@ -60,7 +64,10 @@ export class TaskTransitions {
         actor.userId,
         actor.requestId,
       ]);
-      if (moved.length === 1) return moved[0].from_status;
+      if (moved.length === 1) {
+        this.observer?.transitioned(moved[0].from_status, to);
+        return moved[0].from_status;
+      }
 
       const [current]: { status: TaskStatus }[] = await this.db.query(CURRENT_STATUS_SQL, [
         taskId,
