@@ -18,7 +18,7 @@ const RANK: Record<LogLevel, number> = {
 };
 
 const SECRET_FIELD =
-  /token|secret|password|passwd|authorization|signature|cookie|credential|access_?key|^(ak|sk)$/i;
+  /token|secret|password|passwd|authorization|signature|cookie|credential|access_?key|(^|_)(ak|sk)$/i;
 const STACK_LIKE = /\n\s+at /;
 
 function redact(value: unknown, depth = 0): unknown {
