@@ -1,8 +1,8 @@
 // Which request the code now running serves, so that every log line can name
-// it without the request being passed down. Fastify runs a request's hooks
-// and handler as a chain of callbacks; entering the context in onRequest
-// covers that chain, and entering it again in preHandler covers the part
-// after a body was read (stream events run in the socket's context).
+// it without the request being passed down. Fastify runs a request's hooks,
+// body parsing and handler as a chain of callbacks started from onRequest, so
+// entering the context there covers the whole request (logs.http.test.ts
+// checks it, bodies included).
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -18,8 +18,7 @@ export function currentRequestId(): string | undefined {
 }
 
 export function bindRequestContext(fastify: FastifyInstance): void {
-  const enter = (request: FastifyRequest, _reply: unknown, done: () => void) =>
-    storage.run({ requestId: request.id }, done);
-  fastify.addHook('onRequest', enter);
-  fastify.addHook('preHandler', enter);
+  fastify.addHook('onRequest', (request: FastifyRequest, _reply, done) =>
+    storage.run({ requestId: request.id }, done),
+  );
 }
