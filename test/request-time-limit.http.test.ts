@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
+import { JsonLogger } from '../src/logging/json-logger.js';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { assertStopped, stop, stopPath } from './support/stop-checks.js';
 import {
@@ -18,10 +19,14 @@ import {
 
 const REQUEST_TIMEOUT_MS = 500;
 
+const logged: string[] = [];
 let t: TestApp;
-before(
-  async () => (t = await startTestApp({ env: { REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) } })),
-);
+before(async () => {
+  t = await startTestApp({
+    env: { REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS) },
+    logger: new JsonLogger('info', (line) => logged.push(line)),
+  });
+});
 after(async () => t.close());
 
 /** Writes `text`, then sends nothing more; resolves with what the server said and when. */
@@ -46,6 +51,14 @@ function assertTimedOut({ answer, elapsed }: { answer: string; elapsed: number }
   // Not before the limit; well before Node's own default of minutes (loose: shared CPUs).
   assert.ok(elapsed >= REQUEST_TIMEOUT_MS - 50, `gave up after ${elapsed} ms`);
   assert.ok(elapsed < 5000, `gave up only after ${elapsed} ms`);
+  // Logged, under the id the client was given.
+  const line = logged
+    .map((text) => JSON.parse(text) as Record<string, unknown>)
+    .find((entry) => entry.request_id === body.request_id);
+  assert.deepEqual(
+    { context: line?.context, status: line?.status, reason: line?.reason },
+    { context: 'Access', status: 408, reason: 'ERR_HTTP_REQUEST_TIMEOUT' },
+  );
 }
 
 test('headers that never end: 408 OMS.0064 after REQUEST_TIMEOUT_MS', async () => {

@@ -1,6 +1,9 @@
 // The one guard: turns the request's credentials into an Identity and hangs
-// it on the request, or refuses. Authorization (project, roles) is the
-// handler's business, through AccessPolicy, once parameters are validated.
+// it on the request, or refuses. The rate limits sit on either side of
+// validation: per credential before it (a flood costs IAM nothing), per
+// project after it (only the project's own callers count against it).
+// Authorization (project, roles) is the handler's business, through
+// AccessPolicy, once parameters are validated.
 
 import {
   createParamDecorator,
