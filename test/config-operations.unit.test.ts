@@ -16,8 +16,8 @@ test('rate limits are off unless set; a burst defaults to twice the rate', () =>
   assert.equal(off.rateLimitPerProjectPerSecond, 0);
   assert.equal(off.rateLimitPerCredentialPerSecond, 0);
   const on = loadConfig({
-    RATE_LIMIT_PER_PROJECT_PER_SECOND: '50',
-    RATE_LIMIT_PER_CREDENTIAL_PER_SECOND: '10',
+    RATE_LIMIT_PROJECT_RPS: '50',
+    RATE_LIMIT_CREDENTIAL_RPS: '10',
     RATE_LIMIT_CREDENTIAL_BURST: '15',
   });
   assert.equal(on.rateLimitPerProjectPerSecond, 50);
@@ -27,7 +27,7 @@ test('rate limits are off unless set; a burst defaults to twice the rate', () =>
 });
 
 test('bad numbers are refused, naming the variable', () => {
-  refused({ RATE_LIMIT_PER_PROJECT_PER_SECOND: '-1' }, 'RATE_LIMIT_PER_PROJECT_PER_SECOND');
+  refused({ RATE_LIMIT_PROJECT_RPS: '-1' }, 'RATE_LIMIT_PROJECT_RPS');
   refused({ RATE_LIMIT_CREDENTIAL_BURST: '0' }, 'RATE_LIMIT_CREDENTIAL_BURST');
   refused({ REQUEST_TIMEOUT_MS: '10' }, 'REQUEST_TIMEOUT_MS');
   refused({ HEALTH_TIMEOUT_MS: 'soon' }, 'HEALTH_TIMEOUT_MS');

@@ -44,7 +44,7 @@ describe('per credential', () => {
   let t: TestApp;
   before(async () => {
     t = await startTestApp({
-      env: { RATE_LIMIT_PER_CREDENTIAL_PER_SECOND: '1', RATE_LIMIT_CREDENTIAL_BURST: '2' },
+      env: { RATE_LIMIT_CREDENTIAL_RPS: '1', RATE_LIMIT_CREDENTIAL_BURST: '2' },
     });
   });
   after(async () => t.close());
@@ -87,7 +87,7 @@ describe('per project', () => {
   let t: TestApp;
   before(async () => {
     t = await startTestApp({
-      env: { RATE_LIMIT_PER_PROJECT_PER_SECOND: '1', RATE_LIMIT_PROJECT_BURST: '2' },
+      env: { RATE_LIMIT_PROJECT_RPS: '1', RATE_LIMIT_PROJECT_BURST: '2' },
     });
   });
   after(async () => t.close());

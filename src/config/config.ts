@@ -119,8 +119,8 @@ function burst(env: Env, name: string, rate: number): number {
 
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
-  const projectRate = integer(env, 'RATE_LIMIT_PER_PROJECT_PER_SECOND', 0, 0, 1_000_000);
-  const credentialRate = integer(env, 'RATE_LIMIT_PER_CREDENTIAL_PER_SECOND', 0, 0, 1_000_000);
+  const projectRate = integer(env, 'RATE_LIMIT_PROJECT_RPS', 0, 0, 1_000_000);
+  const credentialRate = integer(env, 'RATE_LIMIT_CREDENTIAL_RPS', 0, 0, 1_000_000);
   const config: AppConfig = {
     production,
     host: env.HOST || '0.0.0.0',
