@@ -76,6 +76,10 @@ for (const mode of ['error', 'reset', 'hang'] as const) {
       await sleep(PROBE_INTERVAL_MS + 50);
       assertOmsError(await stop(t, PROJECT, again, fresh()), 503, 'OMS.2004');
       assert.equal(t.keystone.validationCount(), 1 + THRESHOLD + 2, 'probes continue');
+      assert.equal(
+        await metric(t, 'oms_iam_validations_total', { outcome: 'unavailable' }),
+        THRESHOLD + 2,
+      );
       await assertUnchanged(t.db, again, TaskStatus.Migrating);
 
       // IAM recovers: the next probe succeeds and closes the circuit.
