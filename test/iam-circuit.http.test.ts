@@ -14,7 +14,10 @@ import { emptyTables, insertTask, startTestApp, type TestApp } from './support/t
 
 const PROJECT = 'circuit-project';
 const THRESHOLD = 3;
-const PROBE_INTERVAL_MS = 400;
+// Long enough that the few requests each step sends while the circuit is
+// open fall within one interval even on a busy machine.
+const PROBE_INTERVAL_MS = 1000;
+const FAST_FAILS = 4;
 
 async function metric(t: TestApp, name: string, labels: Record<string, string>) {
   return valueOf(parseMetrics((await request(t.server).get('/metrics')).text), name, labels);
@@ -46,7 +49,7 @@ for (const mode of ['error', 'reset', 'hang'] as const) {
       t.keystone.mode = mode;
       const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
       const fresh = () => t.keystone.issue({ projectId: PROJECT, userId: 'fresh-user' });
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < THRESHOLD + FAST_FAILS; i++) {
         assertOmsError(await stop(t, PROJECT, id, fresh()), 503, 'OMS.2004', /IAM/);
       }
       assert.equal(
@@ -58,7 +61,7 @@ for (const mode of ['error', 'reset', 'hang'] as const) {
       assert.equal(await metric(t, 'oms_iam_circuit_state', { state: 'open' }), 1);
       assert.equal(
         await metric(t, 'oms_iam_validations_total', { outcome: 'circuit_open' }),
-        10 - THRESHOLD,
+        FAST_FAILS,
       );
       const ready = await request(t.server).get('/health/ready');
       assert.equal(ready.body.checks.iam.circuit, 'open');
