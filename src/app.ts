@@ -39,6 +39,7 @@ export async function createApp(
   deps: AppDependencies,
   logger?: LoggerService,
 ): Promise<NestFastifyApplication> {
+  const metrics = new Metrics();
   const adapter = new FastifyAdapter({
     logger: false,
     genReqId: requestIdFor,
@@ -54,14 +55,16 @@ export async function createApp(
       connectionsCheckingInterval: Math.min(1000, deps.config.requestTimeoutMs / 2),
     },
     frameworkErrors: answerFrameworkError,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (error, socket) => {
+      const status = answerClientError(error, socket);
+      if (status !== undefined) metrics.requestRefused(status);
+    },
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
   bindRequestContext(fastify);
-  const metrics = new Metrics();
   recordAnsweredRequests(fastify, metrics);
   // Stop ignores its body, whatever it is (the Go SDK sends an empty one
   // labelled JSON, Terraform none at all), so parsing never fails a request:

@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
+import request from 'supertest';
 import { JsonLogger } from '../src/logging/json-logger.js';
 import { TaskStatus } from '../src/tasks/task-state.js';
+import { parseMetrics, valueOf } from './support/metrics-text.js';
 import { assertStopped, stop, stopPath } from './support/stop-checks.js';
 import {
   auditRows,
@@ -76,6 +78,14 @@ test('a body that stops halfway: 408 OMS.0064, the task unchanged', async () => 
   );
   assert.equal(await taskStatus(t.db, id), TaskStatus.Migrating);
   assert.deepEqual(await auditRows(t.db, id), []);
+});
+
+test('the refusals are counted in the metrics, under route "unparsed"', async () => {
+  const samples = parseMetrics((await request(t.server).get('/metrics')).text);
+  assert.equal(
+    valueOf(samples, 'oms_http_requests_total', { route: 'unparsed', status: '408' }),
+    2,
+  );
 });
 
 test('the limit is on receiving the request: a slower answer is still given', async () => {

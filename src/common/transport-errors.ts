@@ -21,10 +21,14 @@ export function answerFrameworkError(
     .send(omsErrorBody('OMS.0064', 'The request URL is malformed.', request.id));
 }
 
-export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+/** Returns the status it answered with, or undefined if there was no one to answer. */
+export function answerClientError(
+  error: Error & { code?: string },
+  socket: Socket,
+): number | undefined {
   if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy();
-    return;
+    return undefined;
   }
   // 400 even for headers over the limit (HTTP would say 431): the contract
   // answers an over-long X-Auth-Token with 400 OMS.0064, and that is the
@@ -53,4 +57,5 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       'Connection: close\r\n\r\n' +
       body,
   );
+  return status;
 }

@@ -6,10 +6,7 @@
 
 import { Logger } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
-import type { Metrics } from './metrics.js';
-
-/** What requests that matched no route are counted and logged as. */
-export const UNMATCHED_ROUTE = 'unmatched';
+import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 
 /** Probes and scrapes come every few seconds: logged only at debug level. */
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);

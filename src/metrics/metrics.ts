@@ -15,6 +15,12 @@ export interface PoolStats {
   readonly waitingCount: number;
 }
 
+/** What requests that matched no route are counted and logged as. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** The route of requests the HTTP parser refused: they never had one. */
+export const UNPARSED_ROUTE = 'unparsed';
+
 const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half_open'];
 
 let processRegistry: Registry | undefined;
@@ -113,6 +119,11 @@ export class Metrics implements IamObserver, TransitionObserver {
   requestAnswered(method: string, route: string, status: number, seconds: number): void {
     this.requests.inc({ method, route, status: String(status) });
     this.duration.observe({ method, route }, seconds);
+  }
+
+  /** A request the HTTP parser refused before routing (malformed, too large, too slow). */
+  requestRefused(status: number): void {
+    this.requests.inc({ method: 'unknown', route: UNPARSED_ROUTE, status: String(status) });
   }
 
   tokenCacheLookup(hit: boolean): void {
