@@ -86,3 +86,18 @@ test('fields named like secrets are replaced, at any depth', () => {
   assert.match(text, /"bucket":"b"/);
   assert.match(text, /"accept":"json"/);
 });
+
+test("a message cannot forge the line's own fields; a cycle or a BigInt still logs", () => {
+  const { logger, parsed } = capture();
+  logger.log({ msg: 'forged?', level: 'fatal', time: 'yesterday', request_id: 'someone-else' });
+  const cyclic: Record<string, unknown> = { msg: 'cycle' };
+  cyclic.self = cyclic;
+  logger.warn(cyclic);
+  logger.warn({ msg: 'big', n: 10n });
+  const [forged, cycle, big] = parsed();
+  assert.equal(forged.level, 'info');
+  assert.notEqual(forged.time, 'yesterday');
+  assert.equal(forged.request_id, undefined);
+  assert.equal(cycle.msg, 'cycle');
+  assert.deepEqual([big.msg, big.unserializable], ['big', true]);
+});

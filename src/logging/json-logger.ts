@@ -86,8 +86,10 @@ export class JsonLogger implements LoggerService {
       msg = String(message);
     }
     const requestId = fields.requestId;
-    delete fields.msg;
-    delete fields.requestId;
+    // The line's own fields are ours; a message cannot overwrite them.
+    for (const key of ['msg', 'requestId', 'time', 'level', 'context', 'request_id']) {
+      delete fields[key];
+    }
     const line: Record<string, unknown> = {
       time: new Date().toISOString(),
       level,
@@ -97,6 +99,14 @@ export class JsonLogger implements LoggerService {
       ...fields,
     };
     if (stack !== undefined) line.stack = stack;
-    this.write(JSON.stringify(line) + '\n');
+    let text: string;
+    try {
+      text = JSON.stringify(line);
+    } catch {
+      // A BigInt or a cycle in the fields: keep the line, lose the fields.
+      const { time, context: ctx, request_id } = line;
+      text = JSON.stringify({ time, level, msg, context: ctx, request_id, unserializable: true });
+    }
+    this.write(text + '\n');
   }
 }
