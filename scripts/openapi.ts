@@ -12,17 +12,21 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/config.js';
+import { Metrics } from '../src/metrics/metrics.js';
 import { openApiDocument } from '../src/openapi/openapi.js';
 
 const FILE = 'openapi.json';
 
 async function generate(): Promise<string> {
   const app = await NestFactory.create(
-    AppModule.register({
-      config: loadConfig({}),
-      databaseUrl: 'postgres://unused.invalid/none',
-      tokenValidator: { validate: () => Promise.reject(new Error('preview')) },
-    }),
+    AppModule.register(
+      {
+        config: loadConfig({}),
+        databaseUrl: 'postgres://unused.invalid/none',
+        tokenValidator: { validate: () => Promise.reject(new Error('preview')) },
+      },
+      new Metrics(),
+    ),
     new FastifyAdapter(),
     { preview: true, logger: false },
   );

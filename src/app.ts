@@ -16,6 +16,9 @@ import { requestIdFor } from './common/request-id.js';
 import { answerClientError, answerFrameworkError } from './common/transport-errors.js';
 import { runMigrationsLocked } from './database/migrate.js';
 import { serveOpenApi } from './openapi/openapi.js';
+import { bindRequestContext } from './logging/request-context.js';
+import { recordAnsweredRequests } from './metrics/answered-requests.js';
+import { Metrics, type PoolStats } from './metrics/metrics.js';
 
 /** Room for a 16,384-character X-Auth-Token plus the usual headers. */
 const MAX_HEADER_BYTES = 64 * 1024;
@@ -35,19 +38,33 @@ export async function createApp(
   deps: AppDependencies,
   logger?: LoggerService,
 ): Promise<NestFastifyApplication> {
+  const metrics = new Metrics();
   const adapter = new FastifyAdapter({
     logger: false,
     genReqId: requestIdFor,
     routerOptions: { maxParamLength: MAX_HEADER_BYTES, ignoreTrailingSlash: true },
     bodyLimit: MAX_BODY_BYTES,
-    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    // A client gets REQUEST_TIMEOUT_MS to send its whole request (408 in
+    // the OMS shape after that, see transport-errors.ts). Node checks the
+    // bound every connectionsCheckingInterval, 30 s unless told otherwise.
+    requestTimeout: deps.config.requestTimeoutMs,
+    http: {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      requestTimeout: deps.config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, deps.config.requestTimeoutMs / 2),
+    },
     frameworkErrors: answerFrameworkError,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (error, socket) => {
+      const status = answerClientError(error, socket);
+      if (status !== undefined) metrics.requestRefused(status);
+    },
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
   });
+  bindRequestContext(fastify);
+  recordAnsweredRequests(fastify, metrics);
   // Stop ignores its body, whatever it is (the Go SDK sends an empty one
   // labelled JSON, Terraform none at all), so parsing never fails a request:
   // bad JSON becomes MALFORMED_JSON for the routes that do read bodies.
@@ -63,11 +80,14 @@ export async function createApp(
   });
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(deps), adapter, {
-    bodyParser: false,
-    logger: logger ?? false,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(deps, metrics),
+    adapter,
+    { bodyParser: false, logger: logger ?? false, abortOnError: false },
+  );
+  const dataSource = app.get(DataSource);
+  // TypeORM's postgres driver keeps its pg Pool as `master`.
+  metrics.watchPool(() => (dataSource.driver as { master?: PoolStats }).master);
   app.useGlobalFilters(new OmsExceptionFilter());
   app.useGlobalPipes(
     new ValidationPipe({
@@ -77,6 +97,6 @@ export async function createApp(
     }),
   );
   serveOpenApi(app);
-  if (deps.config.runMigrations) await runMigrationsLocked(app.get(DataSource));
+  if (deps.config.runMigrations) await runMigrationsLocked(dataSource);
   return app;
 }

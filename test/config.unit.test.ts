@@ -43,6 +43,15 @@ describe('defaults', () => {
       maxTasksPerProject: 100_000,
       schedulerSweepIntervalMs: 5000,
       secretsKey: undefined,
+      requestTimeoutMs: 30_000,
+      healthTimeoutMs: 1000,
+      metricsToken: undefined,
+      rateLimitPerProjectPerSecond: 0,
+      rateLimitProjectBurst: 1,
+      rateLimitPerCredentialPerSecond: 0,
+      rateLimitCredentialBurst: 1,
+      iamCircuitFailureThreshold: 5,
+      iamCircuitProbeIntervalMs: 5000,
     });
   });
 

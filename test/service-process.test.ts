@@ -123,6 +123,10 @@ test('production: PostgreSQL and IAM from the environment; SIGTERM lets a reques
     // Logs are JSON lines, and the token is in none of them.
     const lines = service.output().trim().split('\n');
     for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), line);
+    const access = lines
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.context === 'Access' && entry.request_id === 'sigterm-test-1');
+    assert.equal(access?.status, 200, 'no access line under the request id');
     assert.ok(!service.output().includes(token), 'the token must never be logged');
   } finally {
     service.child.kill('SIGKILL');

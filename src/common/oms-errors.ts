@@ -81,3 +81,17 @@ export class TaskFinished extends OmsError {
     super('OMS.0070', `The task has succeeded; ${what}.`);
   }
 }
+
+export class Throttled extends OmsError {
+  constructor(
+    readonly limit: 'project' | 'credential',
+    /** Whole seconds until the caller may try again; sent as Retry-After. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      'APIGW.0308',
+      `The throttling threshold has been reached: too many requests for this ${limit}. ` +
+        `Retry after ${retryAfterSeconds} s.`,
+    );
+  }
+}

@@ -3,6 +3,7 @@
 // "framework errors"), and a request Node's HTTP parser refuses outright
 // (malformed, headers too large, too slow), where all we have is the socket.
 
+import { Logger } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -20,10 +21,14 @@ export function answerFrameworkError(
     .send(omsErrorBody('OMS.0064', 'The request URL is malformed.', request.id));
 }
 
-export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+/** Returns the status it answered with, or undefined if there was no one to answer. */
+export function answerClientError(
+  error: Error & { code?: string },
+  socket: Socket,
+): number | undefined {
   if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy();
-    return;
+    return undefined;
   }
   // 400 even for headers over the limit (HTTP would say 431): the contract
   // answers an over-long X-Auth-Token with 400 OMS.0064, and that is the
@@ -35,6 +40,14 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
         ? [408, 'The request took too long to arrive.']
         : [400, 'The request is malformed.'];
   const requestId = generateRequestId();
+  // No request reached a route, so this is its access-log line. Only the
+  // parser's code: the bytes it refused may hold anything, tokens included.
+  new Logger('Access').log({
+    msg: 'request refused by the HTTP parser',
+    requestId,
+    status,
+    reason: error.code,
+  });
   const body = JSON.stringify(omsErrorBody('OMS.0064', message, requestId));
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
@@ -44,4 +57,5 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       'Connection: close\r\n\r\n' +
       body,
   );
+  return status;
 }

@@ -34,6 +34,21 @@ export interface AppConfig {
   readonly schedulerSweepIntervalMs: number;
   /** AES-256 key for task secrets; undefined means "the development key in dataDir". */
   readonly secretsKey: Buffer | undefined;
+  /** Bound on receiving a whole request (headers and body) from a client. */
+  readonly requestTimeoutMs: number;
+  /** Bound on each dependency check of GET /health/ready. */
+  readonly healthTimeoutMs: number;
+  /** Bearer token GET /metrics requires; undefined: /metrics is open. */
+  readonly metricsToken: string | undefined;
+  /** Token buckets per replica; a rate of 0 turns that limit off. */
+  readonly rateLimitPerProjectPerSecond: number;
+  readonly rateLimitProjectBurst: number;
+  readonly rateLimitPerCredentialPerSecond: number;
+  readonly rateLimitCredentialBurst: number;
+  /** Consecutive IAM failures that open the circuit; 0 turns the breaker off. */
+  readonly iamCircuitFailureThreshold: number;
+  /** While the circuit is open, one validation is let through this often. */
+  readonly iamCircuitProbeIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -106,8 +121,25 @@ function aes256Key(env: Env, name: string): Buffer | undefined {
   return key;
 }
 
+function secret(env: Env, name: string, minLength: number): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < minLength || !/^[\x21-\x7e]+$/.test(raw)) {
+    // Never echo the value: it is a secret.
+    throw new ConfigError(`${name}: expected at least ${minLength} printable characters`);
+  }
+  return raw;
+}
+
+/** A bucket's size: given, or twice the rate so that short bursts pass. */
+function burst(env: Env, name: string, rate: number): number {
+  return integer(env, name, Math.max(1, rate * 2), 1, 10_000_000);
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
+  const projectRate = integer(env, 'RATE_LIMIT_PROJECT_RPS', 0, 0, 1_000_000);
+  const credentialRate = integer(env, 'RATE_LIMIT_CREDENTIAL_RPS', 0, 0, 1_000_000);
   const config: AppConfig = {
     production,
     host: env.HOST || '0.0.0.0',
@@ -128,6 +160,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     maxTasksPerProject: integer(env, 'MAX_TASKS_PER_PROJECT', 100_000, 1, 100_000_000),
     schedulerSweepIntervalMs: integer(env, 'SCHEDULER_SWEEP_INTERVAL_MS', 5000, 0, 3_600_000),
     secretsKey: aes256Key(env, 'SECRETS_KEY'),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    healthTimeoutMs: integer(env, 'HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
+    metricsToken: secret(env, 'METRICS_TOKEN', 16),
+    rateLimitPerProjectPerSecond: projectRate,
+    rateLimitProjectBurst: burst(env, 'RATE_LIMIT_PROJECT_BURST', projectRate),
+    rateLimitPerCredentialPerSecond: credentialRate,
+    rateLimitCredentialBurst: burst(env, 'RATE_LIMIT_CREDENTIAL_BURST', credentialRate),
+    iamCircuitFailureThreshold: integer(env, 'IAM_CIRCUIT_FAILURE_THRESHOLD', 5, 0, 1000),
+    iamCircuitProbeIntervalMs: integer(env, 'IAM_CIRCUIT_PROBE_INTERVAL_MS', 5000, 10, 600_000),
   };
   if (production && (!config.databaseUrl || !config.iamEndpoint || !config.secretsKey)) {
     const missing = [

@@ -17,6 +17,7 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
@@ -25,6 +26,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { generateRequestId } from '../common/request-id.js';
 import { TASK_ACTIONS, TaskStatus } from './task-state.js';
+import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 
 /** Statuses that hold one of the project's migration slots. */
 export const RUNNING_STATUSES = [TaskStatus.Migrating, TaskStatus.Retrying, TaskStatus.Pausing];
@@ -64,6 +66,7 @@ export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutd
   constructor(
     private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(TRANSITION_OBSERVER) private readonly observer?: TransitionObserver,
   ) {}
 
   get enabled(): boolean {
@@ -104,7 +107,7 @@ export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutd
   /** Admits what the project's free slots allow; returns the admitted task ids. */
   async admit(projectId: string): Promise<string[]> {
     const { from, to } = TASK_ACTIONS.admit;
-    return this.db.transaction(async (tx) => {
+    const admitted = await this.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
         ADMISSION_LOCK_SPACE,
         projectId,
@@ -119,6 +122,8 @@ export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutd
       ]);
       return rows.map((row) => row.task_id);
     });
+    if (admitted.length > 0) this.observer?.transitioned(from[0], to, admitted.length);
+    return admitted;
   }
 
   private kick(): void {

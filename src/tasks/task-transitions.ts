@@ -5,7 +5,7 @@
 // identical moves exactly one finds the row still in a `from` status; the
 // rest find nothing and are told why.
 
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
 import {
@@ -15,6 +15,7 @@ import {
   TaskStatus,
   type TaskActionName,
 } from './task-state.js';
+import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 
 export interface Actor {
   /** IAM user id, or "scheduler" for moves the service makes itself. */
@@ -76,7 +77,10 @@ const CURRENT_STATUS_SQL = 'SELECT status FROM tasks WHERE id = $1 AND project_i
 
 @Injectable()
 export class TaskTransitions {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    @Optional() @Inject(TRANSITION_OBSERVER) private readonly observer?: TransitionObserver,
+  ) {}
 
   /** Moves the task and says what it left; throws if it may not move. */
   async apply(
@@ -98,6 +102,7 @@ export class TaskTransitions {
       const moved: { from_status: TaskStatus; project_has_waiting: boolean }[] =
         await this.db.query(MOVE_SQL[action], params);
       if (moved.length === 1) {
+        this.observer?.transitioned(moved[0].from_status, to);
         return { from: moved[0].from_status, projectHasWaiting: moved[0].project_has_waiting };
       }
 

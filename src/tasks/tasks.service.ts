@@ -4,7 +4,7 @@
 // the same statement as the row. Whenever a change may give the scheduler
 // work, it is woken.
 
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, QueryFailedError, type FindOptionsWhere } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
@@ -19,6 +19,7 @@ import { TaskScheduler } from './task-scheduler.js';
 import { TaskSecretsCipher, type TaskSecrets } from './task-secrets.js';
 import { INITIAL_STATUS, TaskStatus } from './task-state.js';
 import { TaskTransitions, type Actor, type MoveResult } from './task-transitions.js';
+import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 import type { BandwidthPeriodBody, CreateTaskBody, StartTaskBody } from './task.bodies.js';
 import {
   TASK_PRIORITIES,
@@ -72,6 +73,7 @@ export class TasksService {
     private readonly scheduler: TaskScheduler,
     private readonly cipher: TaskSecretsCipher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(TRANSITION_OBSERVER) private readonly observer?: TransitionObserver,
   ) {}
 
   async create(projectId: string, body: CreateTaskBody, actor: Actor): Promise<CreatedTask> {
@@ -157,6 +159,7 @@ export class TasksService {
       }
       throw new Error(`create: ${MAX_ID_ATTEMPTS} task ids in a row were already taken`);
     });
+    this.observer?.transitioned(null, INITIAL_STATUS);
     this.scheduler.wake(projectId);
     return { id: Number(created.id), task_name: created.name };
   }

@@ -1,6 +1,7 @@
 // Starts the real application for HTTP tests: real PostgreSQL (the test
 // database, schema from the migrations), a Keystone double, supertest.
 
+import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
@@ -41,6 +42,8 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** Use this instead of the Keystone client pointed at the double. */
   tokenValidator?: TokenValidator;
+  /** Where the app logs (default: nowhere). */
+  logger?: LoggerService;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -56,11 +59,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const tokenValidator =
     options.tokenValidator ?? new KeystoneTokenValidator(keystone.endpoint, config.iamTimeoutMs);
-  const app = await createApp({
-    config,
-    databaseUrl: options.databaseUrl ?? testDatabaseUrl(),
-    tokenValidator,
-  });
+  const app = await createApp(
+    { config, databaseUrl: options.databaseUrl ?? testDatabaseUrl(), tokenValidator },
+    options.logger,
+  );
   // Listening (rather than letting supertest start the server per request)
   // lets parallel requests share one server and raw sockets reach it.
   await app.listen(0, '127.0.0.1');
