@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { parseMetrics, series, valueOf, type Sample } from './support/metrics-text.js';
+import { TaskApi } from './support/task-api.js';
 import { assertOmsError, assertStopped, stop } from './support/stop-checks.js';
 import {
   allAuditRows,
@@ -167,5 +168,49 @@ describe('METRICS_TOKEN', () => {
   test('with it: 200, the metrics', async () => {
     const samples = await scrape(t, METRICS_TOKEN);
     assert.ok(series(samples, 'oms_http_requests_total').length > 0);
+  });
+});
+
+describe('every kind of move is counted, whoever makes it', () => {
+  test('create, admit (by the scheduler), stop, start and delete, as the audit trail has them', async () => {
+    const t = await startTestApp({ env: { SCHEDULER_SWEEP_INTERVAL_MS: '3600000' } });
+    try {
+      await emptyTables(t.db);
+      const api = new TaskApi(t, PROJECT, t.keystone.issue({ projectId: PROJECT }));
+      const id = (await api.create()).body.id;
+      await api.waitForStatus(id, [2]);
+      assert.equal((await api.stop(id)).status, 200);
+      assert.equal((await api.start(id)).status, 200);
+      await api.waitForStatus(id, [2]);
+      assert.equal((await api.stop(id)).status, 200);
+      assert.equal((await api.delete(id)).status, 200);
+
+      const samples = await scrape(t);
+      const counted = new Map(
+        series(samples, 'oms_task_transitions_total').map((s) => [
+          `${s.labels.from}>${s.labels.to}`,
+          s.value,
+        ]),
+      );
+      const audited = new Map<string, number>();
+      const names: Record<string, string> = { 1: 'waiting', 2: 'migrating', 3: 'paused' };
+      for (const row of await allAuditRows(t.db)) {
+        const key = `${row.from_status === null ? 'none' : names[row.from_status]}>${row.to_status === null ? 'deleted' : names[row.to_status]}`;
+        audited.set(key, (audited.get(key) ?? 0) + 1);
+      }
+      assert.deepEqual(
+        counted,
+        new Map([
+          ['none>waiting', 1],
+          ['waiting>migrating', 2],
+          ['migrating>paused', 2],
+          ['paused>waiting', 1],
+          ['paused>deleted', 1],
+        ]),
+      );
+      assert.deepEqual(counted, audited);
+    } finally {
+      await t.close();
+    }
   });
 });
