@@ -4,6 +4,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { IamModule } from './iam/iam.module.js';
+import type { AccessKeyStore } from './iam/access-key.js';
 import type { TokenValidator } from './iam/identity.js';
 import { TasksModule } from './tasks/tasks.module.js';
 
@@ -13,11 +14,18 @@ export interface AppDependencies {
   readonly databaseUrl: string;
   /** Keystone, or the development IAM. */
   readonly tokenValidator: TokenValidator;
+  /** Secrets for access-key signatures; without one, signed requests get 401. */
+  readonly accessKeyStore?: AccessKeyStore;
 }
 
 @Module({})
 export class AppModule {
-  static register({ config, databaseUrl, tokenValidator }: AppDependencies): DynamicModule {
+  static register({
+    config,
+    databaseUrl,
+    tokenValidator,
+    accessKeyStore,
+  }: AppDependencies): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -28,7 +36,7 @@ export class AppModule {
           retryAttempts: 2,
           retryDelay: 1000,
         }),
-        IamModule.register(tokenValidator),
+        IamModule.register(tokenValidator, accessKeyStore),
         TasksModule,
       ],
     };

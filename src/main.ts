@@ -10,6 +10,7 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig, type AppConfig, type LogLevel } from './config/config.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './database/embedded-database.js';
 import { DEMO_PROJECT_ID, DevelopmentIam } from './iam/development-iam.js';
+import { keystoneAccessKeys } from './iam/keystone-access-key.store.js';
 import { KeystoneTokenValidator } from './iam/keystone-token.validator.js';
 import type { TokenValidator } from './iam/identity.js';
 import { seedDemoTasks } from './tasks/demo-tasks.js';
@@ -63,7 +64,8 @@ async function main(): Promise<void> {
     tokenValidator = devIam;
   }
 
-  const app = await createApp({ config, databaseUrl, tokenValidator }, logger);
+  const accessKeyStore = keystoneAccessKeys(config);
+  const app = await createApp({ config, databaseUrl, tokenValidator, accessKeyStore }, logger);
   await app.listen({ port: config.port, host: config.host });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;

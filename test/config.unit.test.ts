@@ -38,6 +38,9 @@ describe('defaults', () => {
       tokenCacheMaxEntries: 10_000,
       readOnlyRoles: ['reader', 'readonly', 'viewer'],
       logLevel: 'info',
+      iamServiceIdentity: undefined,
+      accessKeyCacheTtlSeconds: 300,
+      accessKeyCacheMaxEntries: 10_000,
     });
   });
 
@@ -138,6 +141,8 @@ describe('bad values stop the start-up, naming the variable', () => {
     ['IAM_ENDPOINT', 'ftp://iam.example.com/v3'],
     ['RUN_MIGRATIONS', 'maybe'],
     ['RUN_MIGRATIONS', 'yes'],
+    ['ACCESS_KEY_CACHE_TTL_SECONDS', '86401'],
+    ['ACCESS_KEY_CACHE_MAX_ENTRIES', '0'],
   ]) {
     test(`${variable}=${JSON.stringify(raw)}`, () => {
       assert.throws(() => loadConfig({ [variable]: raw }), configErrorNaming(variable));
@@ -210,4 +215,52 @@ describe('an error message never shows the database password', () => {
       );
     });
   }
+});
+
+describe('the IAM service identity (access-key signatures)', () => {
+  const IAM = 'https://iam.example.com/v3';
+  const FULL = {
+    IAM_ENDPOINT: IAM,
+    IAM_SERVICE_USER: 'oms-service',
+    IAM_SERVICE_PASSWORD: 'secret-pass',
+    IAM_SERVICE_PROJECT: 'service',
+  };
+
+  test('all three given: read, domains default to Default', () => {
+    assert.deepEqual(loadConfig(FULL).iamServiceIdentity, {
+      userName: 'oms-service',
+      password: 'secret-pass',
+      userDomain: 'Default',
+      projectName: 'service',
+      projectDomain: 'Default',
+    });
+  });
+
+  test('the project domain follows the user domain unless given', () => {
+    const identity = loadConfig({ ...FULL, IAM_SERVICE_USER_DOMAIN: 'ops' }).iamServiceIdentity;
+    assert.equal(identity?.projectDomain, 'ops');
+    const other = loadConfig({ ...FULL, IAM_SERVICE_PROJECT_DOMAIN: 'svc' }).iamServiceIdentity;
+    assert.deepEqual([other?.userDomain, other?.projectDomain], ['Default', 'svc']);
+  });
+
+  for (const missing of ['IAM_SERVICE_USER', 'IAM_SERVICE_PASSWORD', 'IAM_SERVICE_PROJECT']) {
+    test(`partially configured (no ${missing}) stops the start-up, naming it`, () => {
+      const env: Record<string, string> = { ...FULL };
+      delete env[missing];
+      assert.throws(() => loadConfig(env), configErrorNaming(missing));
+    });
+  }
+
+  test('a service identity without IAM_ENDPOINT stops the start-up', () => {
+    const env: Record<string, string> = { ...FULL };
+    delete env.IAM_ENDPOINT;
+    assert.throws(() => loadConfig(env), configErrorNaming('IAM_ENDPOINT'));
+  });
+
+  test('the password never appears in the error message', () => {
+    assert.throws(
+      () => loadConfig({ IAM_SERVICE_PASSWORD: 'hunter2-secret', IAM_ENDPOINT: IAM }),
+      (error: Error) => !error.message.includes('hunter2-secret'),
+    );
+  });
 });

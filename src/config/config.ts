@@ -4,6 +4,7 @@
 // names the variable, what it got and what it wants.
 
 import { resolve } from 'node:path';
+import type { ServiceIdentity } from '../iam/keystone-service-token.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'verbose';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'];
@@ -26,6 +27,10 @@ export interface AppConfig {
   readonly tokenCacheMaxEntries: number;
   readonly readOnlyRoles: readonly string[];
   readonly logLevel: LogLevel;
+  /** The service's own IAM user, for access-key signatures; undefined turns them off. */
+  readonly iamServiceIdentity: ServiceIdentity | undefined;
+  readonly accessKeyCacheTtlSeconds: number;
+  readonly accessKeyCacheMaxEntries: number;
 }
 
 export class ConfigError extends Error {}
@@ -87,8 +92,35 @@ function list(env: Env, name: string, fallback: readonly string[]): readonly str
     .filter((item) => item !== '');
 }
 
+const SERVICE_IDENTITY_VARS = ['IAM_SERVICE_USER', 'IAM_SERVICE_PASSWORD', 'IAM_SERVICE_PROJECT'];
+
+/** All three of user, password and project, or none; domains default to Default. */
+function serviceIdentity(env: Env, iamEndpoint: string | undefined): ServiceIdentity | undefined {
+  const given = SERVICE_IDENTITY_VARS.filter((name) => env[name]);
+  if (given.length === 0) return undefined;
+  if (given.length < SERVICE_IDENTITY_VARS.length) {
+    const missing = SERVICE_IDENTITY_VARS.filter((name) => !env[name]);
+    throw new ConfigError(
+      `${given.join(', ')} given without ${missing.join(', ')}: the IAM service identity ` +
+        'needs all of IAM_SERVICE_USER, IAM_SERVICE_PASSWORD and IAM_SERVICE_PROJECT',
+    );
+  }
+  if (!iamEndpoint) {
+    throw new ConfigError('IAM_SERVICE_USER is set but IAM_ENDPOINT is not');
+  }
+  const userDomain = env.IAM_SERVICE_USER_DOMAIN || 'Default';
+  return {
+    userName: env.IAM_SERVICE_USER!,
+    password: env.IAM_SERVICE_PASSWORD!,
+    userDomain,
+    projectName: env.IAM_SERVICE_PROJECT!,
+    projectDomain: env.IAM_SERVICE_PROJECT_DOMAIN || userDomain,
+  };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
+  const iamEndpoint = url(env, 'IAM_ENDPOINT', ['http:', 'https:'])?.replace(/\/+$/, '');
   const config: AppConfig = {
     production,
     host: env.HOST || '0.0.0.0',
@@ -99,12 +131,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
     runMigrations: boolean(env, 'RUN_MIGRATIONS', true),
     dataDir: resolve(env.DATA_DIR || '.data'),
-    iamEndpoint: url(env, 'IAM_ENDPOINT', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    iamEndpoint,
     iamTimeoutMs: integer(env, 'IAM_TIMEOUT_MS', 3000, 50, 60_000),
     tokenCacheTtlSeconds: integer(env, 'TOKEN_CACHE_TTL_SECONDS', 300, 0, 86_400),
     tokenCacheMaxEntries: integer(env, 'TOKEN_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     readOnlyRoles: list(env, 'READ_ONLY_ROLES', ['reader', 'readonly', 'viewer']),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
+    iamServiceIdentity: serviceIdentity(env, iamEndpoint),
+    accessKeyCacheTtlSeconds: integer(env, 'ACCESS_KEY_CACHE_TTL_SECONDS', 300, 0, 86_400),
+    accessKeyCacheMaxEntries: integer(env, 'ACCESS_KEY_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
   };
   if (production && (!config.databaseUrl || !config.iamEndpoint)) {
     const missing = [!config.databaseUrl && 'DATABASE_URL', !config.iamEndpoint && 'IAM_ENDPOINT'];

@@ -1,20 +1,33 @@
 // The one guard: turns the request's credentials into an Identity and hangs
 // it on the request, or refuses. Authorization (project, roles) is the
 // handler's business, through AccessPolicy, once parameters are validated.
+//
+// Which credential counts: an `Authorization: SDK-HMAC-SHA256 ...` header
+// means an access-key signature, otherwise X-Auth-Token. A request carrying
+// both is refused (401) rather than authenticated by one and not the other:
+// two credentials that may name different users or projects are ambiguous.
 
 import {
   createParamDecorator,
   Injectable,
+  Optional,
   SetMetadata,
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { Unauthenticated } from '../common/oms-errors.js';
 import type { Identity } from './identity.js';
+import { isSdkSignature } from './sdk-signature.js';
+import { SignatureAuthenticator, type SignedRequest } from './signature-authenticator.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 
-export type AuthenticatedRequest = FastifyRequest & { identity?: Identity };
+export type AuthenticatedRequest = FastifyRequest & {
+  identity?: Identity;
+  /** The body bytes as received, kept by the content-type parsers for the signature check. */
+  rawBody?: Buffer;
+};
 
 const PUBLIC_ROUTE = 'oms:public-route';
 
@@ -30,8 +43,9 @@ export const Caller = createParamDecorator(
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
-    private readonly authenticator: TokenAuthenticator,
+    private readonly tokens: TokenAuthenticator,
     private readonly reflector: Reflector,
+    @Optional() private readonly signatures?: SignatureAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -41,10 +55,37 @@ export class AuthGuard implements CanActivate {
     ]);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = request.headers['x-auth-token'];
-    request.identity = await this.authenticator.authenticate(
-      Array.isArray(token) ? token.join(',') : token,
-    );
+    const token = headerValue(request, 'x-auth-token');
+    const authorization = headerValue(request, 'authorization');
+    if (!isSdkSignature(authorization)) {
+      request.identity = await this.tokens.authenticate(token);
+      return true;
+    }
+    if (token !== undefined) {
+      throw new Unauthenticated(
+        'the request carries both X-Auth-Token and an SDK-HMAC-SHA256 signature; send one.',
+      );
+    }
+    if (!this.signatures) {
+      throw new Unauthenticated(
+        'access-key signatures are not enabled on this service (no IAM service identity).',
+      );
+    }
+    request.identity = await this.signatures.authenticate(signedRequest(request));
     return true;
   }
+}
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+function signedRequest(request: AuthenticatedRequest): SignedRequest {
+  return {
+    method: request.method,
+    url: request.raw.url ?? request.url,
+    header: (name) => headerValue(request, name),
+    body: request.rawBody,
+  };
 }

@@ -1,10 +1,11 @@
 // Turns an X-Auth-Token into an Identity: checks its shape, then the cache,
-// then IAM. Concurrent requests with the same unvalidated token share one
-// IAM call, so a burst of requests with a fresh token costs IAM only once.
+// then IAM (concurrent requests with the same unvalidated token share one
+// IAM call).
 
 import { createHash } from 'node:crypto';
 import { InvalidParameter, Unauthenticated } from '../common/oms-errors.js';
 import type { Identity, TokenValidator } from './identity.js';
+import { SingleFlight } from './single-flight.js';
 import { TokenCache } from './token-cache.js';
 
 export const MAX_TOKEN_LENGTH = 16_384;
@@ -14,7 +15,7 @@ const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
 
 export class TokenAuthenticator {
   private readonly cache: TokenCache;
-  private readonly inflight = new Map<string, Promise<Identity>>();
+  private readonly inflight = new SingleFlight<Identity>();
 
   constructor(
     private readonly validator: TokenValidator,
@@ -38,12 +39,7 @@ export class TokenAuthenticator {
     const cached = this.cache.get(key, this.now());
     if (cached) return cached;
 
-    let pending = this.inflight.get(key);
-    if (pending === undefined) {
-      pending = this.validateAndCache(key, token).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
-    }
-    return pending;
+    return this.inflight.run(key, () => this.validateAndCache(key, token));
   }
 
   private async validateAndCache(key: string, token: string): Promise<Identity> {
