@@ -63,6 +63,9 @@ export class SignatureAuthenticator {
       );
     }
     const { accessKey, signedHeaders, signature } = authorization;
+    const sdkDate = request.header('x-sdk-date');
+    if (sdkDate === undefined) throw new Unauthenticated('the X-Sdk-Date header is missing.');
+    this.checkDate(sdkDate);
     const missingRequired = REQUIRED_SIGNED_HEADERS.filter((name) => !signedHeaders.includes(name));
     if (missingRequired.length > 0) {
       throw new Unauthenticated(`SignedHeaders must include ${missingRequired.join(' and ')}.`);
@@ -71,8 +74,6 @@ export class SignatureAuthenticator {
     if (absent !== undefined) {
       throw new Unauthenticated(`the signed header ${absent} is missing from the request.`);
     }
-    const sdkDate = request.header('x-sdk-date')!;
-    this.checkDate(sdkDate);
     if (request.header('x-security-token') !== undefined) {
       throw new Unauthenticated('temporary credentials (X-Security-Token) are not supported.');
     }

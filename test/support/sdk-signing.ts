@@ -39,9 +39,9 @@ export function sdkDate(at: Date): string {
 /** The headers the SDK would send for `req` to 127.0.0.1:port. */
 export function signWithSdk(port: number, key: AccessKeyPair, req: ToSign): Record<string, string> {
   const headers: Record<string, string> = { ...req.headers };
-  // The signer formats a given X-Sdk-Date for the string to sign but sends
-  // it as given; the header must then carry the formatted value.
-  if (req.signedAt) headers['X-Sdk-Date'] = req.signedAt.toISOString();
+  // A given X-Sdk-Date is signed and sent as given (and re-formatted for
+  // the string to sign), so it must already be in the SDK's own format.
+  if (req.signedAt) headers['X-Sdk-Date'] = sdkDate(req.signedAt);
   const credentials = new BasicCredentials().withAk(key.accessKey).withSk(key.secretKey);
   const signed = AKSKSigner.sign(
     {
@@ -53,7 +53,6 @@ export function signWithSdk(port: number, key: AccessKeyPair, req: ToSign): Reco
     } as unknown as IHttpRequest,
     credentials as unknown as ICredential,
   ) as Record<string, string>;
-  if (req.signedAt) signed['X-Sdk-Date'] = sdkDate(req.signedAt);
   return signed;
 }
 
