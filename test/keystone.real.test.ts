@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { TaskStatus } from '../src/tasks/task-state.js';
-import { omsClient } from './support/oms-sdk-client.js';
+import { omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
 import { assertOmsError, assertStopped, assertUnchanged, stop } from './support/stop-checks.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
@@ -44,6 +44,7 @@ const NEEDED = [
   'KEYSTONE_DEMO_TOKEN',
   'KEYSTONE_SERVICE_TOKEN',
   'KEYSTONE_SUSPENDED_TOKEN',
+  'KEYSTONE_SUSPENDED_USER_ID',
 ];
 
 /** `export NAME=value` lines, as setup.sh writes them. */
@@ -226,38 +227,78 @@ describe('real Keystone', { skip: skipReason !== undefined }, () => {
     await assertUnchanged(t.db, id, TaskStatus.Migrating);
   });
 
-  test('an EC2 credential made in Keystone signs a stop (official SDK core) that pauses a task', async () => {
+  /** An EC2 credential made in Keystone for `userId` on the demo project; deleted after `use`. */
+  async function withEc2Credential(
+    userId: string,
+    use: (oms: OmsClient, deleteIt: () => Promise<void>) => Promise<void>,
+  ): Promise<void> {
     const accessKey = `OMSAK${randomBytes(8).toString('hex').toUpperCase()}`;
     const secretKey = randomBytes(24).toString('base64url');
     const admin = { 'X-Auth-Token': ks.KEYSTONE_ADMIN_TOKEN };
     const created = await keystoneCall('POST', '/credentials', admin, {
       credential: {
         type: 'ec2',
-        user_id: ks.KEYSTONE_DEMO_USER_ID,
+        user_id: userId,
         project_id: PROJECT,
         blob: JSON.stringify({ access: accessKey, secret: secretKey }),
       },
     });
     assert.equal(created.status, 201, await created.text());
     const credentialId = createHash('sha256').update(accessKey).digest('hex');
-    try {
-      const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
-      const oms = omsClient(`http://127.0.0.1:${t.port}`, {
-        accessKey,
-        secretKey,
-        projectId: PROJECT,
-      });
-      const res = await oms.stopTask(id);
-      assert.equal(res.httpStatusCode, 200);
-      const { rows } = await t.db.query(
-        'SELECT t.status, a.user_id FROM tasks t JOIN task_transitions a ON a.task_id = t.id WHERE t.id = $1',
-        [id],
-      );
-      assert.deepEqual(rows, [{ status: TaskStatus.Paused, user_id: ks.KEYSTONE_DEMO_USER_ID }]);
-    } finally {
+    const deleteIt = async () => {
       await keystoneCall('DELETE', `/credentials/${credentialId}`, admin);
+    };
+    try {
+      await use(
+        omsClient(`http://127.0.0.1:${t.port}`, { accessKey, secretKey, projectId: PROJECT }),
+        deleteIt,
+      );
+    } finally {
+      await deleteIt();
     }
-  });
+  }
+
+  async function assertPausedBy(taskId: string, userId: string) {
+    const { rows } = await t.db.query(
+      'SELECT t.status, a.user_id FROM tasks t JOIN task_transitions a ON a.task_id = t.id WHERE t.id = $1',
+      [taskId],
+    );
+    assert.deepEqual(rows, [{ status: TaskStatus.Paused, user_id: userId }]);
+  }
+
+  test('an EC2 credential made in Keystone signs a stop (official SDK core) that pauses a task', () =>
+    withEc2Credential(ks.KEYSTONE_DEMO_USER_ID, async (oms) => {
+      const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+      assert.equal((await oms.stopTask(id)).httpStatusCode, 200);
+      await assertPausedBy(id, ks.KEYSTONE_DEMO_USER_ID);
+      const again = await sdkError(oms.stopTask(id));
+      assert.equal(again.errorCode, 'OMS.0066');
+    }));
+
+  test("a suspended user's EC2 credential: 403 OMS.0206 (roles from Keystone's assignments)", () =>
+    withEc2Credential(ks.KEYSTONE_SUSPENDED_USER_ID, async (oms) => {
+      const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+      const err = await sdkError(oms.stopTask(id));
+      assert.equal(err.httpStatusCode, 403);
+      assert.equal(err.errorCode, 'OMS.0206');
+      assert.match(err.errorMsg ?? '', /restricted or suspended/);
+      await assertUnchanged(t.db, id, TaskStatus.Migrating);
+    }));
+
+  test('an EC2 credential deleted in Keystone: 401 unknown access key once the cache TTL has passed', () =>
+    withEc2Credential(ks.KEYSTONE_DEMO_USER_ID, async (oms, deleteIt) => {
+      const first = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+      assert.equal((await oms.stopTask(first)).httpStatusCode, 200);
+      await deleteIt();
+      await sleep(CACHE_TTL_SECONDS * 1000 + 500);
+      await emptyTables(t.db);
+      const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+      const err = await sdkError(oms.stopTask(id));
+      assert.equal(err.httpStatusCode, 401);
+      assert.equal(err.errorCode, 'APIGW.0301');
+      assert.match(err.errorMsg ?? '', /access key is unknown/);
+      await assertUnchanged(t.db, id, TaskStatus.Migrating);
+    }));
 
   test('Keystone unreachable (proxy cut): 503 OMS.2004; reachable again: served', async () => {
     const token = await demoToken(); // not yet cached by the service

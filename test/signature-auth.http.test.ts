@@ -10,7 +10,13 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY } from './support/fake-keystone.js';
 import { sendSigned, type AccessKeyPair, type Sent, type ToSign } from './support/sdk-signing.js';
-import { assertOmsError, assertStopped, assertUnchanged, stopPath } from './support/stop-checks.js';
+import {
+  assertOmsError,
+  assertStopped,
+  assertUnchanged,
+  stop,
+  stopPath,
+} from './support/stop-checks.js';
 import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
 
 const PROJECT = 'project-1';
@@ -213,9 +219,53 @@ describe('signed requests: accepted, and refused with a reason', () => {
     await refused(/disabled user/, untouched, { signer: disabled });
   });
 
+  test('a disabled owner is told only to a caller whose signature checks out', async () => {
+    const disabled = t.keystone.addAccessKey({ projectId: PROJECT, userEnabled: false });
+    await refused(/signature does not match/, untouched, {
+      signer: { accessKey: disabled.accessKey, secretKey: 'guessed' },
+    });
+  });
+
+  test('a key whose project is disabled', async () => {
+    const disabled = t.keystone.addAccessKey({ projectId: 'project-off', projectEnabled: false });
+    await refused(/project is disabled/, untouched, {
+      signer: disabled,
+      extra: { headers: { 'X-Project-Id': 'project-off' } },
+    });
+  });
+
   test('a credential of another type with the same id is not an access key', async () => {
     const other = t.keystone.addAccessKey({ projectId: PROJECT }, 'cert');
     await refused(/access key is unknown/, untouched, { signer: other });
+  });
+});
+
+describe('which credential counts', () => {
+  let t: TestApp;
+  before(async () => (t = await startTestApp({ env: FAKE_SERVICE_IDENTITY })));
+  after(async () => t.close());
+  beforeEach(async () => emptyTables(t.db));
+
+  test('a token beside an Authorization header of another scheme: the token counts', async () => {
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const token = t.keystone.issue({ projectId: PROJECT, userId: USER });
+    const res = await stop(t, PROJECT, id, token).set('Authorization', 'Basic dXNlcjpwYXNz');
+    await assertStopped(t.db, res, id, { projectId: PROJECT, userId: USER });
+  });
+
+  test('a signature beside X-Auth-Token, even an empty one: 401, IAM not asked', async () => {
+    const key = t.keystone.addAccessKey({ projectId: PROJECT });
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const reads = t.keystone.credentialReads;
+    const res = await sendSigned(
+      t.port,
+      key,
+      { method: 'POST', path: stopPath(PROJECT, id), headers: { 'X-Project-Id': PROJECT } },
+      (sent) => (sent.headers['X-Auth-Token'] = ''),
+    );
+    assertOmsError(res, 401, 'APIGW.0301', /both X-Auth-Token and an SDK-HMAC-SHA256 signature/);
+    assert.equal(t.keystone.credentialReads, reads);
+    await assertUnchanged(t.db, id, TaskStatus.Migrating);
   });
 });
 

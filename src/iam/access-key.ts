@@ -10,13 +10,16 @@ export interface AccessKeyRecord {
   readonly identity: Identity;
   /** When this answer stops being trusted, ms since the epoch. */
   readonly expiresAt: number;
+  /**
+   * Why a correctly signed request must still be refused (a disabled user
+   * or project). Said only after the signature checks out, so that knowing
+   * an access key alone tells nothing about its owner.
+   */
+  readonly refusal?: string;
 }
 
 export interface AccessKeyStore {
-  /**
-   * The record, or undefined for an unknown access key; throws
-   * Unauthenticated (a disabled owner) or DependencyUnavailable.
-   */
+  /** The record, or undefined for an unknown access key; throws DependencyUnavailable. */
   lookup(accessKey: string): Promise<AccessKeyRecord | undefined>;
 }
 

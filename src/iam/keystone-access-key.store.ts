@@ -53,12 +53,16 @@ export class KeystoneAccessKeyStore implements AccessKeyStore {
       return undefined;
     }
     const projectId = typeof credential.project_id === 'string' ? credential.project_id : undefined;
-    const [user, roles] = await Promise.all([
+    const [user, roles, projectEnabled] = await Promise.all([
       this.user(userId),
       projectId === undefined ? [] : this.roles(userId, projectId),
+      projectId === undefined ? true : this.projectEnabled(projectId),
     ]);
-    if (projectId !== undefined) await this.checkProjectEnabled(projectId);
+    let refusal: string | undefined;
+    if (!user.enabled) refusal = 'the access key belongs to a disabled user.';
+    else if (!projectEnabled) refusal = "the access key's project is disabled.";
     return {
+      refusal,
       secretKey: blob.secret,
       identity: {
         userId,
@@ -71,23 +75,21 @@ export class KeystoneAccessKeyStore implements AccessKeyStore {
     };
   }
 
-  private async user(userId: string): Promise<{ name: string }> {
+  private async user(userId: string): Promise<{ name: string; enabled: boolean }> {
     const body = await this.getJson(`/users/${encodeURIComponent(userId)}`);
     const user = (body as { user?: { name?: unknown; enabled?: unknown } }).user;
     if (!user) throw new DependencyUnavailable('IAM');
-    if (user.enabled === false) {
-      throw new Unauthenticated('the access key belongs to a disabled user.');
-    }
-    return { name: typeof user.name === 'string' ? user.name : userId };
+    return {
+      name: typeof user.name === 'string' ? user.name : userId,
+      enabled: user.enabled !== false,
+    };
   }
 
-  private async checkProjectEnabled(projectId: string): Promise<void> {
+  private async projectEnabled(projectId: string): Promise<boolean> {
     const body = await this.getJson(`/projects/${encodeURIComponent(projectId)}`);
     const project = (body as { project?: { enabled?: unknown } }).project;
     if (!project) throw new DependencyUnavailable('IAM');
-    if (project.enabled === false) {
-      throw new Unauthenticated("the access key's project is disabled.");
-    }
+    return project.enabled !== false;
   }
 
   private async roles(userId: string, projectId: string): Promise<string[]> {

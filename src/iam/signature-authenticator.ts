@@ -107,6 +107,7 @@ export class SignatureAuthenticator {
           'query, a signed header or the body was changed after signing.',
       );
     }
+    if (record.refusal !== undefined) throw new Unauthenticated(record.refusal);
     const projectHeader = request.header('x-project-id');
     if (projectHeader !== undefined && projectHeader !== record.identity.projectId) {
       throw new Forbidden("X-Project-Id is not the access key's project.");
