@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { TaskStatus } from '../src/tasks/task-state.js';
-import { FakeKeystone } from './support/fake-keystone.js';
+import { FAKE_SERVICE_IDENTITY, FakeKeystone } from './support/fake-keystone.js';
+import { omsClient, sdkError } from './support/oms-sdk-client.js';
 import { auditRows, insertTask, taskStatus, testDatabaseUrl } from './support/test-app.js';
 
 interface Service {
@@ -152,6 +153,56 @@ test('production: PostgreSQL and IAM from the environment; SIGTERM lets a reques
     const lines = service.output().trim().split('\n');
     for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), line);
     assert.ok(!service.output().includes(token), 'the token must never be logged');
+  } finally {
+    service.child.kill('SIGKILL');
+    await db.end();
+    await keystone.stop();
+  }
+});
+
+test('production with an IAM service identity: the official SDK core signs a stop; no secret or signature in the logs', async () => {
+  const keystone = await FakeKeystone.start();
+  const db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
+  const service = startService({
+    NODE_ENV: 'production',
+    DATABASE_URL: testDatabaseUrl(),
+    IAM_ENDPOINT: keystone.endpoint,
+    ...FAKE_SERVICE_IDENTITY,
+    LOG_LEVEL: 'debug',
+  });
+  try {
+    const port = await listeningPort(service);
+    const project = 'process-sdk-project';
+    const id = await insertTask(db, project, TaskStatus.Migrating);
+    const key = keystone.addAccessKey({ projectId: project, userId: 'sdk-operator' });
+    const oms = omsClient(`http://127.0.0.1:${port}`, { ...key, projectId: project });
+    assert.equal((await oms.stopTask(id)).httpStatusCode, 200);
+    assert.equal(await taskStatus(db, id), TaskStatus.Paused);
+    assert.equal((await auditRows(db, id))[0].user_id, 'sdk-operator');
+
+    // Refusals and an IAM outage are logged too, without what was sent.
+    const wrong = omsClient(`http://127.0.0.1:${port}`, {
+      ...key,
+      secretKey: 'a-wrong-secret-key',
+      projectId: project,
+    });
+    assert.equal((await sdkError(wrong.stopTask(id))).errorCode, 'APIGW.0301');
+    keystone.mode = 'error';
+    const fresh = keystone.addAccessKey({ projectId: project });
+    const down = omsClient(`http://127.0.0.1:${port}`, { ...fresh, projectId: project });
+    assert.equal((await sdkError(down.stopTask(id))).errorCode, 'OMS.2004');
+
+    const output = service.output();
+    assert.match(output, /The IAM is unavailable/, 'the outage was logged');
+    for (const secret of [
+      key.secretKey,
+      fresh.secretKey,
+      'a-wrong-secret-key',
+      FAKE_SERVICE_IDENTITY.IAM_SERVICE_PASSWORD,
+    ]) {
+      assert.ok(!output.includes(secret), 'a secret was logged');
+    }
+    assert.doesNotMatch(output, /Signature=|[0-9a-f]{64}/, 'a signature was logged');
   } finally {
     service.child.kill('SIGKILL');
     await db.end();
