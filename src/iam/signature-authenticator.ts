@@ -18,6 +18,7 @@ import {
   canonicalUris,
   parseAuthorization,
   parseSdkDate,
+  type ParsedAuthorization,
   sha256Hex,
   signatureOf,
   signaturesEqual,
@@ -35,6 +36,12 @@ export interface SignedRequest {
   header(name: string): string | undefined;
   /** The body bytes as received; undefined when there was none. */
   readonly body: Buffer | undefined;
+}
+
+/** What the request says about itself, once its shape, date and body hash are checked. */
+interface Claim extends ParsedAuthorization {
+  readonly sdkDate: string;
+  readonly payloadHash: string;
 }
 
 /** Headers a signature must cover: without them it could be replayed elsewhere or later. */
@@ -55,6 +62,25 @@ export class SignatureAuthenticator {
   }
 
   async authenticate(request: SignedRequest): Promise<Identity> {
+    const claim = this.checkLocally(request);
+    const record = await this.lookup(claim.accessKey);
+    if (!record) throw new Unauthenticated('the access key is unknown.');
+    if (!this.signatureMatches(request, claim, record.secretKey)) {
+      throw new Unauthenticated(
+        'the signature does not match the request: a wrong secret key, or the method, path, ' +
+          'query, a signed header or the body was changed after signing.',
+      );
+    }
+    if (record.refusal !== undefined) throw new Unauthenticated(record.refusal);
+    const projectHeader = request.header('x-project-id');
+    if (projectHeader !== undefined && projectHeader !== record.identity.projectId) {
+      throw new Forbidden("X-Project-Id is not the access key's project.");
+    }
+    return record.identity;
+  }
+
+  /** Everything that can be checked without the secret. */
+  private checkLocally(request: SignedRequest): Claim {
     const authorization = parseAuthorization(request.header('authorization') ?? '');
     if (!authorization) {
       throw new Unauthenticated(
@@ -62,10 +88,10 @@ export class SignatureAuthenticator {
           '(Access=..., SignedHeaders=..., Signature=<64 hex digits>).',
       );
     }
-    const { accessKey, signedHeaders, signature } = authorization;
     const sdkDate = request.header('x-sdk-date');
     if (sdkDate === undefined) throw new Unauthenticated('the X-Sdk-Date header is missing.');
     this.checkDate(sdkDate);
+    const { signedHeaders } = authorization;
     const missingRequired = REQUIRED_SIGNED_HEADERS.filter((name) => !signedHeaders.includes(name));
     if (missingRequired.length > 0) {
       throw new Unauthenticated(`SignedHeaders must include ${missingRequired.join(' and ')}.`);
@@ -78,41 +104,26 @@ export class SignatureAuthenticator {
       throw new Unauthenticated('temporary credentials (X-Security-Token) are not supported.');
     }
     const payloadHash = this.payloadHash(request);
-    if (accessKey.length > MAX_ACCESS_KEY_LENGTH) {
+    if (authorization.accessKey.length > MAX_ACCESS_KEY_LENGTH) {
       throw new Unauthenticated('the access key is unknown.');
     }
+    return { ...authorization, sdkDate, payloadHash };
+  }
 
-    const record = await this.lookup(accessKey);
-    if (!record) throw new Unauthenticated('the access key is unknown.');
-
+  private signatureMatches(request: SignedRequest, claim: Claim, secretKey: string): boolean {
     const [path, query = ''] = splitUrl(request.url);
-    const headers = canonicalHeaders(signedHeaders, (name) => request.header(name)!);
-    const matches = canonicalUris(path).some((canonicalUri) => {
-      const canonical = canonicalRequest({
-        method: request.method.toUpperCase(),
-        canonicalUri,
-        canonicalQuery: canonicalQueryString(query),
-        canonicalHeaders: headers,
-        signedHeaders,
-        payloadHash,
-      });
-      return signaturesEqual(
-        signatureOf(record.secretKey, stringToSign(sdkDate, canonical)),
-        signature,
-      );
+    const parts = {
+      method: request.method.toUpperCase(),
+      canonicalQuery: canonicalQueryString(query),
+      canonicalHeaders: canonicalHeaders(claim.signedHeaders, (name) => request.header(name)!),
+      signedHeaders: claim.signedHeaders,
+      payloadHash: claim.payloadHash,
+    };
+    return canonicalUris(path).some((canonicalUri) => {
+      const canonical = canonicalRequest({ ...parts, canonicalUri });
+      const expected = signatureOf(secretKey, stringToSign(claim.sdkDate, canonical));
+      return signaturesEqual(expected, claim.signature);
     });
-    if (!matches) {
-      throw new Unauthenticated(
-        'the signature does not match the request: a wrong secret key, or the method, path, ' +
-          'query, a signed header or the body was changed after signing.',
-      );
-    }
-    if (record.refusal !== undefined) throw new Unauthenticated(record.refusal);
-    const projectHeader = request.header('x-project-id');
-    if (projectHeader !== undefined && projectHeader !== record.identity.projectId) {
-      throw new Forbidden("X-Project-Id is not the access key's project.");
-    }
-    return record.identity;
   }
 
   private checkDate(sdkDate: string): void {
