@@ -59,6 +59,18 @@ describe('the official SDK core, signing with an access key', () => {
     await assertPausedBy(id, 'sdk-user'); // still one audit row
   });
 
+  test('a query and a JSON body, as the SDK encodes and hashes them, verify end to end', async () => {
+    const oms = client({ userId: 'sdk-user' });
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const res = await oms.send('POST', '/v2/{project_id}/tasks/{task_id}/stop', {
+      path: { task_id: id },
+      query: { note: 'a b/c&d=é', order: ['2', '1'], empty: '' },
+      body: { reason: 'täglich €', n: 1 },
+    });
+    assert.equal(res.httpStatusCode, 200);
+    await assertPausedBy(id, 'sdk-user');
+  });
+
   test('stop of a task that does not exist is OMS.1009', async () => {
     const err = await sdkError(client().stopTask('999999999'));
     assert.equal(err.httpStatusCode, 400);
