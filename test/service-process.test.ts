@@ -117,6 +117,28 @@ test('with nothing configured: embedded database, development IAM, a working cur
   assert.equal(await restarted.exited, 0);
 });
 
+test('development mode prints an access key that the official SDK core can sign with', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'oms-dev-sdk-'));
+  scratch.push(dataDir);
+  const service = startService({ DATA_DIR: dataDir });
+  try {
+    const [, url, taskId] = await waitFor('curl in the banner', service, () => {
+      const match = /curl -i -X POST (\S+\/tasks\/(\d+)\/stop) /.exec(service.output());
+      return match ?? undefined;
+    });
+    const banner = service.output();
+    const projectId = /Demo project: (\S+)/.exec(banner)![1];
+    const accessKey = /Access key \(role member, for the official SDKs\): (\S+)/.exec(banner)![1];
+    const secretKey = /Secret key: (\S+)/.exec(banner)![1];
+    const oms = omsClient(new URL(url).origin, { accessKey, secretKey, projectId });
+    assert.equal((await oms.stopTask(taskId)).httpStatusCode, 200);
+    assert.equal((await sdkError(oms.stopTask(taskId))).errorCode, 'OMS.0066');
+  } finally {
+    service.child.kill('SIGTERM');
+  }
+  assert.equal(await service.exited, 0);
+});
+
 test('production: PostgreSQL and IAM from the environment; SIGTERM lets a request finish', async () => {
   const keystone = await FakeKeystone.start();
   const db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
