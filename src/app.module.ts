@@ -5,6 +5,7 @@ import type { AppConfig } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { HealthModule } from './health/health.module.js';
 import { IamModule } from './iam/iam.module.js';
+import type { AccessKeyStore } from './iam/access-key.js';
 import type { TokenValidator } from './iam/identity.js';
 import { LimitsModule } from './limits/limits.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -18,12 +19,14 @@ export interface AppDependencies {
   readonly databaseUrl: string;
   /** Keystone, or the development IAM. */
   readonly tokenValidator: TokenValidator;
+  /** Secrets for access-key signatures; without one, signed requests get 401. */
+  readonly accessKeyStore?: AccessKeyStore;
 }
 
 @Module({})
 export class AppModule {
   static register(
-    { config, databaseUrl, tokenValidator }: AppDependencies,
+    { config, databaseUrl, tokenValidator, accessKeyStore }: AppDependencies,
     metrics: Metrics,
   ): DynamicModule {
     return {
@@ -38,7 +41,7 @@ export class AppModule {
         }),
         MetricsModule.register(metrics),
         LimitsModule,
-        IamModule.register(tokenValidator),
+        IamModule.register(tokenValidator, accessKeyStore),
         TasksModule,
         VersionsModule,
         HealthModule,

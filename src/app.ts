@@ -19,6 +19,7 @@ import { serveOpenApi } from './openapi/openapi.js';
 import { bindRequestContext } from './logging/request-context.js';
 import { recordAnsweredRequests } from './metrics/answered-requests.js';
 import { Metrics, type PoolStats } from './metrics/metrics.js';
+import type { AuthenticatedRequest } from './iam/auth.guard.js';
 
 /** Room for a 16,384-character X-Auth-Token plus the usual headers. */
 const MAX_HEADER_BYTES = 64 * 1024;
@@ -68,9 +69,11 @@ export async function createApp(
   // Stop ignores its body, whatever it is (the Go SDK sends an empty one
   // labelled JSON, Terraform none at all), so parsing never fails a request:
   // bad JSON becomes MALFORMED_JSON for the routes that do read bodies.
+  // Both keep the bytes as received: an access-key signature covers them.
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = String(body);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    (req as AuthenticatedRequest).rawBody = body as Buffer;
+    const text = body.toString();
     if (text.trim() === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));
@@ -78,7 +81,10 @@ export async function createApp(
       done(null, MALFORMED_JSON);
     }
   });
-  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    (req as AuthenticatedRequest).rawBody = body as Buffer;
+    done(null, body);
+  });
 
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.register(deps, metrics),

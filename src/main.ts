@@ -8,7 +8,9 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './database/embedded-database.js';
 import { DEMO_PROJECT_ID, DevelopmentIam } from './iam/development-iam.js';
+import { keystoneAccessKeys } from './iam/keystone-access-key.store.js';
 import { KeystoneTokenValidator } from './iam/keystone-token.validator.js';
+import type { AccessKeyStore } from './iam/access-key.js';
 import type { TokenValidator } from './iam/identity.js';
 import { JsonLogger } from './logging/json-logger.js';
 import { seedDemoTasks } from './tasks/demo-tasks.js';
@@ -47,27 +49,31 @@ async function main(): Promise<void> {
   }
 
   let tokenValidator: TokenValidator;
-  let demoTokens: { writer: string; reader: string } | undefined;
+  let accessKeyStore: AccessKeyStore | undefined;
+  let demo: DemoCredentials | undefined;
   if (config.iamEndpoint) {
     tokenValidator = new KeystoneTokenValidator(config.iamEndpoint, config.iamTimeoutMs);
+    accessKeyStore = keystoneAccessKeys(config);
   } else {
     const devIam = new DevelopmentIam();
-    demoTokens = {
+    demo = {
       writer: devIam.issue('demo', ['member']),
       reader: devIam.issue('viewer', ['reader']),
+      key: devIam.issueAccessKey('demo', ['member']),
     };
     tokenValidator = devIam;
+    accessKeyStore = devIam;
   }
 
-  const app = await createApp({ config, databaseUrl, tokenValidator }, logger);
+  const app = await createApp({ config, databaseUrl, tokenValidator, accessKeyStore }, logger);
   await app.listen({ port: config.port, host: config.host });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.log(`Listening on ${config.host}:${port}`, 'Main');
 
-  if (embedded && demoTokens) {
+  if (embedded && demo) {
     const [taskId] = await seedDemoTasks(app.get(DataSource), DEMO_PROJECT_ID);
-    printDevelopmentBanner(port, demoTokens, taskId);
+    printDevelopmentBanner(port, demo, taskId);
   }
 
   let stopping = false;
@@ -94,9 +100,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
+interface DemoCredentials {
+  writer: string;
+  reader: string;
+  key: { accessKey: string; secretKey: string };
+}
+
 function printDevelopmentBanner(
   port: number,
-  tokens: { writer: string; reader: string },
+  tokens: DemoCredentials,
   taskId: string | undefined,
 ): void {
   const base = `http://127.0.0.1:${port}/v2/${DEMO_PROJECT_ID}/tasks`;
@@ -106,6 +118,8 @@ function printDevelopmentBanner(
     `Demo project: ${DEMO_PROJECT_ID}`,
     `Token (role member): ${tokens.writer}`,
     `Token (role reader): ${tokens.reader}`,
+    `Access key (role member, for the official SDKs): ${tokens.key.accessKey}`,
+    `Secret key: ${tokens.key.secretKey}`,
     '',
     taskId
       ? 'Pause a migrating demo task:'

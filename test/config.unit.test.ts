@@ -52,6 +52,9 @@ describe('defaults', () => {
       rateLimitCredentialBurst: 1,
       iamCircuitFailureThreshold: 5,
       iamCircuitProbeIntervalMs: 5000,
+      iamServiceIdentity: undefined,
+      accessKeyCacheTtlSeconds: 300,
+      accessKeyCacheMaxEntries: 10_000,
     });
   });
 
@@ -158,6 +161,8 @@ describe('bad values stop the start-up, naming the variable', () => {
     ['SECRETS_KEY', 'c2hvcnQ='],
     ['SECRETS_KEY', 'not base64 at all, and long enough to be 32 bytes...'],
     ['SECRETS_KEY', Buffer.alloc(33).toString('base64')],
+    ['ACCESS_KEY_CACHE_TTL_SECONDS', '86401'],
+    ['ACCESS_KEY_CACHE_MAX_ENTRIES', '0'],
   ]) {
     test(`${variable}=${JSON.stringify(raw)}`, () => {
       assert.throws(() => loadConfig({ [variable]: raw }), configErrorNaming(variable));
@@ -252,4 +257,52 @@ describe('an error message never shows the database password', () => {
       );
     });
   }
+});
+
+describe('the IAM service identity (access-key signatures)', () => {
+  const IAM = 'https://iam.example.com/v3';
+  const FULL = {
+    IAM_ENDPOINT: IAM,
+    IAM_SERVICE_USER: 'oms-service',
+    IAM_SERVICE_PASSWORD: 'secret-pass',
+    IAM_SERVICE_PROJECT: 'service',
+  };
+
+  test('all three given: read, domains default to Default', () => {
+    assert.deepEqual(loadConfig(FULL).iamServiceIdentity, {
+      userName: 'oms-service',
+      password: 'secret-pass',
+      userDomain: 'Default',
+      projectName: 'service',
+      projectDomain: 'Default',
+    });
+  });
+
+  test('the project domain follows the user domain unless given', () => {
+    const identity = loadConfig({ ...FULL, IAM_SERVICE_USER_DOMAIN: 'ops' }).iamServiceIdentity;
+    assert.equal(identity?.projectDomain, 'ops');
+    const other = loadConfig({ ...FULL, IAM_SERVICE_PROJECT_DOMAIN: 'svc' }).iamServiceIdentity;
+    assert.deepEqual([other?.userDomain, other?.projectDomain], ['Default', 'svc']);
+  });
+
+  for (const missing of ['IAM_SERVICE_USER', 'IAM_SERVICE_PASSWORD', 'IAM_SERVICE_PROJECT']) {
+    test(`partially configured (no ${missing}) stops the start-up, naming it`, () => {
+      const env: Record<string, string> = { ...FULL };
+      delete env[missing];
+      assert.throws(() => loadConfig(env), configErrorNaming(missing));
+    });
+  }
+
+  test('a service identity without IAM_ENDPOINT stops the start-up', () => {
+    const env: Record<string, string> = { ...FULL };
+    delete env.IAM_ENDPOINT;
+    assert.throws(() => loadConfig(env), configErrorNaming('IAM_ENDPOINT'));
+  });
+
+  test('the password never appears in the error message', () => {
+    assert.throws(
+      () => loadConfig({ IAM_SERVICE_PASSWORD: 'hunter2-secret', IAM_ENDPOINT: IAM }),
+      (error: Error) => !error.message.includes('hunter2-secret'),
+    );
+  });
 });

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { TaskStatus } from '../src/tasks/task-state.js';
-import { FakeKeystone } from './support/fake-keystone.js';
+import { FAKE_SERVICE_IDENTITY, FakeKeystone } from './support/fake-keystone.js';
+import { omsClient, sdkError } from './support/oms-sdk-client.js';
 import { listeningPort, startService, waitFor } from './support/spawned-service.js';
 import { createBody, startBody, TaskApi } from './support/task-api.js';
 import {
@@ -85,6 +86,28 @@ test('with nothing configured: embedded database, development IAM, a working cur
     restarted.child.kill('SIGTERM');
   }
   assert.equal(await restarted.exited, 0);
+});
+
+test('development mode prints an access key that the official SDK core can sign with', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'oms-dev-sdk-'));
+  scratch.push(dataDir);
+  const service = startService({ DATA_DIR: dataDir });
+  try {
+    const [, url, taskId] = await waitFor('curl in the banner', service, () => {
+      const match = /curl -i -X POST (\S+\/tasks\/(\d+)\/stop) /.exec(service.output());
+      return match ?? undefined;
+    });
+    const banner = service.output();
+    const projectId = /Demo project: (\S+)/.exec(banner)![1];
+    const accessKey = /Access key \(role member, for the official SDKs\): (\S+)/.exec(banner)![1];
+    const secretKey = /Secret key: (\S+)/.exec(banner)![1];
+    const oms = omsClient(new URL(url).origin, { accessKey, secretKey, projectId });
+    assert.equal((await oms.stopTask(taskId)).httpStatusCode, 200);
+    assert.equal((await sdkError(oms.stopTask(taskId))).errorCode, 'OMS.0066');
+  } finally {
+    service.child.kill('SIGTERM');
+  }
+  assert.equal(await service.exited, 0);
 });
 
 test('production: PostgreSQL and IAM from the environment; SIGTERM lets a request finish', async () => {
@@ -196,6 +219,57 @@ test('task secrets reach neither the log nor any answer, whatever happens to the
     assert.ok(service.output().length > 0, 'the service logged something to search');
   } finally {
     service.child.kill('SIGKILL');
+    await keystone.stop();
+  }
+});
+
+test('production with an IAM service identity: the official SDK core signs a stop; no secret or signature in the logs', async () => {
+  const keystone = await FakeKeystone.start();
+  const db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
+  const service = startService({
+    NODE_ENV: 'production',
+    DATABASE_URL: testDatabaseUrl(),
+    IAM_ENDPOINT: keystone.endpoint,
+    SECRETS_KEY: TEST_SECRETS_KEY.toString('base64'),
+    ...FAKE_SERVICE_IDENTITY,
+    LOG_LEVEL: 'debug',
+  });
+  try {
+    const port = await listeningPort(service);
+    const project = 'process-sdk-project';
+    const id = await insertTask(db, project, TaskStatus.Migrating);
+    const key = keystone.addAccessKey({ projectId: project, userId: 'sdk-operator' });
+    const oms = omsClient(`http://127.0.0.1:${port}`, { ...key, projectId: project });
+    assert.equal((await oms.stopTask(id)).httpStatusCode, 200);
+    assert.equal(await taskStatus(db, id), TaskStatus.Paused);
+    assert.equal((await auditRows(db, id))[0].user_id, 'sdk-operator');
+
+    // Refusals and an IAM outage are logged too, without what was sent.
+    const wrong = omsClient(`http://127.0.0.1:${port}`, {
+      ...key,
+      secretKey: 'a-wrong-secret-key',
+      projectId: project,
+    });
+    assert.equal((await sdkError(wrong.stopTask(id))).errorCode, 'APIGW.0301');
+    keystone.mode = 'error';
+    const fresh = keystone.addAccessKey({ projectId: project });
+    const down = omsClient(`http://127.0.0.1:${port}`, { ...fresh, projectId: project });
+    assert.equal((await sdkError(down.stopTask(id))).errorCode, 'OMS.2004');
+
+    const output = service.output();
+    assert.match(output, /The IAM is unavailable/, 'the outage was logged');
+    for (const secret of [
+      key.secretKey,
+      fresh.secretKey,
+      'a-wrong-secret-key',
+      FAKE_SERVICE_IDENTITY.IAM_SERVICE_PASSWORD,
+    ]) {
+      assert.ok(!output.includes(secret), 'a secret was logged');
+    }
+    assert.doesNotMatch(output, /Signature=|[0-9a-f]{64}/, 'a signature was logged');
+  } finally {
+    service.child.kill('SIGKILL');
+    await db.end();
     await keystone.stop();
   }
 });

@@ -4,6 +4,7 @@
 // names the variable, what it got and what it wants.
 
 import { resolve } from 'node:path';
+import type { ServiceIdentity } from '../iam/keystone-service-token.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'verbose';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'];
@@ -49,6 +50,10 @@ export interface AppConfig {
   readonly iamCircuitFailureThreshold: number;
   /** While the circuit is open, one validation is let through this often. */
   readonly iamCircuitProbeIntervalMs: number;
+  /** The service's own IAM user, for access-key signatures; undefined turns them off. */
+  readonly iamServiceIdentity: ServiceIdentity | undefined;
+  readonly accessKeyCacheTtlSeconds: number;
+  readonly accessKeyCacheMaxEntries: number;
 }
 
 export class ConfigError extends Error {}
@@ -136,10 +141,37 @@ function burst(env: Env, name: string, rate: number): number {
   return integer(env, name, Math.max(1, rate * 2), 1, 10_000_000);
 }
 
+const SERVICE_IDENTITY_VARS = ['IAM_SERVICE_USER', 'IAM_SERVICE_PASSWORD', 'IAM_SERVICE_PROJECT'];
+
+/** All three of user, password and project, or none; domains default to Default. */
+function serviceIdentity(env: Env, iamEndpoint: string | undefined): ServiceIdentity | undefined {
+  const given = SERVICE_IDENTITY_VARS.filter((name) => env[name]);
+  if (given.length === 0) return undefined;
+  if (given.length < SERVICE_IDENTITY_VARS.length) {
+    const missing = SERVICE_IDENTITY_VARS.filter((name) => !env[name]);
+    throw new ConfigError(
+      `${given.join(', ')} given without ${missing.join(', ')}: the IAM service identity ` +
+        'needs all of IAM_SERVICE_USER, IAM_SERVICE_PASSWORD and IAM_SERVICE_PROJECT',
+    );
+  }
+  if (!iamEndpoint) {
+    throw new ConfigError('IAM_SERVICE_USER is set but IAM_ENDPOINT is not');
+  }
+  const userDomain = env.IAM_SERVICE_USER_DOMAIN || 'Default';
+  return {
+    userName: env.IAM_SERVICE_USER!,
+    password: env.IAM_SERVICE_PASSWORD!,
+    userDomain,
+    projectName: env.IAM_SERVICE_PROJECT!,
+    projectDomain: env.IAM_SERVICE_PROJECT_DOMAIN || userDomain,
+  };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
   const projectRate = integer(env, 'RATE_LIMIT_PROJECT_RPS', 0, 0, 1_000_000);
   const credentialRate = integer(env, 'RATE_LIMIT_CREDENTIAL_RPS', 0, 0, 1_000_000);
+  const iamEndpoint = url(env, 'IAM_ENDPOINT', ['http:', 'https:'])?.replace(/\/+$/, '');
   const config: AppConfig = {
     production,
     host: env.HOST || '0.0.0.0',
@@ -150,7 +182,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
     runMigrations: boolean(env, 'RUN_MIGRATIONS', true),
     dataDir: resolve(env.DATA_DIR || '.data'),
-    iamEndpoint: url(env, 'IAM_ENDPOINT', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    iamEndpoint,
     iamTimeoutMs: integer(env, 'IAM_TIMEOUT_MS', 3000, 50, 60_000),
     tokenCacheTtlSeconds: integer(env, 'TOKEN_CACHE_TTL_SECONDS', 300, 0, 86_400),
     tokenCacheMaxEntries: integer(env, 'TOKEN_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
@@ -169,6 +201,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitCredentialBurst: burst(env, 'RATE_LIMIT_CREDENTIAL_BURST', credentialRate),
     iamCircuitFailureThreshold: integer(env, 'IAM_CIRCUIT_FAILURE_THRESHOLD', 5, 0, 1000),
     iamCircuitProbeIntervalMs: integer(env, 'IAM_CIRCUIT_PROBE_INTERVAL_MS', 5000, 10, 600_000),
+    iamServiceIdentity: serviceIdentity(env, iamEndpoint),
+    accessKeyCacheTtlSeconds: integer(env, 'ACCESS_KEY_CACHE_TTL_SECONDS', 300, 0, 86_400),
+    accessKeyCacheMaxEntries: integer(env, 'ACCESS_KEY_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
   };
   if (production && (!config.databaseUrl || !config.iamEndpoint || !config.secretsKey)) {
     const missing = [

@@ -17,8 +17,8 @@ export class AccessPolicy {
     if (caller.projectId !== projectId) {
       throw new Forbidden(
         caller.projectId === undefined
-          ? 'the token is not scoped to a project.'
-          : 'the token is scoped to another project.',
+          ? 'the credentials are not scoped to a project.'
+          : 'the credentials are scoped to another project.',
       );
     }
     if (access === 'read') return;
@@ -29,7 +29,7 @@ export class AccessPolicy {
       (role) => !this.readOnlyRoles.includes(role) && !BLOCKED_ROLES.includes(role),
     );
     if (writerRoles.length === 0) {
-      throw new Forbidden('the token has no role that may make changes.');
+      throw new Forbidden('the caller has no role that may make changes.');
     }
   }
 }

@@ -1,24 +1,38 @@
 // The one guard: turns the request's credentials into an Identity and hangs
-// it on the request, or refuses. The rate limits sit on either side of
-// validation: per credential before it (a flood costs IAM nothing), per
-// project after it (only the project's own callers count against it).
-// Authorization (project, roles) is the handler's business, through
-// AccessPolicy, once parameters are validated.
+// it on the request, or refuses. Authorization (project, roles) is the
+// handler's business, through AccessPolicy, once parameters are validated.
+//
+// Which credential counts: an `Authorization: SDK-HMAC-SHA256 ...` header
+// means an access-key signature, otherwise X-Auth-Token. A request carrying
+// both is refused (401) rather than authenticated by one and not the other:
+// two credentials that may name different users or projects are ambiguous.
+//
+// The rate limits sit on either side of authentication: per credential (the
+// token, or the access key) before it, so a flood costs IAM nothing; per
+// project after it, so only the project's own callers count against it.
 
 import {
   createParamDecorator,
   Injectable,
+  Optional,
   SetMetadata,
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { Unauthenticated } from '../common/oms-errors.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import type { Identity } from './identity.js';
+import { isSdkSignature, parseAuthorization } from './sdk-signature.js';
+import { SignatureAuthenticator, type SignedRequest } from './signature-authenticator.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 
-export type AuthenticatedRequest = FastifyRequest & { identity?: Identity };
+export type AuthenticatedRequest = FastifyRequest & {
+  identity?: Identity;
+  /** The body bytes as received, kept by the content-type parsers for the signature check. */
+  rawBody?: Buffer;
+};
 
 const PUBLIC_ROUTE = 'oms:public-route';
 
@@ -34,9 +48,10 @@ export const Caller = createParamDecorator(
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
-    private readonly authenticator: TokenAuthenticator,
+    private readonly tokens: TokenAuthenticator,
     private readonly reflector: Reflector,
     private readonly rateLimits: RateLimits,
+    @Optional() private readonly signatures?: SignatureAuthenticator,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -46,11 +61,44 @@ export class AuthGuard implements CanActivate {
     ]);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = request.headers['x-auth-token'];
-    const token = Array.isArray(header) ? header.join(',') : header;
-    this.rateLimits.checkCredential(token);
-    request.identity = await this.authenticator.authenticate(token);
+    request.identity = await this.authenticate(request);
     this.rateLimits.checkProject(request.identity.projectId);
     return true;
   }
+
+  private async authenticate(request: AuthenticatedRequest): Promise<Identity> {
+    const token = headerValue(request, 'x-auth-token');
+    const authorization = headerValue(request, 'authorization');
+    if (!isSdkSignature(authorization)) {
+      this.rateLimits.checkCredential(token);
+      return this.tokens.authenticate(token);
+    }
+    if (token !== undefined) {
+      throw new Unauthenticated(
+        'the request carries both X-Auth-Token and an SDK-HMAC-SHA256 signature; send one.',
+      );
+    }
+    if (!this.signatures) {
+      throw new Unauthenticated(
+        'access-key signatures are not enabled on this service (no IAM service identity).',
+      );
+    }
+    const accessKey = parseAuthorization(authorization!)?.accessKey;
+    if (accessKey) this.rateLimits.checkCredential(`access-key:${accessKey}`);
+    return this.signatures.authenticate(signedRequest(request));
+  }
+}
+
+function headerValue(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+function signedRequest(request: AuthenticatedRequest): SignedRequest {
+  return {
+    method: request.method,
+    url: request.raw.url ?? request.url,
+    header: (name) => headerValue(request, name),
+    body: request.rawBody,
+  };
 }

@@ -1,26 +1,38 @@
 // The IAM used when IAM_ENDPOINT is not set (never in production): it knows
-// the tokens it made at start-up, which main.ts prints, and nothing else.
+// the tokens and access keys it made at start-up, which main.ts prints, and
+// nothing else.
 
 import { randomBytes } from 'node:crypto';
 import { Unauthenticated } from '../common/oms-errors.js';
+import type { AccessKeyRecord, AccessKeyStore } from './access-key.js';
 import type { Identity, TokenValidator } from './identity.js';
 
 export const DEMO_PROJECT_ID = 'demo0000000000000000000000000001';
 
-export class DevelopmentIam implements TokenValidator {
+const DAY_MS = 24 * 3600 * 1000;
+
+export class DevelopmentIam implements TokenValidator, AccessKeyStore {
   private readonly identities = new Map<string, Identity>();
+  private readonly accessKeys = new Map<string, AccessKeyRecord>();
 
   /** Makes a token for a user with the given roles on the demo project. */
   issue(userName: string, roles: string[], projectId = DEMO_PROJECT_ID): string {
     const token = `dev-${randomBytes(24).toString('base64url')}`;
-    this.identities.set(token, {
-      userId: `dev-user-${userName}`,
-      userName,
-      projectId,
-      roles,
-      expiresAt: Date.now() + 24 * 3600 * 1000,
-    });
+    this.identities.set(token, identityOf(userName, roles, projectId));
     return token;
+  }
+
+  /** Makes an access key and secret key, as the official SDKs sign with. */
+  issueAccessKey(
+    userName: string,
+    roles: string[],
+    projectId = DEMO_PROJECT_ID,
+  ): { accessKey: string; secretKey: string } {
+    const accessKey = `DEV${randomBytes(9).toString('hex').toUpperCase()}`;
+    const secretKey = randomBytes(24).toString('base64url');
+    const identity = identityOf(userName, roles, projectId);
+    this.accessKeys.set(accessKey, { secretKey, identity, expiresAt: identity.expiresAt });
+    return { accessKey, secretKey };
   }
 
   async validate(token: string): Promise<Identity> {
@@ -28,4 +40,18 @@ export class DevelopmentIam implements TokenValidator {
     if (!identity) throw new Unauthenticated('the token is invalid, expired or revoked.');
     return identity;
   }
+
+  async lookup(accessKey: string): Promise<AccessKeyRecord | undefined> {
+    return this.accessKeys.get(accessKey);
+  }
+}
+
+function identityOf(userName: string, roles: string[], projectId: string): Identity {
+  return {
+    userId: `dev-user-${userName}`,
+    userName,
+    projectId,
+    roles,
+    expiresAt: Date.now() + DAY_MS,
+  };
 }

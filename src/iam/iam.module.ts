@@ -1,19 +1,35 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
+import type { AccessKeyStore } from './access-key.js';
 import { AccessPolicy } from './access-policy.js';
 import { AuthGuard } from './auth.guard.js';
 import { CircuitBreakingValidator } from './circuit-breaker.js';
 import { IAM_OBSERVER, type IamObserver } from './iam-observer.js';
 import { TOKEN_VALIDATOR, type TokenValidator } from './identity.js';
+import { SignatureAuthenticator } from './signature-authenticator.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 
 const optionalObserver = { token: IAM_OBSERVER, optional: true };
 
 @Module({})
 export class IamModule {
-  static register(validator: TokenValidator): DynamicModule {
+  /** Without an access-key store, signed requests are refused (401). */
+  static register(validator: TokenValidator, accessKeys?: AccessKeyStore): DynamicModule {
+    const signatures: Provider[] = accessKeys
+      ? [
+          {
+            provide: SignatureAuthenticator,
+            inject: [APP_CONFIG],
+            useFactory: (config: AppConfig) =>
+              new SignatureAuthenticator(accessKeys, {
+                ttlSeconds: config.accessKeyCacheTtlSeconds,
+                maxEntries: config.accessKeyCacheMaxEntries,
+              }),
+          },
+        ]
+      : [];
     return {
       module: IamModule,
       global: true,
@@ -46,6 +62,7 @@ export class IamModule {
           inject: [APP_CONFIG],
           useFactory: (config: AppConfig) => new AccessPolicy(config.readOnlyRoles),
         },
+        ...signatures,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
       exports: [AccessPolicy, TokenAuthenticator, CircuitBreakingValidator, TOKEN_VALIDATOR],

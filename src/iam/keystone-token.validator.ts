@@ -3,26 +3,9 @@
 // and Huawei IAM let a token check itself, so the caller's token goes in both
 // headers and the service needs no credentials of its own for this.
 
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { DependencyUnavailable, Unauthenticated } from '../common/oms-errors.js';
 import type { Identity, TokenValidator } from './identity.js';
-
-/**
- * IAM echoes the checked token in the X-Subject-Token response header, so a
- * 16,384-character token makes a response head larger than the 16 KiB that
- * fetch() and Node's HTTP client accept by default.
- */
-const MAX_RESPONSE_HEAD_BYTES = 64 * 1024;
-
-/** A token body is a few KiB; anything far larger is not an answer we trust. */
-const MAX_RESPONSE_BODY_BYTES = 1024 * 1024;
-
-// Connections to IAM are reused: a new TCP (and TLS) handshake per validation
-// would add to every cache miss.
-const keepAlive = { keepAlive: true, maxSockets: 64 };
-const httpAgent = new HttpAgent(keepAlive);
-const httpsAgent = new HttpsAgent(keepAlive);
+import { callKeystone, parseJson, type KeystoneAnswer } from './keystone-http.js';
 
 interface KeystoneTokenBody {
   token?: {
@@ -40,7 +23,7 @@ export class KeystoneTokenValidator implements TokenValidator {
   ) {}
 
   async validate(token: string): Promise<Identity> {
-    let answer: { status: number; body: string };
+    let answer: KeystoneAnswer;
     try {
       answer = await this.get('/auth/tokens?nocatalog=1', this.timeoutMs, {
         'X-Auth-Token': token,
@@ -75,47 +58,8 @@ export class KeystoneTokenValidator implements TokenValidator {
     path: string,
     timeoutMs: number,
     headers: Record<string, string>,
-  ): Promise<{ status: number; body: string }> {
-    const url = new URL(`${this.endpoint}${path}`);
-    const [send, agent] =
-      url.protocol === 'https:' ? [httpsRequest, httpsAgent] : [httpRequest, httpAgent];
-    return new Promise((resolve, reject) => {
-      const request = send(
-        url,
-        {
-          headers: { ...headers, Accept: 'application/json' },
-          agent,
-          maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
-          signal: AbortSignal.timeout(timeoutMs),
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          response.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size > MAX_RESPONSE_BODY_BYTES) {
-              request.destroy(new Error('IAM answer too large'));
-              return;
-            }
-            chunks.push(chunk);
-          });
-          response.on('error', reject);
-          response.on('end', () =>
-            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
-          );
-        },
-      );
-      request.on('error', reject);
-      request.end();
-    });
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined; // identityFrom() treats it as IAM misbehaving
+  ): Promise<KeystoneAnswer> {
+    return callKeystone(new URL(`${this.endpoint}${path}`), { headers, timeoutMs });
   }
 }
 
@@ -138,10 +82,15 @@ function identityFrom(body: unknown): Identity {
     userId,
     userName: token.user?.name ?? userId,
     projectId: token.project?.id,
-    // A role without a name grants nothing (it must not count as a writer).
-    roles: roles
-      .map((role) => (typeof role?.name === 'string' ? role.name.toLowerCase() : ''))
-      .filter((name) => name !== ''),
+    roles: roleNames(roles),
     expiresAt,
   };
+}
+
+/** Lower-case role names. A role without a name grants nothing (it must not count as a writer). */
+export function roleNames(roles: readonly ({ name?: unknown } | null | undefined)[]): string[] {
+  const names = roles
+    .map((role) => (typeof role?.name === 'string' ? role.name.toLowerCase() : ''))
+    .filter((name) => name !== '');
+  return [...new Set(names)];
 }

@@ -1,12 +1,13 @@
 // Turns an X-Auth-Token into an Identity: checks its shape, then the cache,
-// then IAM. Concurrent requests with the same unvalidated token share one
-// IAM call, so a burst of requests with a fresh token costs IAM only once.
+// then IAM (concurrent requests with the same unvalidated token share one
+// IAM call).
 
 import { createHash } from 'node:crypto';
 import { DependencyUnavailable, InvalidParameter, Unauthenticated } from '../common/oms-errors.js';
 import { IamCircuitOpen } from './circuit-breaker.js';
 import type { IamObserver, ValidationOutcome } from './iam-observer.js';
 import type { Identity, TokenValidator } from './identity.js';
+import { SingleFlight } from './single-flight.js';
 import { TokenCache } from './token-cache.js';
 
 export const MAX_TOKEN_LENGTH = 16_384;
@@ -26,7 +27,7 @@ function outcomeOf(error: unknown): ValidationOutcome {
 
 export class TokenAuthenticator {
   private readonly cache: TokenCache;
-  private readonly inflight = new Map<string, Promise<Identity>>();
+  private readonly inflight = new SingleFlight<Identity>();
   private readonly observer: IamObserver | undefined;
 
   constructor(
@@ -53,12 +54,7 @@ export class TokenAuthenticator {
     this.observer?.tokenCacheLookup(cached !== undefined);
     if (cached) return cached;
 
-    let pending = this.inflight.get(key);
-    if (pending === undefined) {
-      pending = this.validateAndCache(key, token).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
-    }
-    return pending;
+    return this.inflight.run(key, () => this.validateAndCache(key, token));
   }
 
   private async validateAndCache(key: string, token: string): Promise<Identity> {

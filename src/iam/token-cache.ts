@@ -1,17 +1,24 @@
 // Validated tokens, keyed by a SHA-256 of the token (never the token), each
-// kept until min(token expiry, validation time + TTL). Bounded: when full,
+// kept until min(token expiry, validation time + TTL); access-key secrets
+// live by the same rules. Bounded: when full,
 // the oldest entry goes. A revoked token therefore keeps working until its
 // entry ages out, as with OpenStack's keystonemiddleware; the TTL bounds it.
 
 import type { Identity } from './identity.js';
 
-interface Entry {
-  readonly identity: Identity;
+/** Anything that stops being valid at a known time. */
+interface Expiring {
+  /** ms since the epoch. */
+  readonly expiresAt: number;
+}
+
+interface Entry<V> {
+  readonly value: V;
   readonly validUntil: number;
 }
 
-export class TokenCache {
-  private readonly entries = new Map<string, Entry>();
+export class TokenCache<V extends Expiring = Identity> {
+  private readonly entries = new Map<string, Entry<V>>();
 
   constructor(
     private readonly ttlMs: number,
@@ -22,18 +29,18 @@ export class TokenCache {
     return this.entries.size;
   }
 
-  get(key: string, now: number): Identity | undefined {
+  get(key: string, now: number): V | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.validUntil <= now) {
       this.entries.delete(key);
       return undefined;
     }
-    return entry.identity;
+    return entry.value;
   }
 
-  set(key: string, identity: Identity, now: number): void {
-    const validUntil = Math.min(identity.expiresAt, now + this.ttlMs);
+  set(key: string, value: V, now: number): void {
+    const validUntil = Math.min(value.expiresAt, now + this.ttlMs);
     // Deleted even when nothing replaces it: the newer answer wins over an
     // older entry. Re-inserting also moves the key to the young end.
     this.entries.delete(key);
@@ -42,6 +49,6 @@ export class TokenCache {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(key, { identity, validUntil });
+    this.entries.set(key, { value, validUntil });
   }
 }

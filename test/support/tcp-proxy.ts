@@ -1,6 +1,6 @@
-// A loopback TCP proxy in front of PostgreSQL that a test can cut and
-// restore: the database "goes away" for the service under test without
-// stopping a server other tests share.
+// A loopback TCP proxy in front of PostgreSQL or Keystone that a test can
+// cut and restore: the dependency "goes away" for the service under test
+// without stopping a server other tests share.
 
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
@@ -19,9 +19,18 @@ export class TcpProxy {
         return;
       }
       const upstream = connect(targetPort, targetHost);
-      for (const socket of [client, upstream]) {
+      for (const [socket, peer] of [
+        [client, upstream],
+        [upstream, client],
+      ]) {
         proxy.sockets.add(socket);
-        socket.on('close', () => proxy.sockets.delete(socket));
+        // A side that closes takes the other with it, as a direct connection
+        // would: a half-open client socket would swallow the next request
+        // (a kept-alive connection to a server that closes after each answer).
+        socket.on('close', () => {
+          proxy.sockets.delete(socket);
+          peer.destroy();
+        });
         socket.on('error', () => undefined);
       }
       client.pipe(upstream).pipe(client);

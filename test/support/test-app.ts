@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createApp } from '../../src/app.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
+import { keystoneAccessKeys } from '../../src/iam/keystone-access-key.store.js';
 import { KeystoneTokenValidator } from '../../src/iam/keystone-token.validator.js';
 import type { TokenValidator } from '../../src/iam/identity.js';
 import { TaskStatus } from '../../src/tasks/task-state.js';
@@ -58,9 +59,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   const tokenValidator =
-    options.tokenValidator ?? new KeystoneTokenValidator(keystone.endpoint, config.iamTimeoutMs);
+    options.tokenValidator ??
+    new KeystoneTokenValidator(config.iamEndpoint ?? keystone.endpoint, config.iamTimeoutMs);
   const app = await createApp(
-    { config, databaseUrl: options.databaseUrl ?? testDatabaseUrl(), tokenValidator },
+    {
+      config,
+      databaseUrl: options.databaseUrl ?? testDatabaseUrl(),
+      tokenValidator,
+      accessKeyStore: keystoneAccessKeys(config),
+    },
     options.logger,
   );
   // Listening (rather than letting supertest start the server per request)

@@ -1,0 +1,183 @@
+// The official SDK core (@huaweicloud/huaweicloud-sdk-core, unmodified)
+// calling the service with an access key and secret key, as the Huawei Cloud
+// SDKs and the Terraform provider do. Keys live in the Keystone double as
+// EC2 credentials; the service reads them with its service identity.
+
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { TaskStatus } from '../src/tasks/task-state.js';
+import { FAKE_SERVICE_IDENTITY, type FakeAccessKey } from './support/fake-keystone.js';
+import { omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
+import { assertUnchanged } from './support/stop-checks.js';
+import {
+  auditRows,
+  emptyTables,
+  insertTask,
+  startTestApp,
+  taskStatus,
+  type TestApp,
+} from './support/test-app.js';
+
+const PROJECT = 'project-1';
+
+describe('the official SDK core, signing with an access key', () => {
+  let t: TestApp;
+  let endpoint: string;
+  before(async () => {
+    t = await startTestApp({ env: FAKE_SERVICE_IDENTITY });
+    endpoint = `http://127.0.0.1:${t.port}`;
+  });
+  after(async () => t.close());
+  beforeEach(async () => {
+    await emptyTables(t.db);
+    t.keystone.mode = 'ok';
+  });
+
+  function client(key: FakeAccessKey = {}, projectId = PROJECT): OmsClient {
+    const { accessKey, secretKey } = t.keystone.addAccessKey({ projectId: PROJECT, ...key });
+    return omsClient(endpoint, { accessKey, secretKey, projectId });
+  }
+
+  async function assertPausedBy(taskId: string, userId: string) {
+    assert.equal(await taskStatus(t.db, taskId), TaskStatus.Paused);
+    const rows = await auditRows(t.db, taskId);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].user_id, userId);
+    assert.equal(rows[0].project_id, PROJECT);
+  }
+
+  test('stop pauses a migrating task; stopping it again is OMS.0066', async () => {
+    const oms = client({ userId: 'sdk-user' });
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const res = await oms.stopTask(id);
+    assert.equal(res.httpStatusCode, 200);
+    await assertPausedBy(id, 'sdk-user');
+
+    const again = await sdkError(oms.stopTask(id));
+    assert.equal(again.httpStatusCode, 400);
+    assert.equal(again.errorCode, 'OMS.0066');
+    await assertPausedBy(id, 'sdk-user'); // still one audit row
+  });
+
+  test('a query and a JSON body, as the SDK encodes and hashes them, verify end to end', async () => {
+    const oms = client({ userId: 'sdk-user' });
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const res = await oms.send('POST', '/v2/{project_id}/tasks/{task_id}/stop', {
+      path: { task_id: id },
+      query: { note: 'a b/c&d=é', order: ['2', '1'], empty: '' },
+      body: { reason: 'täglich €', n: 1 },
+    });
+    assert.equal(res.httpStatusCode, 200);
+    await assertPausedBy(id, 'sdk-user');
+  });
+
+  test('stop of a task that does not exist is OMS.1009', async () => {
+    const err = await sdkError(client().stopTask('999999999'));
+    assert.equal(err.httpStatusCode, 400);
+    assert.equal(err.errorCode, 'OMS.1009');
+  });
+
+  test('the secret and roles are read from IAM once, then cached', async () => {
+    const oms = client();
+    const reads = t.keystone.credentialReads;
+    for (let i = 0; i < 3; i++) {
+      const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+      assert.equal((await oms.stopTask(id)).httpStatusCode, 200);
+    }
+    assert.equal(t.keystone.credentialReads - reads, 1);
+  });
+
+  test('a reader may not stop: 403 OMS.0206, nothing changes', async () => {
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const err = await sdkError(client({ roles: ['reader'] }).stopTask(id));
+    assert.equal(err.httpStatusCode, 403);
+    assert.equal(err.errorCode, 'OMS.0206');
+    await assertUnchanged(t.db, id, TaskStatus.Migrating);
+  });
+
+  test('a suspended account may not stop: 403 OMS.0206', async () => {
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const err = await sdkError(client({ roles: ['member', 'op_suspended'] }).stopTask(id));
+    assert.equal(err.httpStatusCode, 403);
+    assert.equal(err.errorCode, 'OMS.0206');
+    assert.match(err.errorMsg ?? '', /restricted or suspended/);
+    await assertUnchanged(t.db, id, TaskStatus.Migrating);
+  });
+
+  test("a project id other than the key's (X-Project-Id and path): 403 OMS.0206", async () => {
+    const other = 'project-2';
+    const id = await insertTask(t.db, other, TaskStatus.Migrating);
+    const err = await sdkError(client({}, other).stopTask(id));
+    assert.equal(err.httpStatusCode, 403);
+    assert.equal(err.errorCode, 'OMS.0206');
+    assert.match(err.errorMsg ?? '', /X-Project-Id/);
+    await assertUnchanged(t.db, id, TaskStatus.Migrating);
+  });
+
+  test('an access key IAM does not know: 401 APIGW.0301', async () => {
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const oms = omsClient(endpoint, {
+      accessKey: 'AKNEVERISSUED',
+      secretKey: 'x',
+      projectId: PROJECT,
+    });
+    const err = await sdkError(oms.stopTask(id));
+    assert.equal(err.httpStatusCode, 401);
+    assert.equal(err.errorCode, 'APIGW.0301');
+    assert.match(err.errorMsg ?? '', /access key is unknown/);
+    await assertUnchanged(t.db, id, TaskStatus.Migrating);
+  });
+
+  test('a wrong secret key: 401 APIGW.0301, signature mismatch', async () => {
+    const { accessKey } = t.keystone.addAccessKey({ projectId: PROJECT });
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const oms = omsClient(endpoint, { accessKey, secretKey: 'not-the-secret', projectId: PROJECT });
+    const err = await sdkError(oms.stopTask(id));
+    assert.equal(err.httpStatusCode, 401);
+    assert.equal(err.errorCode, 'APIGW.0301');
+    assert.match(err.errorMsg ?? '', /signature does not match/);
+    await assertUnchanged(t.db, id, TaskStatus.Migrating);
+  });
+
+  test('a signed request that also carries X-Auth-Token: 401, neither is used', async () => {
+    const token = t.keystone.issue({ projectId: PROJECT });
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const err = await sdkError(
+      client().send('POST', '/v2/{project_id}/tasks/{task_id}/stop', {
+        path: { task_id: id },
+        headers: { 'X-Auth-Token': token },
+      }),
+    );
+    assert.equal(err.httpStatusCode, 401);
+    assert.equal(err.errorCode, 'APIGW.0301');
+    assert.match(err.errorMsg ?? '', /both X-Auth-Token and an SDK-HMAC-SHA256 signature/);
+    assert.equal(t.keystone.validationCount(token), 0);
+    await assertUnchanged(t.db, id, TaskStatus.Migrating);
+  });
+
+  for (const [label, mode] of [
+    ['answering 500', 'error'],
+    ['resetting the connection', 'reset'],
+  ] as const) {
+    test(`IAM ${label} while the secret is fetched: 503 OMS.2004, nothing changes`, async () => {
+      const oms = client();
+      const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+      t.keystone.mode = mode;
+      const err = await sdkError(oms.stopTask(id));
+      assert.equal(err.httpStatusCode, 503);
+      assert.equal(err.errorCode, 'OMS.2004');
+      await assertUnchanged(t.db, id, TaskStatus.Migrating);
+    });
+  }
+
+  test('a service token IAM no longer accepts is re-issued once, and the call succeeds', async () => {
+    // Any lookup makes the service hold a service token.
+    await sdkError(client().stopTask('999999999'));
+    const issued = t.keystone.serviceTokensIssued;
+    t.keystone.revokeServiceTokens();
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    assert.equal((await client({ userId: 'after-rotation' }).stopTask(id)).httpStatusCode, 200);
+    assert.equal(t.keystone.serviceTokensIssued - issued, 1);
+    await assertPausedBy(id, 'after-rotation');
+  });
+});

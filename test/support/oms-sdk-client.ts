@@ -1,0 +1,87 @@
+// An OMS client built the way Huawei's generated SDK clients are: the
+// official, unmodified @huaweicloud/huaweicloud-sdk-core (ClientBuilder,
+// HcClient, BasicCredentials, its signer and HTTP client), with request
+// definitions of our own. Each endpoint is one method naming its HTTP method,
+// URL template and parameters; {project_id} is filled in by the core from
+// the credentials, as for every project-scoped Huawei service.
+
+import './sdk-core-uuid.js';
+import { BasicCredentials } from '@huaweicloud/huaweicloud-sdk-core/auth/BasicCredentials.js';
+import { ClientBuilder } from '@huaweicloud/huaweicloud-sdk-core/ClientBuilder.js';
+import type { HcClient, HttpRequestOptions } from '@huaweicloud/huaweicloud-sdk-core/HcClient.js';
+import { Logger4jInstance } from '@huaweicloud/huaweicloud-sdk-core/logger/log4jLogger.js';
+import type { SdkResponse } from '@huaweicloud/huaweicloud-sdk-core/SdkResponse.js';
+
+// The core logs every failed call to stdout, request headers included; the
+// tests assert on the errors instead.
+Logger4jInstance.level = 'off';
+
+export interface OmsCall {
+  path?: Record<string, string>;
+  query?: Record<string, string | number | string[]>;
+  /** A JSON body. */
+  body?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+export class OmsClient {
+  constructor(private readonly hcClient: HcClient) {}
+
+  static newBuilder(): ClientBuilder<OmsClient> {
+    return new ClientBuilder<OmsClient>((hcClient: HcClient) => new OmsClient(hcClient));
+  }
+
+  /** POST /v2/{project_id}/tasks/{task_id}/stop */
+  stopTask(taskId: string): Promise<SdkResponse> {
+    return this.send('POST', '/v2/{project_id}/tasks/{task_id}/stop', {
+      path: { task_id: taskId },
+    });
+  }
+
+  /** Any endpoint: what a generated client's ParamCreater would build. */
+  send(method: string, url: string, call: OmsCall = {}): Promise<SdkResponse> {
+    const options: HttpRequestOptions = {
+      method,
+      url,
+      contentType: 'application/json',
+      pathParams: { ...call.path },
+      queryParams: { ...call.query },
+      headers: { ...call.headers },
+      data: call.body,
+    };
+    return this.hcClient.sendRequest(options);
+  }
+}
+
+export interface SdkCaller {
+  accessKey: string;
+  secretKey: string;
+  projectId: string;
+}
+
+/** A client for the service at `endpoint` (http://127.0.0.1:port), signing as `caller`. */
+export function omsClient(endpoint: string, caller: SdkCaller): OmsClient {
+  const credentials = new BasicCredentials()
+    .withAk(caller.accessKey)
+    .withSk(caller.secretKey)
+    .withProjectId(caller.projectId);
+  return OmsClient.newBuilder().withCredential(credentials).withEndpoint(endpoint).build();
+}
+
+/** What the core throws for an error answer (ClientRequestException and kin). */
+export interface SdkError {
+  httpStatusCode?: number;
+  errorCode?: string;
+  errorMsg?: string;
+  requestId?: string;
+}
+
+/** Runs a call that must fail and returns what the SDK surfaced. */
+export async function sdkError(call: Promise<unknown>): Promise<SdkError> {
+  try {
+    await call;
+  } catch (error) {
+    return error as SdkError;
+  }
+  throw new Error('the SDK call succeeded; an error was expected');
+}
