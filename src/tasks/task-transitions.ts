@@ -7,6 +7,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
 import {
   checkTransition,
   TASK_ACTIONS,
@@ -36,6 +37,15 @@ RETURNING from_status`;
 
 const CURRENT_STATUS_SQL = 'SELECT status FROM tasks WHERE id = $1 AND project_id = $2';
 
+// Waits for any move of the task still running on the server (its row lock),
+// so that the audit row looked up next is final.
+const AWAIT_MOVES_SQL = 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE';
+const COMMITTED_MOVE_SQL = `
+SELECT from_status FROM task_transitions
+WHERE task_id = $1 AND project_id = $2 AND to_status = $3 AND request_id = $4`;
+
+type Moved = { from_status: TaskStatus }[];
+
 @Injectable()
 export class TaskTransitions {
   constructor(private readonly db: DataSource) {}
@@ -52,14 +62,7 @@ export class TaskTransitions {
     // and the look that explains its failure. Such a race is rare; if it
     // keeps happening the caller is told to retry (503), never misled.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const moved: { from_status: TaskStatus }[] = await this.db.query(MOVE_SQL, [
-        taskId,
-        projectId,
-        from,
-        to,
-        actor.userId,
-        actor.requestId,
-      ]);
+      const moved = await this.move([taskId, projectId, from, to, actor.userId, actor.requestId]);
       if (moved.length === 1) return moved[0].from_status;
 
       const [current]: { status: TaskStatus }[] = await this.db.query(CURRENT_STATUS_SQL, [
@@ -70,5 +73,36 @@ export class TaskTransitions {
       checkTransition(action, current.status); // throws TaskTransitionRejected
     }
     throw new DependencyUnavailable('database');
+  }
+
+  /**
+   * Runs MOVE_SQL. A connection lost after the statement went out leaves its
+   * outcome unknown: the server may have committed it and lost only the
+   * answer. The audit row, which names this request, tells; if it cannot be
+   * looked at either, the original error stands (503).
+   */
+  private async move(params: [string, string, readonly TaskStatus[], TaskStatus, string, string]) {
+    const runner = this.db.createQueryRunner();
+    await runner.connect(); // failing here, nothing was sent
+    let lost: unknown;
+    try {
+      return (await runner.query(MOVE_SQL, params)) as Moved;
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      lost = error;
+    } finally {
+      // Before the look below: under load, holding this connection while
+      // waiting for another could drain the pool.
+      await runner.release();
+    }
+    const [taskId, projectId, , to, , requestId] = params;
+    const committed = await this.db
+      .transaction(async (tx) => {
+        await tx.query(AWAIT_MOVES_SQL, [taskId, projectId]);
+        return (await tx.query(COMMITTED_MOVE_SQL, [taskId, projectId, to, requestId])) as Moved;
+      })
+      .catch((): Moved => []);
+    if (committed.length === 0) throw lost;
+    return committed.slice(0, 1);
   }
 }

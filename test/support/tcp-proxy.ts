@@ -6,6 +6,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  private readonly upstreams = new Set<Socket>();
+  /** Upstream connections whose next answer is lost, together with the connection. */
+  private readonly losing = new Set<Socket>();
   private cutOff = false;
 
   private constructor(private readonly server: Server) {}
@@ -19,12 +22,23 @@ export class TcpProxy {
         return;
       }
       const upstream = connect(targetPort, targetHost);
+      proxy.upstreams.add(upstream);
+      upstream.on('close', () => {
+        proxy.upstreams.delete(upstream);
+        proxy.losing.delete(upstream);
+      });
       for (const socket of [client, upstream]) {
         proxy.sockets.add(socket);
         socket.on('close', () => proxy.sockets.delete(socket));
         socket.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      upstream.on('data', (chunk) => {
+        if (!proxy.losing.has(upstream)) return void client.write(chunk);
+        upstream.destroy();
+        client.destroy();
+      });
+      upstream.on('end', () => client.end());
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;
@@ -39,6 +53,15 @@ export class TcpProxy {
   cut(): void {
     this.cutOff = true;
     for (const socket of this.sockets) socket.destroy();
+  }
+
+  /**
+   * The next answer on every connection open now never arrives: the
+   * connection breaks instead. The database did what it was asked, the
+   * client cannot know it. Connections opened later work normally.
+   */
+  loseNextAnswers(): void {
+    for (const upstream of this.upstreams) this.losing.add(upstream);
   }
 
   restore(): void {
