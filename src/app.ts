@@ -12,7 +12,12 @@ import { AppModule, type AppDependencies } from './app.module.js';
 import { InvalidParameter } from './common/oms-errors.js';
 import { OmsExceptionFilter } from './common/oms-exception.filter.js';
 import { requestIdFor } from './common/request-id.js';
-import { answerClientError, answerFrameworkError } from './common/transport-errors.js';
+import { omsErrorBody } from './common/oms-exception.filter.js';
+import {
+  answerClientError,
+  answerFrameworkError,
+  answerUnmetExpectation,
+} from './common/transport-errors.js';
 import { runMigrationsLocked } from './database/migrate.js';
 
 /** Room for a 16,384-character X-Auth-Token plus the usual headers. */
@@ -36,19 +41,39 @@ export async function createApp(
   deps: AppDependencies,
   logger?: LoggerService,
 ): Promise<NestFastifyApplication> {
+  const requestTimeout = deps.config.httpRequestTimeoutMs;
   const adapter = new FastifyAdapter({
     logger: false,
     genReqId: requestIdFor,
     routerOptions: { maxParamLength: MAX_HEADER_BYTES, ignoreTrailingSlash: true },
     bodyLimit: MAX_BODY_BYTES,
-    http: { maxHeaderSize: MAX_HEADER_BYTES },
+    // Fastify's default of 0 lets a slow client hold a connection forever.
+    // Node applies the limit to bodies only when it has it at construction
+    // (hence http too), and checks it every interval, so keep that short.
+    requestTimeout,
+    http: {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      requestTimeout,
+      connectionsCheckingInterval: Math.min(1000, requestTimeout),
+      // Node's own answer to a missing Host is a bare 400; ours comes below.
+      requireHostHeader: false,
+    },
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      // HTTP/1.1 requires Host (RFC 9112, 3.2), in the OMS shape like any refusal.
+      return reply
+        .status(400)
+        .type('application/json; charset=utf-8')
+        .send(omsErrorBody('OMS.0064', 'The Host header is missing.', request.id));
+    }
   });
+  // Node answers an Expect other than 100-continue with a bare 417.
+  fastify.server.on('checkExpectation', answerUnmetExpectation);
   // Stop ignores its body, whatever it is (the Go SDK sends an empty one
   // labelled JSON, Terraform none at all), so parsing never fails a request:
   // bad JSON becomes MALFORMED_JSON for the routes that do read bodies.

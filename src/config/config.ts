@@ -12,6 +12,7 @@ export interface AppConfig {
   readonly production: boolean;
   readonly host: string;
   readonly port: number;
+  readonly httpRequestTimeoutMs: number;
   /** PostgreSQL URL; undefined means "start the embedded database in dataDir". */
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
@@ -93,6 +94,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     production,
     host: env.HOST || '0.0.0.0',
     port: integer(env, 'PORT', 8080, 0, 65535),
+    httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 3000, 100, 600_000),
