@@ -388,155 +388,71 @@ describe('generated hostile requests (fast-check)', () => {
 describe('a fixed corpus', () => {
   const stopOf = (project: string, id: string) => `/v2/${project}/tasks/${id}/stop`;
   const auth = () => `X-Auth-Token: ${validToken}`;
+  /** A POST with the valid token first among its headers. */
+  const post = (target: string, headers: string[] = [], body = '', more: Partial<Hostile> = {}) =>
+    ({ method: 'POST', target, headers: [auth(), ...headers], body, ...more }) as Hostile;
+  const stop1 = () => stopOf(PROJECT, '1');
+  const victim = () => victimIds[1];
 
   const corpus: [string, () => Hostile][] = [
-    [
-      'NUL in the request line',
-      () => ({ method: 'POST', target: '/v2/p\u0000/tasks/1/stop', headers: [auth()], body: '' }),
-    ],
-    [
-      'a raw space in the path',
-      () => ({ method: 'POST', target: '/v2/p q/tasks/1/stop', headers: [auth()], body: '' }),
-    ],
-    [
-      'a raw non-ASCII path',
-      () => ({ method: 'POST', target: '/v2/проект/tasks/1/stop', headers: [auth()], body: '' }),
-    ],
-    [
-      'a path of 60,000 characters',
-      () => ({
-        method: 'POST',
-        target: `/v2/${'a'.repeat(60_000)}/tasks/1/stop`,
-        headers: [auth()],
-        body: '',
-      }),
-    ],
-    [
-      'two X-Auth-Token headers, both valid',
-      () => ({
-        method: 'POST',
-        target: stopOf(VICTIM, victimIds[1]),
-        headers: [auth(), auth()],
-        body: '',
-      }),
-    ],
+    ['NUL in the request line', () => post('/v2/p\u0000/tasks/1/stop')],
+    ['a raw space in the path', () => post('/v2/p q/tasks/1/stop')],
+    ['a raw non-ASCII path', () => post('/v2/проект/tasks/1/stop')],
+    ['a path of 60,000 characters', () => post(`/v2/${'a'.repeat(60_000)}/tasks/1/stop`)],
+    ['two X-Auth-Token headers, both valid', () => post(stopOf(VICTIM, victim()), [auth()])],
     [
       'two Host headers',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth(), 'Host: a', 'Host: b', 'Connection: close'],
-        body: '',
-        bare: true,
-      }),
+      () => post(stop1(), ['Host: a', 'Host: b', 'Connection: close'], '', { bare: true }),
     ],
-    [
-      'no Host header',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth(), 'Connection: close'],
-        body: '',
-        bare: true,
-      }),
-    ],
+    ['no Host header', () => post(stop1(), ['Connection: close'], '', { bare: true })],
     [
       'two different Content-Lengths',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth(), 'Content-Length: 2', 'Content-Length: 3'],
-        body: '{}',
-        ownLength: true,
-      }),
+      () => post(stop1(), ['Content-Length: 2', 'Content-Length: 3'], '{}', { ownLength: true }),
     ],
     [
       'a negative Content-Length',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth(), 'Content-Length: -1'],
-        body: '',
-        ownLength: true,
-      }),
+      () => post(stop1(), ['Content-Length: -1'], '', { ownLength: true }),
     ],
     [
       'a Content-Length that is not a number',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth(), 'Content-Length: ten'],
-        body: '',
-        ownLength: true,
-      }),
+      () => post(stop1(), ['Content-Length: ten'], '', { ownLength: true }),
     ],
     [
       'Content-Length and Transfer-Encoding together (smuggling)',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth(), 'Content-Length: 4', 'Transfer-Encoding: chunked'],
-        body: '0\r\n\r\n',
-        ownLength: true,
-      }),
+      () =>
+        post(stop1(), ['Content-Length: 4', 'Transfer-Encoding: chunked'], '0\r\n\r\n', {
+          ownLength: true,
+        }),
     ],
     [
       'a chunked body with a bad chunk size',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth(), 'Transfer-Encoding: chunked'],
-        body: 'zz\r\nabc\r\n0\r\n\r\n',
-        ownLength: true,
-      }),
+      () =>
+        post(stop1(), ['Transfer-Encoding: chunked'], 'zz\r\nabc\r\n0\r\n\r\n', {
+          ownLength: true,
+        }),
     ],
     [
       'a chunked body over 1 MiB',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth(), 'Transfer-Encoding: chunked', 'Content-Type: application/json'],
-        body: `100000\r\n${'a'.repeat(0x100000)}\r\n10\r\n${'b'.repeat(16)}\r\n0\r\n\r\n`,
-        ownLength: true,
-      }),
+      () =>
+        post(
+          stop1(),
+          ['Transfer-Encoding: chunked', 'Content-Type: application/json'],
+          `100000\r\n${'a'.repeat(0x100000)}\r\n10\r\n${'b'.repeat(16)}\r\n0\r\n\r\n`,
+          { ownLength: true },
+        ),
     ],
     [
       'a body of 2 MiB, JSON',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth(), 'Content-Type: application/json'],
-        body: `"${'a'.repeat(2 * 1024 * 1024)}"`,
-      }),
+      () => post(stop1(), ['Content-Type: application/json'], `"${'a'.repeat(2 * 1024 * 1024)}"`),
     ],
-    [
-      'a body of 2 MiB, no type',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth()],
-        body: 'a'.repeat(2 * 1024 * 1024),
-      }),
-    ],
+    ['a body of 2 MiB, no type', () => post(stop1(), [], 'a'.repeat(2 * 1024 * 1024))],
     [
       'a Content-Length of 10 GB, then the connection closes',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth(), 'Content-Length: 10000000000'],
-        body: '',
-        ownLength: true,
-      }),
+      () => post(stop1(), ['Content-Length: 10000000000'], '', { ownLength: true }),
     ],
     [
       'HTTP/1.0 without Host',
-      () => ({
-        method: 'POST',
-        target: `${stopOf(PROJECT, '1')} HTTP/1.0\r\nX-Dummy: x`,
-        headers: [auth()],
-        body: '',
-        bare: true,
-      }),
+      () => post(`${stop1()} HTTP/1.0\r\nX-Dummy: x`, [], '', { bare: true }),
     ],
     [
       'HTTP/2 preface on an HTTP/1.1 port',
@@ -549,31 +465,12 @@ describe('a fixed corpus', () => {
         ownLength: true,
       }),
     ],
-    [
-      'a lower-case method',
-      () => ({ method: 'post', target: stopOf(PROJECT, '1'), headers: [auth()], body: '' }),
-    ],
-    [
-      'an unknown method',
-      () => ({ method: 'BREW', target: stopOf(PROJECT, '1'), headers: [auth()], body: '' }),
-    ],
-    [
-      'CRLF injection in X-Request-Id',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, '1'),
-        headers: [auth(), 'X-Request-Id: a%0d%0aX-Injected: 1'],
-        body: '',
-      }),
-    ],
+    ['a lower-case method', () => post(stop1(), [], '', { method: 'post' })],
+    ['an unknown method', () => post(stop1(), [], '', { method: 'BREW' })],
+    ['CRLF injection in X-Request-Id', () => post(stop1(), ['X-Request-Id: a%0d%0aX-Injected: 1'])],
     [
       'SQL in the task id, authenticated',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, encodeURIComponent(`${victimIds[1]} OR 1=1`)),
-        headers: [auth()],
-        body: '',
-      }),
+      () => post(stopOf(PROJECT, encodeURIComponent(`${victim()} OR 1=1`))),
     ],
     [
       'SQL in the project id, with a token for it',
@@ -582,42 +479,26 @@ describe('a fixed corpus', () => {
         const token = t.keystone.issue({ projectId: project });
         return {
           method: 'POST',
-          target: stopOf(encodeURIComponent(project), victimIds[1]),
+          target: stopOf(encodeURIComponent(project), victim()),
           headers: [`X-Auth-Token: ${token}`],
           body: '',
         };
       },
     ],
-    [
-      "a victim task id under the caller's project",
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, victimIds[1]),
-        headers: [auth()],
-        body: '',
-      }),
-    ],
-    [
-      "the victim project with the caller's token",
-      () => ({ method: 'POST', target: stopOf(VICTIM, victimIds[1]), headers: [auth()], body: '' }),
-    ],
+    ["a victim task id under the caller's project", () => post(stopOf(PROJECT, victim()))],
+    ["the victim project with the caller's token", () => post(stopOf(VICTIM, victim()))],
     [
       "an encoded slash joining the victim's path",
-      () => ({
-        method: 'POST',
-        target: `/v2/${PROJECT}/tasks/${victimIds[1]}%2F..%2F..%2F${VICTIM}/stop`,
-        headers: [auth()],
-        body: '',
-      }),
+      () => post(`/v2/${PROJECT}/tasks/${victim()}%2F..%2F..%2F${VICTIM}/stop`),
     ],
     [
       'JSON injection in the body of a stop',
-      () => ({
-        method: 'POST',
-        target: stopOf(PROJECT, victimIds[1]),
-        headers: [auth(), 'Content-Type: application/json'],
-        body: `{"project_id":"${VICTIM}","status":3}`,
-      }),
+      () =>
+        post(
+          stopOf(PROJECT, victim()),
+          ['Content-Type: application/json'],
+          `{"project_id":"${VICTIM}","status":3}`,
+        ),
     ],
   ];
   for (const [name, make] of corpus) {
