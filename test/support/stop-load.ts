@@ -60,6 +60,12 @@ export class StopLoad {
     return this.outcomes;
   }
 
+  /** Resolves once every task has been sent and answered (or given up). */
+  async finished(): Promise<StopOutcome[]> {
+    await Promise.all(this.workers);
+    return this.outcomes;
+  }
+
   /** Resolves once `predicate` holds for `count` outcomes (or the load ended). */
   async waitFor(predicate: (o: StopOutcome) => boolean, count: number, ms = 30_000) {
     const deadline = Date.now() + ms;
