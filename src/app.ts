@@ -58,6 +58,10 @@ export async function createApp(
       // Node's own answer to a missing Host is a bare 400; ours comes below.
       requireHostHeader: false,
     },
+    // During a graceful shutdown Fastify would answer a request that arrives
+    // on a connection still open (pipelined behind one in flight) with a bare
+    // 503; it is in flight too, and is served like the others.
+    return503OnClosing: false,
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
   });

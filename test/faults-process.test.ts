@@ -103,11 +103,11 @@ describe('SIGKILL mid-load, then a restart on the same database', () => {
 });
 
 describe('SIGTERM', () => {
-  test('refuses new connections, answers the request in flight, exits 0', async () => {
+  test('refuses new connections, answers the requests in flight (one pipelined), exits 0', async () => {
     const project = 'faults-sigterm';
     await db.query('DELETE FROM task_transitions WHERE project_id = $1', [project]);
     await db.query('DELETE FROM tasks WHERE project_id = $1', [project]);
-    const [busy, idle] = await seedMigratingTasks(db, project, 2);
+    const [busy, pipelined, idle] = await seedMigratingTasks(db, project, 3);
     const token = keystone.issue({ projectId: project, userId: USER });
     // Room for the test to hold the lock as long as it needs.
     const service = start({ DATABASE_STATEMENT_TIMEOUT_MS: '20000' });
@@ -115,7 +115,7 @@ describe('SIGTERM', () => {
     const agent = new Agent({ keepAlive: true });
     try {
       const port = await service.port;
-      const post = (id: string, requestId: string, via: Agent | false = agent) =>
+      const post = (id: string, requestId: string) =>
         new Promise<{ status: number; body: string }>((resolve, reject) => {
           const req = httpRequest(
             {
@@ -124,7 +124,7 @@ describe('SIGTERM', () => {
               method: 'POST',
               path: `/v2/${project}/tasks/${id}/stop`,
               headers: { 'X-Auth-Token': token, 'X-Request-Id': requestId },
-              agent: via,
+              agent,
               timeout: 30_000,
             },
             (res) => {
@@ -141,32 +141,47 @@ describe('SIGTERM', () => {
       // A keep-alive connection left idle, which must not hold up the exit.
       assert.equal((await post(idle, 'sigterm-idle')).status, 200);
 
-      // The request in flight waits for a row lock the test holds.
+      // The request in flight waits for a row lock the test holds. It has a
+      // connection of its own (the keep-alive one stays idle), on which a
+      // second request follows once SIGTERM has come.
       await locker.query('BEGIN');
       await locker.query('SELECT 1 FROM tasks WHERE id = $1 FOR UPDATE', [busy]);
-      // On a connection of its own: the keep-alive one stays idle.
-      const inFlight = post(busy, 'sigterm-busy', false);
+      const raw = (id: string, requestId: string) =>
+        `POST /v2/${project}/tasks/${id}/stop HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+        `X-Auth-Token: ${token}\r\nX-Request-Id: ${requestId}\r\n\r\n`;
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk));
+      const closed = new Promise((resolve) => socket.on('close', resolve));
+      socket.write(raw(busy, 'sigterm-busy'));
       await waitUntil(async () => (await lockWaiters()) > 0, 'the stop to wait for the lock');
 
       service.child.kill('SIGTERM');
       await waitUntil(async () => !(await accepts(port)), 'new connections to be refused');
+      socket.write(raw(pipelined, 'sigterm-pipelined'));
+      await sleep(300);
       assert.equal(service.child.exitCode, null, 'exited with a request in flight');
 
-      await sleep(300);
       await locker.query('COMMIT');
       const stopping = Date.now();
-      const answer = await inFlight;
-      assert.equal(answer.status, 200, answer.body);
+      await closed;
+      const statuses = [...received.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => m[1]);
+      assert.deepEqual(statuses, ['200', '200'], received);
       assert.equal(await service.exited, 0);
       const took = Date.now() - stopping;
       assert.ok(took < 8000, `exit took ${took} ms after the last request`);
 
-      assert.equal(await taskStatus(db, busy), TaskStatus.Paused);
-      const rows = await auditRows(db, busy);
-      assert.deepEqual(
-        rows.map((row) => row.request_id),
-        ['sigterm-busy'],
-      );
+      for (const [id, requestId] of [
+        [busy, 'sigterm-busy'],
+        [pipelined, 'sigterm-pipelined'],
+      ]) {
+        assert.equal(await taskStatus(db, id), TaskStatus.Paused);
+        const rows = await auditRows(db, id);
+        assert.deepEqual(
+          rows.map((row) => row.request_id),
+          [requestId],
+        );
+      }
       assert.match(service.output(), /SIGTERM: finishing requests in flight/);
     } finally {
       await locker.query('ROLLBACK').catch(() => undefined);
