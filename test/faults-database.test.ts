@@ -19,7 +19,14 @@ import {
 import { assertOmsError, assertStopped, assertUnchanged, stop } from './support/stop-checks.js';
 import { checkLedger, seedMigratingTasks, StopLoad } from './support/stop-load.js';
 import { TcpProxy } from './support/tcp-proxy.js';
-import { emptyTables, insertTask, startTestApp, testDatabaseUrl } from './support/test-app.js';
+import {
+  auditRows,
+  emptyTables,
+  insertTask,
+  startTestApp,
+  taskStatus,
+  testDatabaseUrl,
+} from './support/test-app.js';
 import { recreateTestDatabase } from './support/test-database.js';
 import { ThrowawayPostgres } from './support/throwaway-postgres.js';
 
@@ -172,6 +179,71 @@ describe('a connection lost after the commit, before the answer', () => {
       await assertUnchanged(t.db, id, TaskStatus.Paused);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('the network to the database stalls', () => {
+  // Nothing refuses or resets: only the service's own connect and statement
+  // timeouts can turn the silence into an answer.
+  const PROJECT = 'project-stalled-db';
+  const paused = { projectId: PROJECT, userId: USER };
+
+  test('503 within the bound for pooled and new connections alike; recovery once it heals', async () => {
+    const direct = new URL(testDatabaseUrl());
+    const proxy = await TcpProxy.start(direct.hostname, Number(direct.port || 5432));
+    const viaProxy = new URL(direct);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    const t = await startTestApp({
+      databaseUrl: viaProxy.toString(),
+      env: {
+        DATABASE_POOL_SIZE: '4',
+        DATABASE_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
+        DATABASE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
+      },
+    });
+    try {
+      await emptyTables(t.db);
+      const token = t.keystone.issue({ projectId: PROJECT, userId: USER });
+      // Four pooled connections open when the network stalls.
+      const warm = await Promise.all(
+        Array.from({ length: 4 }, () => insertTask(t.db, PROJECT, TaskStatus.Migrating)),
+      );
+      const warmed = await Promise.all(warm.map((id) => stop(t, PROJECT, id, token)));
+      for (const [i, res] of warmed.entries()) await assertStopped(t.db, res, warm[i], paused);
+
+      proxy.freeze();
+      const ids = await Promise.all(
+        Array.from({ length: 12 }, () => insertTask(t.db, PROJECT, TaskStatus.Migrating)),
+      );
+      const started = Date.now();
+      const answers = await Promise.all(
+        ids.map(async (id) => {
+          const res = await stop(t, PROJECT, id, token).timeout(ANSWER_BOUND_MS);
+          return { res, ms: Date.now() - started };
+        }),
+      );
+      for (const { res, ms } of answers) {
+        assertOmsError(res, 503, 'OMS.2004', /database/);
+        assert.ok(ms < ANSWER_BOUND_MS, `answered after ${ms} ms`);
+      }
+
+      proxy.thaw();
+      let recovered;
+      for (let attempt = 0; attempt < 50 && recovered?.status !== 200; attempt++) {
+        if (attempt > 0) await sleep(200);
+        recovered = await stop(t, PROJECT, ids[0], token);
+      }
+      await assertStopped(t.db, recovered!, ids[0], paused);
+      for (const id of ids.slice(1)) {
+        assert.equal(await taskStatus(t.db, id), TaskStatus.Migrating);
+        assert.deepEqual(await auditRows(t.db, id), []);
+      }
+      console.log(`stalled: slowest 503 after ${Math.max(...answers.map((a) => a.ms))} ms`);
+    } finally {
+      await t.close();
+      await proxy.stop();
     }
   });
 });

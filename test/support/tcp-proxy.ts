@@ -10,6 +10,8 @@ export class TcpProxy {
   /** Upstream connections whose next answer is lost, together with the connection. */
   private readonly losing = new Set<Socket>();
   private cutOff = false;
+  /** Bytes are swallowed both ways and new connections are held, unanswered. */
+  private frozen = false;
 
   private constructor(private readonly server: Server) {}
 
@@ -19,6 +21,13 @@ export class TcpProxy {
     server.on('connection', (client) => {
       if (proxy.cutOff) {
         client.destroy();
+        return;
+      }
+      if (proxy.frozen) {
+        // A host that no longer answers: the connection is never completed.
+        proxy.sockets.add(client);
+        client.on('close', () => proxy.sockets.delete(client));
+        client.on('error', () => undefined);
         return;
       }
       const upstream = connect(targetPort, targetHost);
@@ -32,8 +41,12 @@ export class TcpProxy {
         socket.on('close', () => proxy.sockets.delete(socket));
         socket.on('error', () => undefined);
       }
-      client.pipe(upstream);
+      client.on('data', (chunk) => {
+        if (!proxy.frozen) upstream.write(chunk);
+      });
+      client.on('end', () => upstream.end());
       upstream.on('data', (chunk) => {
+        if (proxy.frozen) return;
         if (!proxy.losing.has(upstream)) return void client.write(chunk);
         upstream.destroy();
         client.destroy();
@@ -62,6 +75,21 @@ export class TcpProxy {
    */
   loseNextAnswers(): void {
     for (const upstream of this.upstreams) this.losing.add(upstream);
+  }
+
+  /**
+   * The network to the database stalls: open connections carry nothing any
+   * more and new ones never complete. Nothing is refused or reset, so only
+   * the service's own timeouts can tell.
+   */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /** The network heals; connections that lost bytes meanwhile are reset. */
+  thaw(): void {
+    this.frozen = false;
+    for (const socket of this.sockets) socket.destroy();
   }
 
   restore(): void {
