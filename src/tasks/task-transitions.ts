@@ -7,7 +7,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
-import { isDatabaseUnavailable } from '../database/database-errors.js';
+import { mayHaveCommitted } from '../database/database-errors.js';
 import {
   checkTransition,
   TASK_ACTIONS,
@@ -88,7 +88,7 @@ export class TaskTransitions {
     try {
       return (await runner.query(MOVE_SQL, params)) as Moved;
     } catch (error) {
-      if (!isDatabaseUnavailable(error)) throw error;
+      if (!mayHaveCommitted(error)) throw error;
       lost = error;
     } finally {
       // Before the look below: under load, holding this connection while
