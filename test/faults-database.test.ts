@@ -183,6 +183,47 @@ describe('a connection lost after the commit, before the answer', () => {
   });
 });
 
+describe('a lost answer and a request id used before', () => {
+  let proxy: TcpProxy;
+  before(async () => {
+    const direct = new URL(testDatabaseUrl());
+    proxy = await TcpProxy.start(direct.hostname, Number(direct.port || 5432));
+  });
+  after(async () => proxy.stop());
+
+  test("an older move with the same request id is not taken for this one's", async () => {
+    const viaProxy = new URL(testDatabaseUrl());
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    const t = await startTestApp({
+      databaseUrl: viaProxy.toString(),
+      env: { DATABASE_POOL_SIZE: '1' },
+    });
+    try {
+      await emptyTables(t.db);
+      const project = 'project-reused-id';
+      const token = t.keystone.issue({ projectId: project, userId: USER });
+      // Paused once by a request "reused-id", started again since: waiting.
+      const id = await insertTask(t.db, project, TaskStatus.Waiting);
+      await t.db.query(
+        `INSERT INTO task_transitions (task_id, project_id, from_status, to_status, user_id, request_id)
+         VALUES ($1, $2, 2, 3, $3, 'reused-id'), ($1, $2, 3, 1, $3, 'a-later-start')`,
+        [id, project, USER],
+      );
+      const history = await auditRows(t.db, id);
+      // A pooled connection open, whose next answer is lost.
+      assert.equal((await stop(t, project, id, token)).status, 400);
+      proxy.loseNextAnswers();
+      const res = await stop(t, project, id, token).set('X-Request-Id', 'reused-id');
+      assertOmsError(res, 503, 'OMS.2004', /database/);
+      assert.equal(await taskStatus(t.db, id), TaskStatus.Waiting);
+      assert.deepEqual(await auditRows(t.db, id), history);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('the network to the database stalls', () => {
   // Nothing refuses or resets: only the service's own connect and statement
   // timeouts can turn the silence into an answer.

@@ -40,9 +40,15 @@ const CURRENT_STATUS_SQL = 'SELECT status FROM tasks WHERE id = $1 AND project_i
 // Waits for any move of the task still running on the server (its row lock),
 // so that the audit row looked up next is final.
 const AWAIT_MOVES_SQL = 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE';
+// The task's latest move, if it is this one: the same request and target.
+// Only the latest, because request ids can repeat (a caller's own, reused);
+// an older row with this id is an earlier request's.
 const COMMITTED_MOVE_SQL = `
-SELECT from_status FROM task_transitions
-WHERE task_id = $1 AND project_id = $2 AND to_status = $3 AND request_id = $4`;
+SELECT from_status FROM (
+  SELECT from_status, to_status, request_id FROM task_transitions
+  WHERE task_id = $1 AND project_id = $2 ORDER BY id DESC LIMIT 1
+) latest
+WHERE to_status = $3 AND request_id = $4`;
 
 type Moved = { from_status: TaskStatus }[];
 
