@@ -3,9 +3,14 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
+import { HealthModule } from './health/health.module.js';
 import { IamModule } from './iam/iam.module.js';
 import type { TokenValidator } from './iam/identity.js';
+import { LimitsModule } from './limits/limits.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import type { Metrics } from './metrics/metrics.js';
 import { TasksModule } from './tasks/tasks.module.js';
+import { VersionsModule } from './versions/versions.module.js';
 
 export interface AppDependencies {
   readonly config: AppConfig;
@@ -17,7 +22,10 @@ export interface AppDependencies {
 
 @Module({})
 export class AppModule {
-  static register({ config, databaseUrl, tokenValidator }: AppDependencies): DynamicModule {
+  static register(
+    { config, databaseUrl, tokenValidator }: AppDependencies,
+    metrics: Metrics,
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -28,8 +36,12 @@ export class AppModule {
           retryAttempts: 2,
           retryDelay: 1000,
         }),
+        MetricsModule.register(metrics),
+        LimitsModule,
         IamModule.register(tokenValidator),
         TasksModule,
+        VersionsModule,
+        HealthModule,
       ],
     };
   }

@@ -9,6 +9,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { ValidationError } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AppModule, type AppDependencies } from './app.module.js';
+import { MALFORMED_JSON } from './common/json-body.js';
 import { InvalidParameter } from './common/oms-errors.js';
 import { OmsExceptionFilter } from './common/oms-exception.filter.js';
 import { requestIdFor } from './common/request-id.js';
@@ -19,13 +20,14 @@ import {
   answerUnmetExpectation,
 } from './common/transport-errors.js';
 import { runMigrationsLocked } from './database/migrate.js';
+import { serveOpenApi } from './openapi/openapi.js';
+import { bindRequestContext } from './logging/request-context.js';
+import { recordAnsweredRequests } from './metrics/answered-requests.js';
+import { Metrics, type PoolStats } from './metrics/metrics.js';
 
 /** Room for a 16,384-character X-Auth-Token plus the usual headers. */
 const MAX_HEADER_BYTES = 64 * 1024;
 const MAX_BODY_BYTES = 1024 * 1024;
-
-/** What a JSON body that does not parse becomes; routes that read bodies reject it. */
-export const MALFORMED_JSON = Symbol('malformed JSON');
 
 function firstMessage(errors: ValidationError[]): string {
   for (const error of errors) {
@@ -41,20 +43,20 @@ export async function createApp(
   deps: AppDependencies,
   logger?: LoggerService,
 ): Promise<NestFastifyApplication> {
-  const requestTimeout = deps.config.httpRequestTimeoutMs;
+  const metrics = new Metrics();
   const adapter = new FastifyAdapter({
     logger: false,
     genReqId: requestIdFor,
     routerOptions: { maxParamLength: MAX_HEADER_BYTES, ignoreTrailingSlash: true },
     bodyLimit: MAX_BODY_BYTES,
-    // Fastify's default of 0 lets a slow client hold a connection forever.
-    // Node applies the limit to bodies only when it has it at construction
-    // (hence http too), and checks it every interval, so keep that short.
-    requestTimeout,
+    // A client gets REQUEST_TIMEOUT_MS to send its whole request (408 in
+    // the OMS shape after that, see transport-errors.ts). Node checks the
+    // bound every connectionsCheckingInterval, 30 s unless told otherwise.
+    requestTimeout: deps.config.requestTimeoutMs,
     http: {
       maxHeaderSize: MAX_HEADER_BYTES,
-      requestTimeout,
-      connectionsCheckingInterval: Math.min(1000, requestTimeout),
+      requestTimeout: deps.config.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1000, deps.config.requestTimeoutMs / 2),
       // Node's own answer to a missing Host is a bare 400; ours comes below.
       requireHostHeader: false,
     },
@@ -63,7 +65,10 @@ export async function createApp(
     // 503; it is in flight too, and is served like the others.
     return503OnClosing: false,
     frameworkErrors: answerFrameworkError,
-    clientErrorHandler: answerClientError,
+    clientErrorHandler: (error, socket) => {
+      const status = answerClientError(error, socket);
+      if (status !== undefined) metrics.requestRefused(status);
+    },
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRequest', async (request, reply) => {
@@ -77,7 +82,11 @@ export async function createApp(
     }
   });
   // Node answers an Expect other than 100-continue with a bare 417.
-  fastify.server.on('checkExpectation', answerUnmetExpectation);
+  fastify.server.on('checkExpectation', (request, response) => {
+    metrics.requestRefused(answerUnmetExpectation(request, response));
+  });
+  bindRequestContext(fastify);
+  recordAnsweredRequests(fastify, metrics);
   // Stop ignores its body, whatever it is (the Go SDK sends an empty one
   // labelled JSON, Terraform none at all), so parsing never fails a request:
   // bad JSON becomes MALFORMED_JSON for the routes that do read bodies.
@@ -93,11 +102,14 @@ export async function createApp(
   });
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(deps), adapter, {
-    bodyParser: false,
-    logger: logger ?? false,
-    abortOnError: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(deps, metrics),
+    adapter,
+    { bodyParser: false, logger: logger ?? false, abortOnError: false },
+  );
+  const dataSource = app.get(DataSource);
+  // TypeORM's postgres driver keeps its pg Pool as `master`.
+  metrics.watchPool(() => (dataSource.driver as { master?: PoolStats }).master);
   app.useGlobalFilters(new OmsExceptionFilter());
   app.useGlobalPipes(
     new ValidationPipe({
@@ -106,6 +118,7 @@ export async function createApp(
       exceptionFactory: (errors) => new InvalidParameter(firstMessage(errors)),
     }),
   );
-  if (deps.config.runMigrations) await runMigrationsLocked(app.get(DataSource));
+  serveOpenApi(app);
+  if (deps.config.runMigrations) await runMigrationsLocked(dataSource);
   return app;
 }

@@ -3,25 +3,16 @@
 // prints a ready-to-paste curl; with DATABASE_URL and IAM_ENDPOINT it is the
 // production service (NODE_ENV=production insists on both).
 
-import { ConsoleLogger } from '@nestjs/common';
-import type { LogLevel as NestLogLevel } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { createApp } from './app.js';
-import { ConfigError, loadConfig, type AppConfig, type LogLevel } from './config/config.js';
+import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './database/embedded-database.js';
 import { DEMO_PROJECT_ID, DevelopmentIam } from './iam/development-iam.js';
 import { KeystoneTokenValidator } from './iam/keystone-token.validator.js';
 import type { TokenValidator } from './iam/identity.js';
+import { JsonLogger } from './logging/json-logger.js';
 import { seedDemoTasks } from './tasks/demo-tasks.js';
-
-const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  verbose: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
+import { developmentSecretsKey } from './tasks/task-secrets.js';
 
 /** How long SIGTERM may take before we give up on in-flight requests. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -38,7 +29,7 @@ function readConfig(): AppConfig {
 
 async function main(): Promise<void> {
   let config = readConfig();
-  const logger = new ConsoleLogger({ json: true, logLevels: NEST_LEVELS[config.logLevel] });
+  const logger = new JsonLogger(config.logLevel);
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
@@ -48,6 +39,11 @@ async function main(): Promise<void> {
     databaseUrl = embedded.url;
     // PGlite has one session: one connection keeps transactions apart.
     config = { ...config, databasePoolSize: 1 };
+  }
+
+  if (!config.secretsKey) {
+    logger.log(`No SECRETS_KEY: using the development key in ${config.dataDir}`, 'Main');
+    config = { ...config, secretsKey: developmentSecretsKey(config.dataDir) };
   }
 
   let tokenValidator: TokenValidator;

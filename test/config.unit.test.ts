@@ -10,6 +10,7 @@ const PRODUCTION_ENV = {
   NODE_ENV: 'production',
   DATABASE_URL: 'postgres://oms:pw@db.internal:5432/oms',
   IAM_ENDPOINT: 'https://iam.example.com/v3',
+  SECRETS_KEY: Buffer.alloc(32, 7).toString('base64'),
 };
 
 function configErrorNaming(variable: string) {
@@ -26,7 +27,6 @@ describe('defaults', () => {
       production: false,
       host: '0.0.0.0',
       port: 8080,
-      httpRequestTimeoutMs: 30_000,
       databaseUrl: undefined,
       databasePoolSize: 10,
       databaseConnectTimeoutMs: 3000,
@@ -39,6 +39,19 @@ describe('defaults', () => {
       tokenCacheMaxEntries: 10_000,
       readOnlyRoles: ['reader', 'readonly', 'viewer'],
       logLevel: 'info',
+      maxParallelTasks: 5,
+      maxTasksPerProject: 100_000,
+      schedulerSweepIntervalMs: 5000,
+      secretsKey: undefined,
+      requestTimeoutMs: 30_000,
+      healthTimeoutMs: 1000,
+      metricsToken: undefined,
+      rateLimitPerProjectPerSecond: 0,
+      rateLimitProjectBurst: 1,
+      rateLimitPerCredentialPerSecond: 0,
+      rateLimitCredentialBurst: 1,
+      iamCircuitFailureThreshold: 5,
+      iamCircuitProbeIntervalMs: 5000,
     });
   });
 
@@ -130,7 +143,6 @@ describe('bad values stop the start-up, naming the variable', () => {
     ['TOKEN_CACHE_TTL_SECONDS', '86401'],
     ['TOKEN_CACHE_MAX_ENTRIES', '0'],
     ['IAM_TIMEOUT_MS', '10'],
-    ['HTTP_REQUEST_TIMEOUT_MS', '99'],
     ['DATABASE_POOL_SIZE', 'ten'],
     ['LOG_LEVEL', 'loud'],
     ['LOG_LEVEL', 'INFO'],
@@ -140,6 +152,12 @@ describe('bad values stop the start-up, naming the variable', () => {
     ['IAM_ENDPOINT', 'ftp://iam.example.com/v3'],
     ['RUN_MIGRATIONS', 'maybe'],
     ['RUN_MIGRATIONS', 'yes'],
+    ['MAX_PARALLEL_TASKS', '0'],
+    ['MAX_TASKS_PER_PROJECT', '0'],
+    ['SCHEDULER_SWEEP_INTERVAL_MS', '-5'],
+    ['SECRETS_KEY', 'c2hvcnQ='],
+    ['SECRETS_KEY', 'not base64 at all, and long enough to be 32 bytes...'],
+    ['SECRETS_KEY', Buffer.alloc(33).toString('base64')],
   ]) {
     test(`${variable}=${JSON.stringify(raw)}`, () => {
       assert.throws(() => loadConfig({ [variable]: raw }), configErrorNaming(variable));
@@ -147,7 +165,29 @@ describe('bad values stop the start-up, naming the variable', () => {
   }
 });
 
-describe('production needs a real database and a real IAM', () => {
+describe('production needs a real database, a real IAM and a secrets key', () => {
+  test('SECRETS_KEY is read as 32 bytes of base64', () => {
+    assert.deepEqual(loadConfig(PRODUCTION_ENV).secretsKey, Buffer.alloc(32, 7));
+  });
+
+  test('without SECRETS_KEY, that is what is named', () => {
+    const env: Record<string, string> = { ...PRODUCTION_ENV };
+    delete env.SECRETS_KEY;
+    assert.throws(() => loadConfig(env), configErrorNaming('SECRETS_KEY'));
+  });
+
+  test('a bad SECRETS_KEY is never echoed', () => {
+    const almostAKey = Buffer.alloc(31, 9).toString('base64');
+    assert.throws(
+      () => loadConfig({ SECRETS_KEY: almostAKey }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.ok(!error.message.includes(almostAKey), error.message);
+        return true;
+      },
+    );
+  });
+
   test('without either, both are named', () => {
     assert.throws(
       () => loadConfig({ NODE_ENV: 'production' }),

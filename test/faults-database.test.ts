@@ -206,8 +206,9 @@ describe('a lost answer and a request id used before', () => {
       // Paused once by a request "reused-id", started again since: waiting.
       const id = await insertTask(t.db, project, TaskStatus.Waiting);
       await t.db.query(
-        `INSERT INTO task_transitions (task_id, project_id, from_status, to_status, user_id, request_id)
-         VALUES ($1, $2, 2, 3, $3, 'reused-id'), ($1, $2, 3, 1, $3, 'a-later-start')`,
+        `INSERT INTO task_transitions
+           (task_id, project_id, action, from_status, to_status, user_id, request_id)
+         VALUES ($1, $2, 'stop', 2, 3, $3, 'reused-id'), ($1, $2, 'start', 3, 1, $3, 'a-later-start')`,
         [id, project, USER],
       );
       const history = await auditRows(t.db, id);

@@ -51,7 +51,7 @@ async function tableSnapshot(): Promise<string> {
 
 before(async () => {
   t = await startTestApp({
-    env: { HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), IAM_TIMEOUT_MS: '3000' },
+    env: { REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), IAM_TIMEOUT_MS: '3000' },
   });
   await emptyTables(t.db);
   validToken = t.keystone.issue({ projectId: PROJECT, userId: 'u-hostile' });
@@ -465,6 +465,8 @@ describe('a fixed corpus', () => {
         ownLength: true,
       }),
     ],
+    ['an asterisk-form target, GET *', () => post('*', [], '', { method: 'GET' })],
+    ['an asterisk-form target, OPTIONS *', () => post('*', [], '', { method: 'OPTIONS' })],
     ['a lower-case method', () => post(stop1(), [], '', { method: 'post' })],
     ['an unknown method', () => post(stop1(), [], '', { method: 'BREW' })],
     ['CRLF injection in X-Request-Id', () => post(stop1(), ['X-Request-Id: a%0d%0aX-Injected: 1'])],
@@ -526,7 +528,7 @@ describe('a fixed corpus', () => {
   });
 });
 
-describe('slow clients are cut off (HTTP_REQUEST_TIMEOUT_MS)', () => {
+describe('slow clients are cut off (REQUEST_TIMEOUT_MS)', () => {
   // Past the limit the server answers 408 or closes; a slow client never
   // holds a connection much longer than the limit.
   const BOUND_MS = REQUEST_TIMEOUT_MS + 5000;

@@ -14,6 +14,7 @@ import { FakeKeystone } from './support/fake-keystone.js';
 import {
   killServiceProcess,
   startServiceProcess,
+  TEST_SECRETS_KEY,
   type ServiceProcess,
 } from './support/service-process.js';
 import { TcpProxy } from './support/tcp-proxy.js';
@@ -201,12 +202,12 @@ test('none of the secrets is in any log line or any answer', async () => {
     ['the logs', output],
     ['the answers', answers.join('\n')],
   ] as const) {
-    for (const value of [...tokens, AK, SK, DB_PASSWORD]) {
+    for (const value of [...tokens, AK, SK, DB_PASSWORD, TEST_SECRETS_KEY]) {
       assert.ok(!text.includes(value), `${where} contain a secret (${value.slice(0, 12)}…)`);
     }
   }
   console.log(
     `searched ${output.length} bytes of logs and ${answers.length} answers ` +
-      `for ${tokens.length + 3} secrets`,
+      `for ${tokens.length + 4} secrets`,
   );
 });

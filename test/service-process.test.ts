@@ -4,7 +4,6 @@
 // and a graceful SIGTERM.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,43 +11,15 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FakeKeystone } from './support/fake-keystone.js';
-import { auditRows, insertTask, taskStatus, testDatabaseUrl } from './support/test-app.js';
-
-interface Service {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function startService(env: Record<string, string>): Service {
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
-}
-
-async function waitFor<T>(what: string, service: Service, find: () => T | undefined, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (service.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no ${what}; output so far:\n${service.output()}`);
-}
-
-function listeningPort(service: Service): Promise<number> {
-  return waitFor('"Listening" line', service, () => {
-    const match = /Listening on [^:]+:(\d+)/.exec(service.output());
-    return match ? Number(match[1]) : undefined;
-  });
-}
+import { listeningPort, startService, waitFor } from './support/spawned-service.js';
+import { createBody, startBody, TaskApi } from './support/task-api.js';
+import {
+  auditRows,
+  insertTask,
+  taskStatus,
+  TEST_SECRETS_KEY,
+  testDatabaseUrl,
+} from './support/test-app.js';
 
 const scratch: string[] = [];
 after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -123,6 +94,7 @@ test('production: PostgreSQL and IAM from the environment; SIGTERM lets a reques
     NODE_ENV: 'production',
     DATABASE_URL: testDatabaseUrl(),
     IAM_ENDPOINT: keystone.endpoint,
+    SECRETS_KEY: TEST_SECRETS_KEY.toString('base64'),
     LOG_LEVEL: 'debug',
   });
   try {
@@ -151,10 +123,79 @@ test('production: PostgreSQL and IAM from the environment; SIGTERM lets a reques
     // Logs are JSON lines, and the token is in none of them.
     const lines = service.output().trim().split('\n');
     for (const line of lines) assert.doesNotThrow(() => JSON.parse(line), line);
+    const access = lines
+      .map((line) => JSON.parse(line))
+      .find((entry) => entry.context === 'Access' && entry.request_id === 'sigterm-test-1');
+    assert.equal(access?.status, 200, 'no access line under the request id');
     assert.ok(!service.output().includes(token), 'the token must never be logged');
   } finally {
     service.child.kill('SIGKILL');
     await db.end();
+    await keystone.stop();
+  }
+});
+
+test('task secrets reach neither the log nor any answer, whatever happens to the request', async () => {
+  const keystone = await FakeKeystone.start();
+  const service = startService({
+    NODE_ENV: 'production',
+    DATABASE_URL: testDatabaseUrl(),
+    IAM_ENDPOINT: keystone.endpoint,
+    SECRETS_KEY: TEST_SECRETS_KEY.toString('base64'),
+    LOG_LEVEL: 'verbose',
+  });
+  const secrets = {
+    src_ak: 'LOGTEST-SRC-AK-4411',
+    src_sk: 'logtest-src-sk-f00d-4411',
+    dst_ak: 'LOGTEST-DST-AK-4412',
+    dst_sk: 'logtest-dst-sk-beef-4412',
+    token: 'logtest-security-token-4413',
+  };
+  try {
+    const port = await listeningPort(service);
+    const project = 'process-secrets-project';
+    const token = keystone.issue({ projectId: project });
+    const body = createBody({
+      src_node: { ...(createBody().src_node as object), ak: secrets.src_ak, sk: secrets.src_sk },
+      dst_node: {
+        ...(createBody().dst_node as object),
+        ak: secrets.dst_ak,
+        sk: secrets.dst_sk,
+        security_token: secrets.token,
+      },
+    });
+    const api = TaskApi.at(`http://127.0.0.1:${port}`, project, token);
+    const answers = [];
+    const created = await api.create(body);
+    assert.equal(created.status, 200, created.text);
+    answers.push(created, await api.show(created.body.id), await api.list());
+    // Refusals of every kind, with the secrets in the body.
+    answers.push(await api.create({ ...body, description: 'x'.repeat(300) }));
+    answers.push(await api.create({ ...body, task_type: 'list' }));
+    answers.push(await TaskApi.at(`http://127.0.0.1:${port}`, project, 'bad-token').create(body));
+    const startBodyWithSecrets = startBody({
+      src_ak: secrets.src_ak,
+      src_sk: secrets.src_sk,
+      dst_ak: secrets.dst_ak,
+      dst_sk: secrets.dst_sk,
+    });
+    answers.push(await api.start(created.body.id, startBodyWithSecrets)); // still waiting: 0065
+    answers.push(await api.start('999999', startBodyWithSecrets));
+    answers.push(await api.start(created.body.id, { ...startBodyWithSecrets, dst_sk: '' }));
+    // IAM down: the request fails after the body was read.
+    keystone.mode = 'error';
+    answers.push(await TaskApi.at(`http://127.0.0.1:${port}`, project, 'fresh-token').create(body));
+    keystone.mode = 'ok';
+
+    service.child.kill('SIGTERM');
+    await service.exited;
+    const everything = service.output() + answers.map((res) => res.text).join('\n');
+    for (const [name, value] of Object.entries(secrets)) {
+      assert.ok(!everything.includes(value), `${name} appeared in the log or an answer`);
+    }
+    assert.ok(service.output().length > 0, 'the service logged something to search');
+  } finally {
+    service.child.kill('SIGKILL');
     await keystone.stop();
   }
 });

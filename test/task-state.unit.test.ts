@@ -11,6 +11,7 @@ import {
   isTaskStatus,
   NEXT_STATUSES,
   TASK_ACTIONS,
+  DELETED,
   TASK_STATUS_NAMES,
   TaskStatus,
   TaskTransitionRejected,
@@ -29,7 +30,7 @@ const CONTRACT_NAMES: Record<number, string> = {
   7: 'pausing',
 };
 
-type Outcome = { to: TaskStatus } | { code: OmsErrorCode };
+type Outcome = { to: TaskStatus | typeof DELETED } | { code: OmsErrorCode };
 
 // admit is the scheduler's move (1 → 2); its rejection never reaches a
 // client, but it must still be a typed rejection rather than a silent move.
@@ -61,6 +62,16 @@ const EXPECTED: Record<TaskActionName, Record<number, Outcome>> = {
     6: { code: 'OMS.0065' },
     7: { code: 'OMS.0065' },
   },
+  // delete: "any state except 2, 6 and 7".
+  delete: {
+    1: { to: DELETED },
+    2: { code: 'OMS.0063' },
+    3: { to: DELETED },
+    4: { to: DELETED },
+    5: { to: DELETED },
+    6: { code: 'OMS.0063' },
+    7: { code: 'OMS.0063' },
+  },
 };
 
 describe('task statuses', () => {
@@ -80,20 +91,23 @@ describe('task statuses', () => {
     }
   });
 
-  test('every status has an entry in NEXT_STATUSES, and every move leads to a status', () => {
+  test('every status has an entry in NEXT_STATUSES, and every move leads to a status or deletion', () => {
     assert.deepEqual(Object.keys(NEXT_STATUSES).map(Number), ALL_STATUSES);
     for (const status of ALL_STATUSES) {
       const next = NEXT_STATUSES[status];
       assert.ok(Array.isArray(next), `NEXT_STATUSES[${status}] is a list`);
       for (const target of next) {
-        assert.ok(isTaskStatus(target), `${status} → ${target} leads to a real status`);
+        assert.ok(
+          target === DELETED || isTaskStatus(target),
+          `${status} → ${target} leads to a real status`,
+        );
         assert.notEqual(target, status, `${status} does not move to itself`);
       }
     }
   });
 
   test('the moves the contract names are all in NEXT_STATUSES', () => {
-    const required: [TaskStatus, TaskStatus][] = [
+    const required: [TaskStatus, TaskStatus | typeof DELETED][] = [
       [TaskStatus.Waiting, TaskStatus.Migrating], // the scheduler admits
       [TaskStatus.Migrating, TaskStatus.Paused], // stop
       [TaskStatus.Migrating, TaskStatus.Pausing], // stop while draining
@@ -103,14 +117,16 @@ describe('task statuses', () => {
       [TaskStatus.Paused, TaskStatus.Waiting], // start
       [TaskStatus.Failed, TaskStatus.Waiting], // start
     ];
+    for (const deletable of [1, 3, 4, 5] as TaskStatus[]) required.push([deletable, DELETED]);
     for (const [from, to] of required) {
       assert.ok(NEXT_STATUSES[from].includes(to), `${from} → ${to} is allowed`);
     }
   });
 
-  test('succeeded is terminal: nothing leaves it', () => {
-    assert.deepEqual(NEXT_STATUSES[TaskStatus.Succeeded], []);
+  test('succeeded is terminal: nothing but deletion leaves it', () => {
+    assert.deepEqual(NEXT_STATUSES[TaskStatus.Succeeded], [DELETED]);
     for (const [name, action] of Object.entries(TASK_ACTIONS)) {
+      if (action.to === DELETED) continue;
       assert.ok(
         !(action.from as readonly TaskStatus[]).includes(TaskStatus.Succeeded),
         `${name} does not start from succeeded`,
@@ -132,10 +148,10 @@ describe('task actions', () => {
     assert.deepEqual(Object.keys(TASK_ACTIONS).sort(), Object.keys(EXPECTED).sort());
   });
 
-  test('every action leaves from at least one status, to a real status', () => {
+  test('every action leaves from at least one status, to a real status or deletion', () => {
     for (const [name, action] of Object.entries(TASK_ACTIONS)) {
       assert.ok(action.from.length > 0, `${name} has a from`);
-      assert.ok(isTaskStatus(action.to), `${name} leads to a status`);
+      assert.ok(action.to === DELETED || isTaskStatus(action.to), `${name} leads to a status`);
     }
   });
 
@@ -143,10 +159,16 @@ describe('task actions', () => {
     for (const [name, action] of Object.entries(TASK_ACTIONS)) {
       for (const from of action.from) {
         assert.ok(
-          (NEXT_STATUSES[from] as readonly TaskStatus[]).includes(action.to),
+          NEXT_STATUSES[from].includes(action.to),
           `${name}: ${from} → ${action.to} is in NEXT_STATUSES`,
         );
       }
+    }
+  });
+
+  test('delete never takes a running task (2, 6, 7)', () => {
+    for (const running of [2, 6, 7] as TaskStatus[]) {
+      assert.ok(!(TASK_ACTIONS.delete.from as readonly TaskStatus[]).includes(running));
     }
   });
 

@@ -69,3 +69,29 @@ export class RouteNotFound extends OmsError {
     super('APIGW.0101', 'The API does not exist or has not been published.');
   }
 }
+
+export class TaskQuotaExceeded extends OmsError {
+  constructor(reason: string) {
+    super('OMS.0077', `The task quota is used up: ${reason}.`);
+  }
+}
+
+export class TaskFinished extends OmsError {
+  constructor(what: string) {
+    super('OMS.0070', `The task has succeeded; ${what}.`);
+  }
+}
+
+export class Throttled extends OmsError {
+  constructor(
+    readonly limit: 'project' | 'credential',
+    /** Whole seconds until the caller may try again; sent as Retry-After. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      'APIGW.0308',
+      `The throttling threshold has been reached: too many requests for this ${limit}. ` +
+        `Retry after ${retryAfterSeconds} s.`,
+    );
+  }
+}

@@ -1,6 +1,6 @@
 // The one place where errors become HTTP answers. Every error answer is the
 // OMS body {error_code, error_msg, request_id}; internals never leave the
-// process (they are logged with the request id instead).
+// process (they are logged instead; the logger adds the request id).
 
 import {
   Catch,
@@ -16,10 +16,11 @@ import {
   InvalidParameter,
   OmsError,
   RouteNotFound,
+  Throttled,
   type OmsErrorCode,
 } from './oms-errors.js';
 
-const HTTP_STATUS: Record<OmsErrorCode, number> = {
+export const HTTP_STATUS: Record<OmsErrorCode, number> = {
   'OMS.0063': 400,
   'OMS.0064': 400,
   'OMS.0065': 400,
@@ -62,7 +63,14 @@ export class OmsExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const { status, code, message } = this.describe(exception, request);
-    if (status === 503) reply.header('Retry-After', RETRY_AFTER_SECONDS);
+    if (exception instanceof Throttled) {
+      reply.header('Retry-After', String(exception.retryAfterSeconds));
+    } else if (status === 503) {
+      reply.header('Retry-After', RETRY_AFTER_SECONDS);
+    }
+    // Fastify's last-resort 404 (a request target such as `*` that even its
+    // not-found router does not match) skips the onRequest hook that sets it.
+    if (!reply.hasHeader('X-Request-Id')) reply.header('X-Request-Id', request.id);
     void reply
       .status(status)
       .type('application/json; charset=utf-8')
@@ -73,11 +81,10 @@ export class OmsExceptionFilter implements ExceptionFilter {
     exception: unknown,
     request: FastifyRequest,
   ): { status: number; code: OmsErrorCode; message: string } {
-    const requestId = request.id;
     const known = this.asOmsError(exception, request.url);
     if (known) {
       if (known instanceof DependencyUnavailable) {
-        this.logger.warn({ msg: known.message, requestId });
+        this.logger.warn({ msg: known.message });
       }
       const status = HTTP_STATUS[known.code];
       return { status, code: known.code, message: known.message };
@@ -90,7 +97,7 @@ export class OmsExceptionFilter implements ExceptionFilter {
       // would have used (413 for a body over the limit).
       return { status: 400, code: 'OMS.0064', message: this.clientMessage(clientStatus) };
     }
-    this.logger.error({ msg: 'unexpected fault', requestId, error: describeError(exception) });
+    this.logger.error({ msg: 'unexpected fault', error: describeError(exception) });
     return { status: 500, code: 'OMS.2000', message: 'Internal error. Quote the request id.' };
   }
 

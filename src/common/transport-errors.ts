@@ -3,6 +3,7 @@
 // "framework errors"), and a request Node's HTTP parser refuses outright
 // (malformed, headers too large, too slow), where all we have is the socket.
 
+import { Logger } from '@nestjs/common';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -20,10 +21,14 @@ export function answerFrameworkError(
     .send(omsErrorBody('OMS.0064', 'The request URL is malformed.', request.id));
 }
 
-export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+/** Returns the status it answered with, or undefined if there was no one to answer. */
+export function answerClientError(
+  error: Error & { code?: string },
+  socket: Socket,
+): number | undefined {
   if (!socket.writable || error.code === 'ECONNRESET') {
     socket.destroy();
-    return;
+    return undefined;
   }
   // 400 even for headers over the limit (HTTP would say 431): the contract
   // answers an over-long X-Auth-Token with 400 OMS.0064, and that is the
@@ -35,6 +40,14 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
         ? [408, 'The request took too long to arrive.']
         : [400, 'The request is malformed.'];
   const requestId = generateRequestId();
+  // No request reached a route, so this is its access-log line. Only the
+  // parser's code: the bytes it refused may hold anything, tokens included.
+  new Logger('Access').log({
+    msg: 'request refused by the HTTP parser',
+    requestId,
+    status,
+    reason: error.code,
+  });
   const body = JSON.stringify(omsErrorBody('OMS.0064', message, requestId));
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
@@ -44,11 +57,13 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       'Connection: close\r\n\r\n' +
       body,
   );
+  return status;
 }
 
 /** An Expect header other than 100-continue: 400 OMS.0064, as the contract pairs them. */
-export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): void {
+export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): number {
   const requestId = requestIdFor(request);
+  new Logger('Access').log({ msg: 'request refused: unmet Expect', requestId, status: 400 });
   const body = JSON.stringify(
     omsErrorBody(
       'OMS.0064',
@@ -64,4 +79,5 @@ export function answerUnmetExpectation(request: IncomingMessage, response: Serve
       Connection: 'close',
     })
     .end(body);
+  return 400;
 }

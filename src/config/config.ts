@@ -12,7 +12,6 @@ export interface AppConfig {
   readonly production: boolean;
   readonly host: string;
   readonly port: number;
-  readonly httpRequestTimeoutMs: number;
   /** PostgreSQL URL; undefined means "start the embedded database in dataDir". */
   readonly databaseUrl: string | undefined;
   readonly databasePoolSize: number;
@@ -27,6 +26,29 @@ export interface AppConfig {
   readonly tokenCacheMaxEntries: number;
   readonly readOnlyRoles: readonly string[];
   readonly logLevel: LogLevel;
+  /** Tasks of one project migrating at once; the scheduler admits up to this. */
+  readonly maxParallelTasks: number;
+  /** Tasks one project may hold in all (create answers OMS.0077 beyond). */
+  readonly maxTasksPerProject: number;
+  /** How often the scheduler sweeps for waiting tasks; 0 turns the scheduler off. */
+  readonly schedulerSweepIntervalMs: number;
+  /** AES-256 key for task secrets; undefined means "the development key in dataDir". */
+  readonly secretsKey: Buffer | undefined;
+  /** Bound on receiving a whole request (headers and body) from a client. */
+  readonly requestTimeoutMs: number;
+  /** Bound on each dependency check of GET /health/ready. */
+  readonly healthTimeoutMs: number;
+  /** Bearer token GET /metrics requires; undefined: /metrics is open. */
+  readonly metricsToken: string | undefined;
+  /** Token buckets per replica; a rate of 0 turns that limit off. */
+  readonly rateLimitPerProjectPerSecond: number;
+  readonly rateLimitProjectBurst: number;
+  readonly rateLimitPerCredentialPerSecond: number;
+  readonly rateLimitCredentialBurst: number;
+  /** Consecutive IAM failures that open the circuit; 0 turns the breaker off. */
+  readonly iamCircuitFailureThreshold: number;
+  /** While the circuit is open, one validation is let through this often. */
+  readonly iamCircuitProbeIntervalMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -88,13 +110,40 @@ function list(env: Env, name: string, fallback: readonly string[]): readonly str
     .filter((item) => item !== '');
 }
 
+function aes256Key(env: Env, name: string): Buffer | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const key = Buffer.from(raw, 'base64');
+  // Never echo the value: it is the key.
+  if (key.length !== 32 || key.toString('base64') !== raw) {
+    throw new ConfigError(`${name}: expected 32 bytes in base64 (openssl rand -base64 32)`);
+  }
+  return key;
+}
+
+function secret(env: Env, name: string, minLength: number): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (raw.length < minLength || !/^[\x21-\x7e]+$/.test(raw)) {
+    // Never echo the value: it is a secret.
+    throw new ConfigError(`${name}: expected at least ${minLength} printable characters`);
+  }
+  return raw;
+}
+
+/** A bucket's size: given, or twice the rate so that short bursts pass. */
+function burst(env: Env, name: string, rate: number): number {
+  return integer(env, name, Math.max(1, rate * 2), 1, 10_000_000);
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
+  const projectRate = integer(env, 'RATE_LIMIT_PROJECT_RPS', 0, 0, 1_000_000);
+  const credentialRate = integer(env, 'RATE_LIMIT_CREDENTIAL_RPS', 0, 0, 1_000_000);
   const config: AppConfig = {
     production,
     host: env.HOST || '0.0.0.0',
     port: integer(env, 'PORT', 8080, 0, 65535),
-    httpRequestTimeoutMs: integer(env, 'HTTP_REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 3000, 100, 600_000),
@@ -107,12 +156,29 @@ export function loadConfig(env: Env = process.env): AppConfig {
     tokenCacheMaxEntries: integer(env, 'TOKEN_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     readOnlyRoles: list(env, 'READ_ONLY_ROLES', ['reader', 'readonly', 'viewer']),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
+    maxParallelTasks: integer(env, 'MAX_PARALLEL_TASKS', 5, 1, 10_000),
+    maxTasksPerProject: integer(env, 'MAX_TASKS_PER_PROJECT', 100_000, 1, 100_000_000),
+    schedulerSweepIntervalMs: integer(env, 'SCHEDULER_SWEEP_INTERVAL_MS', 5000, 0, 3_600_000),
+    secretsKey: aes256Key(env, 'SECRETS_KEY'),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    healthTimeoutMs: integer(env, 'HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
+    metricsToken: secret(env, 'METRICS_TOKEN', 16),
+    rateLimitPerProjectPerSecond: projectRate,
+    rateLimitProjectBurst: burst(env, 'RATE_LIMIT_PROJECT_BURST', projectRate),
+    rateLimitPerCredentialPerSecond: credentialRate,
+    rateLimitCredentialBurst: burst(env, 'RATE_LIMIT_CREDENTIAL_BURST', credentialRate),
+    iamCircuitFailureThreshold: integer(env, 'IAM_CIRCUIT_FAILURE_THRESHOLD', 5, 0, 1000),
+    iamCircuitProbeIntervalMs: integer(env, 'IAM_CIRCUIT_PROBE_INTERVAL_MS', 5000, 10, 600_000),
   };
-  if (production && (!config.databaseUrl || !config.iamEndpoint)) {
-    const missing = [!config.databaseUrl && 'DATABASE_URL', !config.iamEndpoint && 'IAM_ENDPOINT'];
+  if (production && (!config.databaseUrl || !config.iamEndpoint || !config.secretsKey)) {
+    const missing = [
+      !config.databaseUrl && 'DATABASE_URL',
+      !config.iamEndpoint && 'IAM_ENDPOINT',
+      !config.secretsKey && 'SECRETS_KEY',
+    ];
     throw new ConfigError(
       `NODE_ENV=production needs ${missing.filter(Boolean).join(' and ')}: ` +
-        'the embedded database and the development IAM are for development only',
+        'the embedded database, the development IAM and the generated key are for development only',
     );
   }
   return Object.freeze(config);

@@ -1,6 +1,9 @@
 // The one guard: turns the request's credentials into an Identity and hangs
-// it on the request, or refuses. Authorization (project, roles) is the
-// handler's business, through AccessPolicy, once parameters are validated.
+// it on the request, or refuses. The rate limits sit on either side of
+// validation: per credential before it (a flood costs IAM nothing), per
+// project after it (only the project's own callers count against it).
+// Authorization (project, roles) is the handler's business, through
+// AccessPolicy, once parameters are validated.
 
 import {
   createParamDecorator,
@@ -11,6 +14,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import { RateLimits } from '../limits/rate-limits.js';
 import type { Identity } from './identity.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 
@@ -32,6 +36,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly authenticator: TokenAuthenticator,
     private readonly reflector: Reflector,
+    private readonly rateLimits: RateLimits,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -41,10 +46,11 @@ export class AuthGuard implements CanActivate {
     ]);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = request.headers['x-auth-token'];
-    request.identity = await this.authenticator.authenticate(
-      Array.isArray(token) ? token.join(',') : token,
-    );
+    const header = request.headers['x-auth-token'];
+    const token = Array.isArray(header) ? header.join(',') : header;
+    this.rateLimits.checkCredential(token);
+    request.identity = await this.authenticator.authenticate(token);
+    this.rateLimits.checkProject(request.identity.projectId);
     return true;
   }
 }

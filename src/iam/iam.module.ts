@@ -4,8 +4,12 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { AccessPolicy } from './access-policy.js';
 import { AuthGuard } from './auth.guard.js';
+import { CircuitBreakingValidator } from './circuit-breaker.js';
+import { IAM_OBSERVER, type IamObserver } from './iam-observer.js';
 import { TOKEN_VALIDATOR, type TokenValidator } from './identity.js';
 import { TokenAuthenticator } from './token-authenticator.js';
+
+const optionalObserver = { token: IAM_OBSERVER, optional: true };
 
 @Module({})
 export class IamModule {
@@ -16,12 +20,25 @@ export class IamModule {
       providers: [
         { provide: TOKEN_VALIDATOR, useValue: validator },
         {
+          // Cache → breaker → IAM: the cache answers first, so cached tokens
+          // keep working while the circuit is open.
+          provide: CircuitBreakingValidator,
+          inject: [TOKEN_VALIDATOR, APP_CONFIG, optionalObserver],
+          useFactory: (tokens: TokenValidator, config: AppConfig, observer?: IamObserver) =>
+            new CircuitBreakingValidator(tokens, {
+              failureThreshold: config.iamCircuitFailureThreshold,
+              probeIntervalMs: config.iamCircuitProbeIntervalMs,
+              onStateChange: (state) => observer?.iamCircuitState(state),
+            }),
+        },
+        {
           provide: TokenAuthenticator,
-          inject: [TOKEN_VALIDATOR, APP_CONFIG],
-          useFactory: (tokens: TokenValidator, config: AppConfig) =>
+          inject: [CircuitBreakingValidator, APP_CONFIG, optionalObserver],
+          useFactory: (tokens: TokenValidator, config: AppConfig, observer?: IamObserver) =>
             new TokenAuthenticator(tokens, {
               ttlSeconds: config.tokenCacheTtlSeconds,
               maxEntries: config.tokenCacheMaxEntries,
+              observer,
             }),
         },
         {
@@ -31,7 +48,7 @@ export class IamModule {
         },
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
-      exports: [AccessPolicy, TokenAuthenticator],
+      exports: [AccessPolicy, TokenAuthenticator, CircuitBreakingValidator, TOKEN_VALIDATOR],
     };
   }
 }

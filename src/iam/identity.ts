@@ -17,6 +17,8 @@ export interface Identity {
 export interface TokenValidator {
   /** Resolves the identity, or throws Unauthenticated / DependencyUnavailable. */
   validate(token: string): Promise<Identity>;
+  /** Resolves if IAM answers at all within timeoutMs (for GET /health/ready). */
+  checkReachable?(timeoutMs: number): Promise<void>;
 }
 
 export const TOKEN_VALIDATOR = Symbol('TokenValidator');

@@ -42,7 +42,10 @@ export class KeystoneTokenValidator implements TokenValidator {
   async validate(token: string): Promise<Identity> {
     let answer: { status: number; body: string };
     try {
-      answer = await this.get(token);
+      answer = await this.get('/auth/tokens?nocatalog=1', this.timeoutMs, {
+        'X-Auth-Token': token,
+        'X-Subject-Token': token,
+      });
     } catch {
       // Refused, reset, timed out, or a body that never arrived whole.
       throw new DependencyUnavailable('IAM');
@@ -59,18 +62,31 @@ export class KeystoneTokenValidator implements TokenValidator {
     }
   }
 
-  private get(token: string): Promise<{ status: number; body: string }> {
-    const url = new URL(`${this.endpoint}/auth/tokens?nocatalog=1`);
+  /**
+   * GET of the endpoint itself, Keystone's version document: cheap, needs no
+   * token, and any answer below 500 shows that IAM is there and serving.
+   */
+  async checkReachable(timeoutMs: number): Promise<void> {
+    const { status } = await this.get('', timeoutMs, {});
+    if (status >= 500) throw new Error(`IAM answered ${status}`);
+  }
+
+  private get(
+    path: string,
+    timeoutMs: number,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; body: string }> {
+    const url = new URL(`${this.endpoint}${path}`);
     const [send, agent] =
       url.protocol === 'https:' ? [httpsRequest, httpsAgent] : [httpRequest, httpAgent];
     return new Promise((resolve, reject) => {
       const request = send(
         url,
         {
-          headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' },
+          headers: { ...headers, Accept: 'application/json' },
           agent,
           maxHeaderSize: MAX_RESPONSE_HEAD_BYTES,
-          signal: AbortSignal.timeout(this.timeoutMs),
+          signal: AbortSignal.timeout(timeoutMs),
         },
         (response) => {
           const chunks: Buffer[] = [];

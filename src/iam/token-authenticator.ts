@@ -3,7 +3,9 @@
 // IAM call, so a burst of requests with a fresh token costs IAM only once.
 
 import { createHash } from 'node:crypto';
-import { InvalidParameter, Unauthenticated } from '../common/oms-errors.js';
+import { DependencyUnavailable, InvalidParameter, Unauthenticated } from '../common/oms-errors.js';
+import { IamCircuitOpen } from './circuit-breaker.js';
+import type { IamObserver, ValidationOutcome } from './iam-observer.js';
 import type { Identity, TokenValidator } from './identity.js';
 import { TokenCache } from './token-cache.js';
 
@@ -12,15 +14,27 @@ export const MAX_TOKEN_LENGTH = 16_384;
 // Tokens are printable ASCII (Keystone Fernet, Huawei CMS/PKI base64).
 const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
 
+/** What a token is known by wherever it is kept or counted: never the token itself. */
+export function tokenKey(token: string): string {
+  return createHash('sha256').update(token).digest('base64');
+}
+
+function outcomeOf(error: unknown): ValidationOutcome {
+  if (error instanceof IamCircuitOpen) return 'circuit_open';
+  return error instanceof DependencyUnavailable ? 'unavailable' : 'invalid';
+}
+
 export class TokenAuthenticator {
   private readonly cache: TokenCache;
   private readonly inflight = new Map<string, Promise<Identity>>();
+  private readonly observer: IamObserver | undefined;
 
   constructor(
     private readonly validator: TokenValidator,
-    options: { ttlSeconds: number; maxEntries: number },
+    options: { ttlSeconds: number; maxEntries: number; observer?: IamObserver },
     private readonly now: () => number = Date.now,
   ) {
+    this.observer = options.observer;
     this.cache = new TokenCache(options.ttlSeconds * 1000, options.maxEntries);
   }
 
@@ -34,8 +48,9 @@ export class TokenAuthenticator {
     if (!TOKEN_SHAPE.test(token)) {
       throw new Unauthenticated('the token is malformed.');
     }
-    const key = createHash('sha256').update(token).digest('base64');
+    const key = tokenKey(token);
     const cached = this.cache.get(key, this.now());
+    this.observer?.tokenCacheLookup(cached !== undefined);
     if (cached) return cached;
 
     let pending = this.inflight.get(key);
@@ -47,9 +62,19 @@ export class TokenAuthenticator {
   }
 
   private async validateAndCache(key: string, token: string): Promise<Identity> {
-    const identity = await this.validator.validate(token);
+    let identity: Identity;
+    try {
+      identity = await this.validator.validate(token);
+    } catch (error) {
+      this.observer?.iamValidation(outcomeOf(error));
+      throw error;
+    }
     const now = this.now();
-    if (identity.expiresAt <= now) throw new Unauthenticated('the token has expired.');
+    if (identity.expiresAt <= now) {
+      this.observer?.iamValidation('invalid');
+      throw new Unauthenticated('the token has expired.');
+    }
+    this.observer?.iamValidation('valid');
     this.cache.set(key, identity, now);
     return identity;
   }

@@ -26,9 +26,16 @@ export const TASK_STATUS_NAMES: Readonly<Record<TaskStatus, string>> = {
   [TaskStatus.Pausing]: 'pausing',
 };
 
+/** Where a task goes: a status, or DELETED when its row is removed. */
+export const DELETED = null;
+export type TaskDestination = TaskStatus | typeof DELETED;
+
+/** The status every new task starts in (create writes its audit row as null → this). */
+export const INITIAL_STATUS = TaskStatus.Waiting;
+
 /** Every move the contract knows, whoever makes it (user, scheduler or data plane). */
-export const NEXT_STATUSES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
-  [TaskStatus.Waiting]: [TaskStatus.Migrating],
+export const NEXT_STATUSES: Readonly<Record<TaskStatus, readonly TaskDestination[]>> = {
+  [TaskStatus.Waiting]: [TaskStatus.Migrating, DELETED],
   [TaskStatus.Migrating]: [
     TaskStatus.Paused,
     TaskStatus.Pausing,
@@ -36,16 +43,16 @@ export const NEXT_STATUSES: Readonly<Record<TaskStatus, readonly TaskStatus[]>> 
     TaskStatus.Succeeded,
     TaskStatus.Retrying,
   ],
-  [TaskStatus.Paused]: [TaskStatus.Waiting],
-  [TaskStatus.Failed]: [TaskStatus.Waiting],
-  [TaskStatus.Succeeded]: [],
+  [TaskStatus.Paused]: [TaskStatus.Waiting, DELETED],
+  [TaskStatus.Failed]: [TaskStatus.Waiting, DELETED],
+  [TaskStatus.Succeeded]: [DELETED],
   [TaskStatus.Retrying]: [TaskStatus.Migrating, TaskStatus.Failed],
   [TaskStatus.Pausing]: [TaskStatus.Paused],
 };
 
 export interface TaskAction {
   readonly from: readonly TaskStatus[];
-  readonly to: TaskStatus;
+  readonly to: TaskDestination;
   /** The error code when the task is in a status the action cannot leave. */
   readonly rejectedWith: OmsErrorCode;
   /** Statuses for which the rejection has a more specific code. */
@@ -62,6 +69,11 @@ export const TASK_ACTIONS = {
     rejectedWithFrom: { [TaskStatus.Succeeded]: 'OMS.0070' },
   },
   admit: { from: [TaskStatus.Waiting], to: TaskStatus.Migrating, rejectedWith: 'OMS.0065' },
+  delete: {
+    from: [TaskStatus.Waiting, TaskStatus.Paused, TaskStatus.Failed, TaskStatus.Succeeded],
+    to: DELETED,
+    rejectedWith: 'OMS.0063',
+  },
 } as const satisfies Record<string, TaskAction>;
 
 export type TaskActionName = keyof typeof TASK_ACTIONS;
@@ -87,10 +99,11 @@ const ACTION_PAST_TENSE: Record<TaskActionName, string> = {
   stop: 'paused, it is not migrating',
   start: 'started',
   admit: 'admitted',
+  delete: 'deleted while it is running; pause it first',
 };
 
-/** The status the action leads to from `current`, or TaskTransitionRejected. */
-export function checkTransition(action: TaskActionName, current: TaskStatus): TaskStatus {
+/** Where the action leads from `current`, or TaskTransitionRejected. */
+export function checkTransition(action: TaskActionName, current: TaskStatus): TaskDestination {
   const spec: TaskAction = TASK_ACTIONS[action];
   if (!spec.from.includes(current) || !NEXT_STATUSES[current].includes(spec.to)) {
     throw new TaskTransitionRejected(action, current);

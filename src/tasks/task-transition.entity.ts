@@ -3,7 +3,7 @@
 // deleted task.
 
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { TaskStatus } from './task-state.js';
+import { TaskStatus, type TaskActionName } from './task-state.js';
 
 @Entity('task_transitions')
 @Index('IDX_task_transitions_task', ['taskId'])
@@ -17,11 +17,17 @@ export class TaskTransitionEntity {
   @Column({ name: 'project_id', type: 'varchar', length: 1024 })
   projectId: string;
 
-  @Column({ name: 'from_status', type: 'smallint' })
-  fromStatus: TaskStatus;
+  /** A TASK_ACTIONS name, or "create". */
+  @Column({ type: 'varchar', length: 16 })
+  action: TaskActionName | 'create';
 
-  @Column({ name: 'to_status', type: 'smallint' })
-  toStatus: TaskStatus;
+  /** NULL for the row that records the task's creation. */
+  @Column({ name: 'from_status', type: 'smallint', nullable: true })
+  fromStatus: TaskStatus | null;
+
+  /** NULL for the row that records the task's deletion. */
+  @Column({ name: 'to_status', type: 'smallint', nullable: true })
+  toStatus: TaskStatus | null;
 
   /** Who made the change: an IAM user id, or "scheduler". */
   @Column({ name: 'user_id', type: 'varchar', length: 255 })

@@ -1,19 +1,22 @@
 // Applies a TASK_ACTIONS move to one task, atomically. The move is a single
-// statement: lock the row only if its status is one the action may leave,
-// update it, and write the audit row, all or nothing. Of any number of
-// concurrent identical moves exactly one finds the row still in a `from`
-// status; the rest find nothing and are told why.
+// statement, built from the action's row in the state table: lock the task
+// only if its status is one the action may leave, change it (or delete it),
+// and write the audit row, all or nothing. Of any number of concurrent
+// identical moves exactly one finds the row still in a `from` status; the
+// rest find nothing and are told why.
 
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
 import { mayHaveCommitted } from '../database/database-errors.js';
 import {
   checkTransition,
+  DELETED,
   TASK_ACTIONS,
+  TaskStatus,
   type TaskActionName,
-  type TaskStatus,
 } from './task-state.js';
+import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 
 export interface Actor {
   /** IAM user id, or "scheduler" for moves the service makes itself. */
@@ -21,55 +24,104 @@ export interface Actor {
   readonly requestId: string;
 }
 
-const MOVE_SQL = `
+/** What a move may change besides the status (start brings new keys). */
+export interface MoveChanges {
+  /** Sealed TaskSecrets replacing the stored ones. */
+  readonly secrets?: Buffer;
+  /** Merged into the task's options. */
+  readonly options?: Record<string, unknown>;
+}
+
+export interface MoveResult {
+  readonly from: TaskStatus;
+  /** Whether the project has waiting tasks, so the scheduler may have work. */
+  readonly projectHasWaiting: boolean;
+}
+
+// $1 task id, $2 project, $3 from statuses, $4 user, $5 request id; a move
+// to a status adds $6 that status, $7 sealed secrets or NULL, $8 options to
+// merge. (A delete sends only the first five: PostgreSQL wants a type for
+// every parameter it is given.)
+const LOCK = `
 WITH locked AS (
   SELECT id, project_id, status FROM tasks
   WHERE id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
   FOR UPDATE
-), moved AS (
-  UPDATE tasks SET status = $4, updated_at = now()
+)`;
+
+const AUDIT = (action: TaskActionName, source: string, to: string) => `
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, '${action}', from_status, ${to}, $4, $5 FROM ${source}
+RETURNING from_status,
+  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = ${TaskStatus.Waiting}) AS project_has_waiting`;
+
+function moveSql(action: TaskActionName): string {
+  if (TASK_ACTIONS[action].to === DELETED) {
+    return `${LOCK}, removed AS (
+  DELETE FROM tasks USING locked WHERE tasks.id = locked.id
+  RETURNING tasks.id, tasks.project_id, locked.status AS from_status
+)${AUDIT(action, 'removed', 'NULL')}`;
+  }
+  return `${LOCK}, moved AS (
+  UPDATE tasks SET status = $6, updated_at = now(),
+    secrets = COALESCE($7::bytea, tasks.secrets), options = tasks.options || $8::jsonb
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status
-)
-INSERT INTO task_transitions (task_id, project_id, from_status, to_status, user_id, request_id)
-SELECT id, project_id, from_status, $4, $5, $6 FROM moved
-RETURNING from_status`;
+)${AUDIT(action, 'moved', '$6::smallint')}`;
+}
+
+const MOVE_SQL = Object.fromEntries(
+  (Object.keys(TASK_ACTIONS) as TaskActionName[]).map((action) => [action, moveSql(action)]),
+) as Record<TaskActionName, string>;
 
 const CURRENT_STATUS_SQL = 'SELECT status FROM tasks WHERE id = $1 AND project_id = $2';
 
 // Waits for any move of the task still running on the server (its row lock),
 // so that the audit row looked up next is final.
 const AWAIT_MOVES_SQL = 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE';
-// The task's latest move, if it is this one: the same request and target.
+// The task's latest move, if it is this one: the same request and action.
 // Only the latest, because request ids can repeat (a caller's own, reused);
 // an older row with this id is an earlier request's.
 const COMMITTED_MOVE_SQL = `
-SELECT from_status FROM (
-  SELECT from_status, to_status, request_id FROM task_transitions
+SELECT from_status,
+  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = ${TaskStatus.Waiting}) AS project_has_waiting
+FROM (
+  SELECT from_status, action, request_id FROM task_transitions
   WHERE task_id = $1 AND project_id = $2 ORDER BY id DESC LIMIT 1
 ) latest
-WHERE to_status = $3 AND request_id = $4`;
+WHERE action = $3 AND request_id = $4`;
 
-type Moved = { from_status: TaskStatus }[];
+type Moved = { from_status: TaskStatus; project_has_waiting: boolean }[];
 
 @Injectable()
 export class TaskTransitions {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    @Optional() @Inject(TRANSITION_OBSERVER) private readonly observer?: TransitionObserver,
+  ) {}
 
-  /** Moves the task and returns the status it left; throws if it may not move. */
+  /** Moves the task and says what it left; throws if it may not move. */
   async apply(
     action: TaskActionName,
     projectId: string,
     taskId: string,
     actor: Actor,
-  ): Promise<TaskStatus> {
+    changes: MoveChanges = {},
+  ): Promise<MoveResult> {
     const { from, to } = TASK_ACTIONS[action];
     // A retry is needed only when the task changed status between the move
     // and the look that explains its failure. Such a race is rare; if it
     // keeps happening the caller is told to retry (503), never misled.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const moved = await this.move([taskId, projectId, from, to, actor.userId, actor.requestId]);
-      if (moved.length === 1) return moved[0].from_status;
+      const params: unknown[] = [taskId, projectId, from, actor.userId, actor.requestId];
+      if (to !== DELETED) {
+        params.push(to, changes.secrets ?? null, JSON.stringify(changes.options ?? {}));
+      }
+      const moved = await this.move(action, params);
+      if (moved.length === 1) {
+        this.observer?.transitioned(moved[0].from_status, to);
+        return { from: moved[0].from_status, projectHasWaiting: moved[0].project_has_waiting };
+      }
 
       const [current]: { status: TaskStatus }[] = await this.db.query(CURRENT_STATUS_SQL, [
         taskId,
@@ -82,17 +134,17 @@ export class TaskTransitions {
   }
 
   /**
-   * Runs MOVE_SQL. A connection lost after the statement went out leaves its
-   * outcome unknown: the server may have committed it and lost only the
-   * answer. The audit row, which names this request, tells; if it cannot be
-   * looked at either, the original error stands (503).
+   * Runs the action's MOVE_SQL. A connection lost after the statement went
+   * out leaves its outcome unknown: the server may have committed it and lost
+   * only the answer. The audit row, which names this request, tells; if it
+   * cannot be looked at either, the original error stands (503).
    */
-  private async move(params: [string, string, readonly TaskStatus[], TaskStatus, string, string]) {
+  private async move(action: TaskActionName, params: unknown[]): Promise<Moved> {
     const runner = this.db.createQueryRunner();
     await runner.connect(); // failing here, nothing was sent
     let lost: unknown;
     try {
-      return (await runner.query(MOVE_SQL, params)) as Moved;
+      return (await runner.query(MOVE_SQL[action], params)) as Moved;
     } catch (error) {
       if (!mayHaveCommitted(error)) throw error;
       lost = error;
@@ -101,14 +153,19 @@ export class TaskTransitions {
       // waiting for another could drain the pool.
       await runner.release();
     }
-    const [taskId, projectId, , to, , requestId] = params;
+    const [taskId, projectId, , , requestId] = params;
     const committed = await this.db
       .transaction(async (tx) => {
         await tx.query(AWAIT_MOVES_SQL, [taskId, projectId]);
-        return (await tx.query(COMMITTED_MOVE_SQL, [taskId, projectId, to, requestId])) as Moved;
+        return (await tx.query(COMMITTED_MOVE_SQL, [
+          taskId,
+          projectId,
+          action,
+          requestId,
+        ])) as Moved;
       })
       .catch((): Moved => []);
     if (committed.length === 0) throw lost;
-    return committed.slice(0, 1);
+    return committed;
   }
 }

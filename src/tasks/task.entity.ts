@@ -1,5 +1,9 @@
 // The `tasks` table. Operators may insert rows by hand with only id,
 // project_id, name and status: every other column has a default.
+//
+// The data-plane figures (sizes, counts, progress) are kept as the task
+// object shows them; this service has no data plane that changes them, but
+// one could write them without a schema change.
 
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { TaskStatus } from './task-state.js';
@@ -7,12 +11,60 @@ import { TaskStatus } from './task-state.js';
 /** Task ids must survive int64 SDKs and Terraform's float64: at most 15 digits. */
 export const MAX_TASK_ID = 999_999_999_999_999;
 
+export const TASK_TYPES = ['list', 'object', 'prefix', 'url_list'] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+
+/** Stored as a number so the scheduler can order by it; higher goes first. */
+export const TASK_PRIORITIES = { LOW: 1, MEDIUM: 2, HIGH: 3 } as const;
+export type TaskPriorityName = keyof typeof TASK_PRIORITIES;
+
+export interface SourceNode {
+  cloud_type: string;
+  region: string;
+  bucket: string;
+  app_id?: string;
+  object_key?: string[];
+  list_file?: { list_file_key: string; obs_bucket: string };
+}
+
+export interface DestinationNode {
+  region: string;
+  bucket: string;
+  save_prefix?: string;
+}
+
+export interface BandwidthPeriod {
+  start: string;
+  end: string;
+  max_bandwidth: number;
+}
+
+/** The switches a create (or start) body sets; shown back as they were given. */
+export interface TaskOptions {
+  enable_kms?: boolean;
+  enable_restore?: boolean;
+  enable_metadata_migration?: boolean;
+  enable_failed_object_recording?: boolean;
+  enable_requester_pays?: boolean;
+  object_overwrite_mode?: string;
+  dst_storage_policy?: string;
+  consistency_check?: string;
+  migrate_failed_object?: boolean;
+}
+
+// pg returns bigint as a string; ids and counters stay strings inside the
+// service and become JSON numbers only in the task object.
+const bigintCounter = { type: 'bigint', default: 0 } as const;
+
 @Entity('tasks')
 @Check('CHK_tasks_id_range', `"id" BETWEEN 1 AND ${MAX_TASK_ID}`)
 @Check('CHK_tasks_status', `"status" BETWEEN 1 AND 7`)
+@Check('CHK_tasks_task_type', `"task_type" IN ('list', 'object', 'prefix', 'url_list')`)
+@Check('CHK_tasks_task_priority', `"task_priority" BETWEEN 1 AND 3`)
 @Index('IDX_tasks_project_status', ['projectId', 'status'])
+@Index('IDX_tasks_waiting', ['projectId', 'priority', 'createdAt', 'id'], { where: 'status = 1' })
+@Index('IDX_tasks_project_created', ['projectId', 'createdAt', 'id'])
 export class TaskEntity {
-  // pg returns bigint as a string; ids stay strings inside the service.
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT' })
   id: string;
 
@@ -27,6 +79,79 @@ export class TaskEntity {
 
   @Column({ type: 'varchar', length: 255, default: '' })
   description: string;
+
+  @Column({ name: 'task_type', type: 'varchar', length: 16, default: 'object' })
+  taskType: TaskType;
+
+  @Column({ name: 'group_id', type: 'varchar', length: 100, nullable: true })
+  groupId: string | null;
+
+  @Column({ name: 'task_priority', type: 'smallint', default: TASK_PRIORITIES.MEDIUM })
+  priority: number;
+
+  @Column({ name: 'src_node', type: 'jsonb', default: {} })
+  srcNode: SourceNode;
+
+  @Column({ name: 'dst_node', type: 'jsonb', default: {} })
+  dstNode: DestinationNode;
+
+  @Column({ name: 'bandwidth_policy', type: 'jsonb', default: [] })
+  bandwidthPolicy: BandwidthPeriod[];
+
+  @Column({ type: 'jsonb', default: {} })
+  options: TaskOptions;
+
+  /**
+   * Access keys, secret keys and tokens, sealed by TaskSecretsCipher. Not
+   * loaded unless asked for by name, so no view of a task can carry it.
+   */
+  @Column({ type: 'bytea', nullable: true, select: false })
+  secrets: Buffer | null;
+
+  @Column({ name: 'migrate_since', type: 'timestamptz', nullable: true })
+  migrateSince: Date | null;
+
+  @Column({ name: 'start_time', type: 'timestamptz', nullable: true })
+  startTime: Date | null;
+
+  @Column({ type: 'double precision', default: 0 })
+  progress: number;
+
+  @Column({ name: 'complete_size', ...bigintCounter })
+  completeSize: string;
+
+  @Column({ name: 'total_size', ...bigintCounter })
+  totalSize: string;
+
+  @Column({ name: 'real_size', ...bigintCounter })
+  realSize: string;
+
+  @Column({ name: 'migrate_speed', ...bigintCounter })
+  migrateSpeed: string;
+
+  @Column({ name: 'left_time', ...bigintCounter })
+  leftTime: string;
+
+  @Column({ name: 'total_time', ...bigintCounter })
+  totalTime: string;
+
+  @Column({ name: 'total_num', ...bigintCounter })
+  totalNum: string;
+
+  @Column({ name: 'successful_num', ...bigintCounter })
+  successfulNum: string;
+
+  @Column({ name: 'failed_num', ...bigintCounter })
+  failedNum: string;
+
+  @Column({ name: 'skipped_num', ...bigintCounter })
+  skippedNum: string;
+
+  @Column({ name: 'is_query_over', type: 'boolean', default: false })
+  isQueryOver: boolean;
+
+  @Column({ name: 'error_reason', type: 'jsonb', nullable: true })
+  errorReason: { error_code: string; error_msg: string } | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

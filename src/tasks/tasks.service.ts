@@ -1,13 +1,282 @@
-import { Injectable } from '@nestjs/common';
-import { parseTaskId } from './task.params.js';
-import { TaskTransitions, type Actor } from './task-transitions.js';
+// The task life cycle behind the controller. Status changes all go through
+// TaskTransitions (the state table's moves, atomic, audited); creation is
+// the one write that is not a move, and writes its audit row (null → 1) in
+// the same statement as the row. Whenever a change may give the scheduler
+// work, it is woken.
+
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { DataSource, QueryFailedError, type FindOptionsWhere } from 'typeorm';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.js';
+import {
+  InvalidParameter,
+  TaskFinished,
+  TaskNotFound,
+  TaskQuotaExceeded,
+} from '../common/oms-errors.js';
+import { checkBandwidthPolicy, checkSourceForTaskType } from './task-body-rules.js';
+import { TaskScheduler } from './task-scheduler.js';
+import { TaskSecretsCipher, type TaskSecrets } from './task-secrets.js';
+import { INITIAL_STATUS, TaskStatus } from './task-state.js';
+import { TaskTransitions, type Actor, type MoveResult } from './task-transitions.js';
+import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
+import type { BandwidthPeriodBody, CreateTaskBody, StartTaskBody } from './task.bodies.js';
+import {
+  TASK_PRIORITIES,
+  TaskEntity,
+  type BandwidthPeriod,
+  type SourceNode,
+  type TaskOptions,
+} from './task.entity.js';
+import { parseTaskId, type ListTasksQuery } from './task.params.js';
+import { toTaskObject, type CreatedTask, type TaskList, type TaskObject } from './task-view.js';
+
+/** First key of the quota's two-key advisory locks (the second is the project's hash). */
+const QUOTA_LOCK_SPACE = 0x0_0a_77;
+
+/** PostgreSQL's "sequence reached its maximum value". */
+const SEQUENCE_EXHAUSTED = '2200H';
+
+const NEXT_ID_SQL = `SELECT nextval(pg_get_serial_sequence('tasks', 'id'))::text AS id`;
+
+// An operator may have inserted a row with an id the sequence has not
+// reached yet; ON CONFLICT lets create simply take the next number.
+const INSERT_SQL = `
+WITH created AS (
+  INSERT INTO tasks (id, project_id, name, status, description, task_type, task_priority,
+                     src_node, dst_node, bandwidth_policy, options, secrets, migrate_since)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, to_timestamp($13))
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id, project_id, status
+)
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, 'create', NULL, status, $14, $15 FROM created
+RETURNING task_id`;
+
+// Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, count].
+const SET_BANDWIDTH_SQL = `
+WITH updated AS (
+  UPDATE tasks SET bandwidth_policy = $3::jsonb, updated_at = now()
+  WHERE id = $1 AND project_id = $2 AND status <> ${TaskStatus.Succeeded}
+  RETURNING id
+)
+SELECT id FROM updated`;
+
+/** How many ids create tries before giving up (only operators' ids collide). */
+const MAX_ID_ATTEMPTS = 100;
 
 @Injectable()
 export class TasksService {
-  constructor(private readonly transitions: TaskTransitions) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly transitions: TaskTransitions,
+    private readonly scheduler: TaskScheduler,
+    private readonly cipher: TaskSecretsCipher,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(TRANSITION_OBSERVER) private readonly observer?: TransitionObserver,
+  ) {}
+
+  async create(projectId: string, body: CreateTaskBody, actor: Actor): Promise<CreatedTask> {
+    const taskType = body.task_type ?? 'object';
+    const source: SourceNode = {
+      cloud_type: body.src_node.cloud_type,
+      region: body.src_node.region,
+      bucket: body.src_node.bucket,
+      ...(body.src_node.app_id !== undefined && { app_id: body.src_node.app_id }),
+      ...(body.src_node.object_key && { object_key: body.src_node.object_key }),
+      ...(body.src_node.list_file && {
+        list_file: {
+          list_file_key: body.src_node.list_file.list_file_key,
+          obs_bucket: body.src_node.list_file.obs_bucket,
+        },
+      }),
+    };
+    checkSourceForTaskType(taskType, source);
+    const bandwidth = plainPeriods(body.bandwidth_policy ?? []);
+    checkBandwidthPolicy(bandwidth);
+    const secrets: TaskSecrets = {
+      src_ak: body.src_node.ak,
+      src_sk: body.src_node.sk,
+      src_security_token: body.src_node.security_token,
+      dst_ak: body.dst_node.ak,
+      dst_sk: body.dst_node.sk,
+      dst_security_token: body.dst_node.security_token,
+    };
+    const options: TaskOptions = {
+      enable_kms: body.enable_kms,
+      enable_restore: body.enable_restore,
+      enable_metadata_migration: body.enable_metadata_migration,
+      enable_failed_object_recording: body.enable_failed_object_recording,
+      enable_requester_pays: body.enable_requester_pays,
+      object_overwrite_mode: body.object_overwrite_mode,
+      dst_storage_policy: body.dst_storage_policy,
+      consistency_check: body.consistency_check,
+    };
+
+    const created = await this.db.transaction(async (tx) => {
+      // Serialises creates of one project, so the count below stays true
+      // until this one commits, on every replica.
+      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+        QUOTA_LOCK_SPACE,
+        projectId,
+      ]);
+      const [{ count }]: { count: number }[] = await tx.query(
+        'SELECT count(*)::int AS count FROM tasks WHERE project_id = $1',
+        [projectId],
+      );
+      if (count >= this.config.maxTasksPerProject) {
+        throw new TaskQuotaExceeded(
+          `the project holds ${count} tasks and may hold ${this.config.maxTasksPerProject}; delete some first`,
+        );
+      }
+      for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
+        const id = await nextTaskId(tx.query.bind(tx));
+        const name = taskName(source.bucket, body.dst_node.bucket, id);
+        const inserted: unknown[] = await tx.query(INSERT_SQL, [
+          id,
+          projectId,
+          name,
+          INITIAL_STATUS,
+          body.description ?? '',
+          taskType,
+          TASK_PRIORITIES[body.task_priority ?? 'MEDIUM'],
+          JSON.stringify(source),
+          JSON.stringify({
+            region: body.dst_node.region,
+            bucket: body.dst_node.bucket,
+            ...(body.dst_node.save_prefix !== undefined && {
+              save_prefix: body.dst_node.save_prefix,
+            }),
+          }),
+          JSON.stringify(bandwidth),
+          JSON.stringify(options),
+          this.cipher.seal(secrets, projectId, id),
+          body.migrate_since ?? null,
+          actor.userId,
+          actor.requestId,
+        ]);
+        if (inserted.length === 1) return { id, name };
+      }
+      throw new Error(`create: ${MAX_ID_ATTEMPTS} task ids in a row were already taken`);
+    });
+    this.observer?.transitioned(null, INITIAL_STATUS);
+    this.scheduler.wake(projectId);
+    return { id: Number(created.id), task_name: created.name };
+  }
+
+  async show(projectId: string, taskId: string): Promise<TaskObject> {
+    const task = await this.db.getRepository(TaskEntity).findOne({
+      where: { id: parseTaskId(taskId), projectId },
+    });
+    if (!task) throw new TaskNotFound();
+    return toTaskObject(task);
+  }
+
+  async list(projectId: string, query: ListTasksQuery): Promise<TaskList> {
+    const where: FindOptionsWhere<TaskEntity> = { projectId };
+    if (query.status !== undefined) where.status = Number(query.status) as TaskStatus;
+    if (query.group_id !== undefined) where.groupId = query.group_id;
+    const [tasks, count] = await this.db.getRepository(TaskEntity).findAndCount({
+      where,
+      // A total order, so pages never repeat or skip a task.
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: Number(query.offset ?? 0),
+      take: Number(query.limit ?? 10),
+    });
+    return { tasks: tasks.map(toTaskObject), count };
+  }
 
   /** Pauses a migrating task (2 → 3). */
   async stop(projectId: string, taskId: string, actor: Actor): Promise<void> {
-    await this.transitions.apply('stop', projectId, parseTaskId(taskId), actor);
+    this.wakeIfWaiting(
+      projectId,
+      await this.transitions.apply('stop', projectId, parseTaskId(taskId), actor),
+    );
   }
+
+  /** Starts a paused or failed task again (3 or 4 → 1) with fresh keys. */
+  async start(projectId: string, taskIdText: string, body: StartTaskBody, actor: Actor) {
+    const taskId = parseTaskId(taskIdText);
+    const task = await this.db.getRepository(TaskEntity).findOne({
+      select: { id: true, taskType: true },
+      where: { id: taskId, projectId },
+    });
+    if (!task) throw new TaskNotFound();
+    if (task.taskType !== 'url_list' && (body.src_ak === undefined || body.src_sk === undefined)) {
+      throw new InvalidParameter(`src_ak and src_sk are required for task_type ${task.taskType}.`);
+    }
+    const secrets: TaskSecrets = {
+      src_ak: body.src_ak,
+      src_sk: body.src_sk,
+      src_security_token: body.src_security_token,
+      dst_ak: body.dst_ak,
+      dst_sk: body.dst_sk,
+      dst_security_token: body.dst_security_token,
+      source_cdn_authentication_key: body.source_cdn_authentication_key,
+    };
+    await this.transitions.apply('start', projectId, taskId, actor, {
+      secrets: this.cipher.seal(secrets, projectId, taskId),
+      options: { migrate_failed_object: body.migrate_failed_object ?? false },
+    });
+    this.scheduler.wake(projectId);
+  }
+
+  /** Deletes a task that is not running. */
+  async delete(projectId: string, taskId: string, actor: Actor): Promise<void> {
+    this.wakeIfWaiting(
+      projectId,
+      await this.transitions.apply('delete', projectId, parseTaskId(taskId), actor),
+    );
+  }
+
+  /** Replaces the bandwidth policy of a task that has not finished. */
+  async setBandwidthPolicy(
+    projectId: string,
+    taskIdText: string,
+    periods: BandwidthPeriodBody[],
+  ): Promise<void> {
+    const taskId = parseTaskId(taskIdText);
+    const policy = plainPeriods(periods);
+    checkBandwidthPolicy(policy);
+    const updated: unknown[] = await this.db.query(SET_BANDWIDTH_SQL, [
+      taskId,
+      projectId,
+      JSON.stringify(policy),
+    ]);
+    if (updated.length === 1) return;
+    const exists = await this.db
+      .getRepository(TaskEntity)
+      .exists({ where: { id: taskId, projectId } });
+    if (!exists) throw new TaskNotFound();
+    throw new TaskFinished('its bandwidth policy can no longer change');
+  }
+
+  private wakeIfWaiting(projectId: string, move: MoveResult): void {
+    if (move.projectHasWaiting) this.scheduler.wake(projectId);
+  }
+}
+
+function plainPeriods(periods: readonly BandwidthPeriodBody[]): BandwidthPeriod[] {
+  return periods.map(({ start, end, max_bandwidth }) => ({ start, end, max_bandwidth }));
+}
+
+async function nextTaskId(query: (sql: string) => Promise<{ id: string }[]>): Promise<string> {
+  try {
+    const [{ id }] = await query(NEXT_ID_SQL);
+    return id;
+  } catch (error) {
+    if (error instanceof QueryFailedError && driverCode(error) === SEQUENCE_EXHAUSTED) {
+      throw new TaskQuotaExceeded('every task id this service can issue has been used');
+    }
+    throw error;
+  }
+}
+
+function driverCode(error: QueryFailedError): string | undefined {
+  return (error.driverError as { code?: string } | undefined)?.code;
+}
+
+/** "<source bucket>-<destination bucket>-<id>", within the column's 255 characters. */
+function taskName(sourceBucket: string, destinationBucket: string, id: string): string {
+  return `${sourceBucket.slice(0, 110)}-${destinationBucket.slice(0, 110)}-${id}`;
 }

@@ -23,6 +23,8 @@ export class FakeKeystone {
   private readonly tokens = new Map<string, Required<FakeUser>>();
   private readonly sockets = new Set<Socket>();
   readonly validations = new Map<string, number>();
+  /** GET /v3 requests seen (readiness checks). */
+  versionRequests = 0;
   mode: FakeKeystoneMode = 'ok';
   delayMs = 0;
 
@@ -77,6 +79,15 @@ export class FakeKeystone {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'GET' && url.pathname === '/v3') {
+      // The version document: what a readiness check asks for. Counted apart
+      // from validations, and as slow or broken as the rest.
+      this.versionRequests++;
+      const answer = () => this.inTrouble(req, res) || this.answerVersion(res);
+      if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+      else answer();
+      return;
+    }
     if (req.method !== 'GET' || url.pathname !== '/v3/auth/tokens') {
       res.writeHead(404).end();
       return;
@@ -88,16 +99,27 @@ export class FakeKeystone {
     else answer();
   }
 
-  private answer(req: IncomingMessage, res: ServerResponse, subject: string): void {
-    if (this.mode === 'hang') return; // never answers
+  /** Acts out the mode; true if that was the whole answer. */
+  private inTrouble(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.mode === 'hang') return true; // never answers
     if (this.mode === 'reset') {
       req.socket.destroy();
-      return;
+      return true;
     }
     if (this.mode === 'error') {
       res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":{"code":500}}');
-      return;
+      return true;
     }
+    return false;
+  }
+
+  private answerVersion(res: ServerResponse): void {
+    const version = { id: 'v3.14', status: 'stable', updated: '2020-04-07T00:00:00Z' };
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ version }));
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, subject: string): void {
+    if (this.inTrouble(req, res)) return;
     const user = this.tokens.get(subject);
     // Keystone: a caller token that is bad is a 401; here caller = subject.
     if (!user || user.expiresAt <= Date.now() || req.headers['x-auth-token'] !== subject) {

@@ -3,6 +3,10 @@
 // stderr are kept, for the tests that read the logs.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+/** The key production mode needs for task secrets; tests search logs for it too. */
+export const TEST_SECRETS_KEY = randomBytes(32).toString('base64');
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -16,7 +20,13 @@ export interface ServiceProcess {
 
 export function startServiceProcess(env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['dist/src/main.js'], {
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SECRETS_KEY: TEST_SECRETS_KEY,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -30,7 +30,7 @@ export interface Answer {
 /**
  * Asserts a refusal in the OMS shape: the status, exactly the three fields,
  * the code, the request id in the body equal to the X-Request-Id header, and
- * Retry-After on a 503 only. Returns the body.
+ * Retry-After on a 503 and a 429 only. Returns the body.
  */
 export function assertOmsError(
   res: Answer,
@@ -49,7 +49,7 @@ export function assertOmsError(
   assert.equal(typeof res.headers['x-request-id'], 'string');
   assert.notEqual(res.headers['x-request-id'], '');
   assert.equal(body.request_id, res.headers['x-request-id']);
-  if (status === 503) {
+  if (status === 503 || status === 429) {
     assert.match(String(res.headers['retry-after']), /^[1-9][0-9]*$/);
   } else {
     assert.equal(res.headers['retry-after'], undefined);

@@ -1,6 +1,7 @@
 // Starts the real application for HTTP tests: real PostgreSQL (the test
 // database, schema from the migrations), a Keystone double, supertest.
 
+import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
@@ -11,6 +12,9 @@ import type { TokenValidator } from '../../src/iam/identity.js';
 import { TaskStatus } from '../../src/tasks/task-state.js';
 import { FakeKeystone } from './fake-keystone.js';
 import { assertTestDatabase } from './test-database.js';
+
+/** The key tests seal task secrets with, so they can open them again. */
+export const TEST_SECRETS_KEY = Buffer.alloc(32, 0x5e);
 
 export function testDatabaseUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
@@ -38,6 +42,8 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** Use this instead of the Keystone client pointed at the double. */
   tokenValidator?: TokenValidator;
+  /** Where the app logs (default: nowhere). */
+  logger?: LoggerService;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -45,15 +51,18 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config: AppConfig = loadConfig({
     IAM_ENDPOINT: keystone.endpoint,
     DATABASE_URL: testDatabaseUrl(),
+    SECRETS_KEY: TEST_SECRETS_KEY.toString('base64'),
+    // Tests that set statuses by hand must not have the scheduler move them;
+    // the scheduler's own tests turn it on.
+    SCHEDULER_SWEEP_INTERVAL_MS: '0',
     ...options.env,
   });
   const tokenValidator =
     options.tokenValidator ?? new KeystoneTokenValidator(keystone.endpoint, config.iamTimeoutMs);
-  const app = await createApp({
-    config,
-    databaseUrl: options.databaseUrl ?? testDatabaseUrl(),
-    tokenValidator,
-  });
+  const app = await createApp(
+    { config, databaseUrl: options.databaseUrl ?? testDatabaseUrl(), tokenValidator },
+    options.logger,
+  );
   // Listening (rather than letting supertest start the server per request)
   // lets parallel requests share one server and raw sockets reach it.
   await app.listen(0, '127.0.0.1');
@@ -94,8 +103,12 @@ export async function taskStatus(db: pg.Pool, id: string): Promise<TaskStatus | 
 export interface AuditRow {
   task_id: string;
   project_id: string;
-  from_status: number;
-  to_status: number;
+  /** A TASK_ACTIONS name, or "create". */
+  action: string;
+  /** null for a creation. */
+  from_status: number | null;
+  /** null for a deletion. */
+  to_status: number | null;
   user_id: string;
   request_id: string;
   created_at: Date;

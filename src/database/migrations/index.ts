@@ -2,5 +2,6 @@
 // glob over the build folder would also match this file.
 
 import { CreateTasks1764352800000 } from './1764352800000-create-tasks.js';
+import { TaskLifeCycle1764612000000 } from './1764612000000-task-life-cycle.js';
 
-export const MIGRATIONS = [CreateTasks1764352800000];
+export const MIGRATIONS = [CreateTasks1764352800000, TaskLifeCycle1764612000000];

@@ -1,0 +1,112 @@
+// The service's log: one JSON object per line on stdout, with time, level,
+// msg, context and, inside a request, its request_id. Nest's own messages
+// come through here too (main.ts hands this logger to Nest). An object
+// message is spread into the line; fields whose names say they hold a secret
+// (tokens, keys, signatures, passwords) are replaced, whatever logs them.
+
+import type { LoggerService } from '@nestjs/common';
+import type { LogLevel } from '../config/config.js';
+import { currentRequestId } from './request-context.js';
+
+const RANK: Record<LogLevel, number> = {
+  fatal: 0,
+  error: 1,
+  warn: 2,
+  info: 3,
+  debug: 4,
+  verbose: 5,
+};
+
+const SECRET_FIELD =
+  /token|secret|password|passwd|authorization|signature|cookie|credential|access_?key|(^|_)(ak|sk)$/i;
+const STACK_LIKE = /\n\s+at /;
+
+function redact(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 4) return '[nested]';
+  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = SECRET_FIELD.test(key) ? '[redacted]' : redact(item, depth + 1);
+  }
+  return out;
+}
+
+export class JsonLogger implements LoggerService {
+  private readonly maxRank: number;
+
+  constructor(
+    level: LogLevel,
+    private readonly write: (line: string) => void = (line) => process.stdout.write(line),
+  ) {
+    this.maxRank = RANK[level];
+  }
+
+  log(message: unknown, ...rest: unknown[]): void {
+    this.emit('info', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.emit('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.emit('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.emit('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.emit('verbose', message, rest);
+  }
+  fatal(message: unknown, ...rest: unknown[]): void {
+    this.emit('fatal', message, rest);
+  }
+
+  isEnabled(level: LogLevel): boolean {
+    return RANK[level] <= this.maxRank;
+  }
+
+  private emit(level: LogLevel, message: unknown, rest: unknown[]): void {
+    if (!this.isEnabled(level)) return;
+    // Nest's convention: the context comes last; error() may put a stack before it.
+    const args = [...rest];
+    const last = args.at(-1);
+    const context =
+      typeof last === 'string' && !STACK_LIKE.test(last) ? (args.pop() as string) : undefined;
+    const stack = typeof args[0] === 'string' ? args[0] : undefined;
+
+    let fields: Record<string, unknown> = {};
+    let msg: string;
+    if (message instanceof Error) {
+      msg = `${message.name}: ${message.message}`;
+      fields.stack = message.stack;
+    } else if (message !== null && typeof message === 'object') {
+      fields = redact(message) as Record<string, unknown>;
+      msg = typeof fields.msg === 'string' ? fields.msg : '';
+    } else {
+      msg = String(message);
+    }
+    const requestId = fields.requestId;
+    // The line's own fields are ours; a message cannot overwrite them.
+    for (const key of ['msg', 'requestId', 'time', 'level', 'context', 'request_id']) {
+      delete fields[key];
+    }
+    const line: Record<string, unknown> = {
+      time: new Date().toISOString(),
+      level,
+      msg,
+      context,
+      request_id: typeof requestId === 'string' ? requestId : currentRequestId(),
+      ...fields,
+    };
+    if (stack !== undefined) line.stack = stack;
+    let text: string;
+    try {
+      text = JSON.stringify(line);
+    } catch {
+      // A BigInt or a cycle in the fields: keep the line, lose the fields.
+      const { time, context: ctx, request_id } = line;
+      text = JSON.stringify({ time, level, msg, context: ctx, request_id, unserializable: true });
+    }
+    this.write(text + '\n');
+  }
+}

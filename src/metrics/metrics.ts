@@ -1,0 +1,150 @@
+// The service's Prometheus metrics. Each application has its own registry
+// (tests start several apps in one process); the process-wide default
+// metrics (CPU, memory, event loop, GC) live in one shared registry, made
+// once, and are merged in at scrape time.
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CircuitState, IamObserver, ValidationOutcome } from '../iam/iam-observer.js';
+import { TASK_STATUS_NAMES, type TaskDestination, type TaskStatus } from '../tasks/task-state.js';
+import type { TransitionObserver } from '../tasks/transition-observer.js';
+
+/** What metrics read of pg's Pool (TypeORM's DataSource.driver.master). */
+export interface PoolStats {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+}
+
+/** What requests that matched no route are counted and logged as. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** The route of requests the HTTP parser refused: they never had one. */
+export const UNPARSED_ROUTE = 'unparsed';
+
+const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half_open'];
+
+let processRegistry: Registry | undefined;
+
+function sharedProcessRegistry(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
+export class Metrics implements IamObserver, TransitionObserver {
+  private readonly registry = new Registry();
+  private pool: () => PoolStats | undefined = () => undefined;
+
+  private readonly requests = new Counter({
+    name: 'oms_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status code.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly duration = new Histogram({
+    name: 'oms_http_request_duration_seconds',
+    help: 'Time from receiving a request to finishing its answer, by method and route pattern.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  private readonly validations = new Counter({
+    name: 'oms_iam_validations_total',
+    help: 'Token validations that went past the cache, by outcome (valid, invalid, unavailable, circuit_open).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly cacheLookups = new Counter({
+    name: 'oms_token_cache_lookups_total',
+    help: 'Token cache lookups, by result (hit, miss). Hit ratio: hit / (hit + miss).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly circuit = new Gauge({
+    name: 'oms_iam_circuit_state',
+    help: 'The IAM circuit breaker: 1 for its current state (closed, open, half_open), 0 for the others.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly transitions = new Counter({
+    name: 'oms_task_transitions_total',
+    help: 'Task status changes committed, by from and to status.',
+    labelNames: ['from', 'to'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    const pool = () => this.pool();
+    const poolGauge = (name: string, help: string, read: (stats: PoolStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const stats = pool();
+          this.set(stats ? read(stats) : 0);
+        },
+      });
+    poolGauge('oms_db_pool_connections', 'Open database connections.', (s) => s.totalCount);
+    poolGauge('oms_db_pool_idle_connections', 'Open, unused connections.', (s) => s.idleCount);
+    poolGauge(
+      'oms_db_pool_waiting_clients',
+      'Queries waiting for a connection.',
+      (s) => s.waitingCount,
+    );
+    this.iamCircuitState('closed');
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Where to read the pool's numbers at scrape time. */
+  watchPool(pool: () => PoolStats | undefined): void {
+    this.pool = pool;
+  }
+
+  async render(): Promise<string> {
+    return Registry.merge([this.registry, sharedProcessRegistry()]).metrics();
+  }
+
+  /** `route` is the route's pattern, never the URL: one series per API, not per task. */
+  requestAnswered(method: string, route: string, status: number, seconds: number): void {
+    this.requests.inc({ method, route, status: String(status) });
+    this.duration.observe({ method, route }, seconds);
+  }
+
+  /** A request the HTTP parser refused before routing (malformed, too large, too slow). */
+  requestRefused(status: number): void {
+    this.requests.inc({ method: 'unknown', route: UNPARSED_ROUTE, status: String(status) });
+  }
+
+  tokenCacheLookup(hit: boolean): void {
+    this.cacheLookups.inc({ result: hit ? 'hit' : 'miss' });
+  }
+
+  iamValidation(outcome: ValidationOutcome): void {
+    this.validations.inc({ outcome });
+  }
+
+  iamCircuitState(state: CircuitState): void {
+    for (const each of CIRCUIT_STATES) this.circuit.set({ state: each }, each === state ? 1 : 0);
+  }
+
+  transitioned(from: TaskStatus | null, to: TaskDestination, count = 1): void {
+    this.transitions.inc(
+      {
+        from: from === null ? 'none' : TASK_STATUS_NAMES[from],
+        to: to === null ? 'deleted' : TASK_STATUS_NAMES[to],
+      },
+      count,
+    );
+  }
+}

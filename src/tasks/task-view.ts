@@ -1,0 +1,143 @@
+// The task object as OMS clients read it: flat, snake_case, ids and sizes as
+// JSON numbers, times in Unix milliseconds. Secrets are not part of it and
+// cannot become part of it: the view is built field by field, never by
+// spreading a row.
+
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  TASK_PRIORITIES,
+  TASK_TYPES,
+  type BandwidthPeriod,
+  type TaskEntity,
+  type TaskPriorityName,
+  type TaskType,
+} from './task.entity.js';
+import { BandwidthPeriodBody } from './task.bodies.js';
+
+const PRIORITY_NAMES = Object.fromEntries(
+  Object.entries(TASK_PRIORITIES).map(([name, rank]) => [rank, name]),
+) as Record<number, TaskPriorityName>;
+
+class SourceNodeView {
+  @ApiProperty() bucket: string;
+  @ApiProperty() cloud_type: string;
+  @ApiProperty() region: string;
+  @ApiPropertyOptional() app_id?: string;
+  @ApiPropertyOptional({ type: [String] }) object_key?: string[];
+}
+
+class DestinationNodeView {
+  @ApiProperty() bucket: string;
+  @ApiProperty() region: string;
+  @ApiPropertyOptional() save_prefix?: string;
+}
+
+class ErrorReasonView {
+  @ApiProperty() error_code: string;
+  @ApiProperty() error_msg: string;
+}
+
+export class TaskObject {
+  @ApiProperty({ type: 'integer', format: 'int64', maximum: 999_999_999_999_999 }) id: number;
+  @ApiProperty() name: string;
+  @ApiProperty() description: string;
+  @ApiProperty({
+    enum: [1, 2, 3, 4, 5, 6, 7],
+    description: '1 waiting, 2 migrating, 3 paused, 4 failed, 5 succeeded, 6 retrying, 7 pausing',
+  })
+  status: number;
+  @ApiProperty({ description: '0.522 is 52.2 %' }) progress: number;
+  @ApiProperty({ enum: TASK_TYPES }) task_type: TaskType;
+  @ApiProperty({ nullable: true, type: String }) group_id: string | null;
+  @ApiProperty({ example: 'NORMAL_TASK' }) group_type: string;
+  @ApiProperty({ type: SourceNodeView }) src_node: SourceNodeView;
+  @ApiProperty({ type: DestinationNodeView }) dst_node: DestinationNodeView;
+  @ApiProperty({ type: 'integer', format: 'int64' }) complete_size: number;
+  @ApiProperty({ type: 'integer', format: 'int64' }) total_size: number;
+  @ApiProperty({ type: 'integer', format: 'int64' }) real_size: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'bytes/s' }) migrate_speed: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Unix ms; 0 until admitted' })
+  start_time: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'ms' }) left_time: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'ms' }) total_time: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Unix ms; 0 when unset' })
+  migrate_since: number;
+  @ApiProperty({ type: 'integer', format: 'int64' }) total_num: number;
+  @ApiProperty({ type: 'integer', format: 'int64' }) successful_num: number;
+  @ApiProperty({ type: 'integer', format: 'int64' }) failed_num: number;
+  @ApiProperty({ type: 'integer', format: 'int64' }) skipped_num: number;
+  @ApiProperty() is_query_over: boolean;
+  @ApiProperty({ type: ErrorReasonView, nullable: true }) error_reason: ErrorReasonView | null;
+  @ApiProperty({ type: [BandwidthPeriodBody] }) bandwidth_policy: BandwidthPeriod[];
+  @ApiProperty() enable_kms: boolean;
+  @ApiProperty() enable_restore: boolean;
+  @ApiProperty() enable_metadata_migration: boolean;
+  @ApiProperty() enable_failed_object_recording: boolean;
+  @ApiProperty() enable_requester_pays: boolean;
+  @ApiProperty({ type: String, nullable: true }) object_overwrite_mode: string | null;
+  @ApiProperty({ type: String, nullable: true }) dst_storage_policy: string | null;
+  @ApiProperty({ type: String, nullable: true }) consistency_check: string | null;
+  @ApiProperty({ enum: Object.keys(TASK_PRIORITIES) }) task_priority: TaskPriorityName;
+}
+
+export class TaskList {
+  @ApiProperty({ type: [TaskObject] }) tasks: TaskObject[];
+  @ApiProperty({ description: 'All tasks that match, not only this page.' }) count: number;
+}
+
+export class CreatedTask {
+  @ApiProperty({ type: 'integer', format: 'int64', maximum: 999_999_999_999_999 }) id: number;
+  @ApiProperty() task_name: string;
+}
+
+const ms = (date: Date | null) => (date ? date.getTime() : 0);
+
+export function toTaskObject(task: TaskEntity): TaskObject {
+  const { srcNode: src, dstNode: dst, options } = task;
+  return {
+    id: Number(task.id),
+    name: task.name,
+    description: task.description,
+    status: task.status,
+    progress: task.progress,
+    task_type: task.taskType,
+    group_id: task.groupId,
+    group_type: 'NORMAL_TASK',
+    src_node: {
+      bucket: src.bucket ?? '',
+      cloud_type: src.cloud_type ?? '',
+      region: src.region ?? '',
+      ...(src.app_id !== undefined && { app_id: src.app_id }),
+      ...(src.object_key !== undefined && { object_key: src.object_key }),
+    },
+    dst_node: {
+      bucket: dst.bucket ?? '',
+      region: dst.region ?? '',
+      ...(dst.save_prefix !== undefined && { save_prefix: dst.save_prefix }),
+    },
+    complete_size: Number(task.completeSize),
+    total_size: Number(task.totalSize),
+    real_size: Number(task.realSize),
+    migrate_speed: Number(task.migrateSpeed),
+    start_time: ms(task.startTime),
+    left_time: Number(task.leftTime),
+    total_time: Number(task.totalTime),
+    migrate_since: ms(task.migrateSince),
+    total_num: Number(task.totalNum),
+    successful_num: Number(task.successfulNum),
+    failed_num: Number(task.failedNum),
+    skipped_num: Number(task.skippedNum),
+    is_query_over: task.isQueryOver,
+    error_reason: task.errorReason,
+    bandwidth_policy: task.bandwidthPolicy,
+    enable_kms: options.enable_kms ?? false,
+    enable_restore: options.enable_restore ?? false,
+    enable_metadata_migration: options.enable_metadata_migration ?? false,
+    enable_failed_object_recording: options.enable_failed_object_recording ?? false,
+    enable_requester_pays: options.enable_requester_pays ?? false,
+    object_overwrite_mode: options.object_overwrite_mode ?? null,
+    dst_storage_policy: options.dst_storage_policy ?? null,
+    consistency_check: options.consistency_check ?? null,
+    task_priority: PRIORITY_NAMES[task.priority] ?? 'MEDIUM',
+  };
+}

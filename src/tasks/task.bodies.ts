@@ -1,0 +1,330 @@
+// Request bodies of create, start and bandwidth-policy, validated field by
+// field by the global ValidationPipe (a failure is 400 OMS.0064 naming the
+// field). Unknown fields are dropped, as OMS's newer fields may be sent by
+// newer clients. Rules that span fields (task type against object_key and
+// list_file, bandwidth periods that must not overlap) live in
+// task-body-rules.ts, checked by the service.
+
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import {
+  TASK_PRIORITIES,
+  TASK_TYPES,
+  type TaskPriorityName,
+  type TaskType,
+} from './task.entity.js';
+
+export const MIN_BANDWIDTH = 1_048_576;
+export const MAX_BANDWIDTH = 209_715_200;
+export const MAX_BANDWIDTH_PERIODS = 5;
+export const MAX_SECURITY_TOKEN_LENGTH = 16_384;
+const HH_MM = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
+
+/** Keys and tokens: never shown in examples with real-looking values. */
+const secret = (description: string) => ({
+  description,
+  writeOnly: true,
+  minLength: 1,
+  maxLength: 100,
+});
+
+export class BandwidthPeriodBody {
+  @ApiProperty({ example: '00:00', description: 'Start of the period, hh:mm (UTC+8 in OMS).' })
+  @IsString()
+  @Matches(HH_MM, { message: 'bandwidth_policy start must be hh:mm' })
+  start: string;
+
+  @ApiProperty({
+    example: '08:00',
+    description: 'End of the period, hh:mm; before start wraps past midnight.',
+  })
+  @IsString()
+  @Matches(HH_MM, { message: 'bandwidth_policy end must be hh:mm' })
+  end: string;
+
+  @ApiProperty({
+    minimum: MIN_BANDWIDTH,
+    maximum: MAX_BANDWIDTH,
+    example: 20_971_520,
+    description: 'Bytes per second.',
+  })
+  @IsInt({ message: 'bandwidth_policy max_bandwidth must be an integer' })
+  @Min(MIN_BANDWIDTH, {
+    message: `bandwidth_policy max_bandwidth must be at least ${MIN_BANDWIDTH}`,
+  })
+  @Max(MAX_BANDWIDTH, {
+    message: `bandwidth_policy max_bandwidth must be at most ${MAX_BANDWIDTH}`,
+  })
+  max_bandwidth: number;
+}
+
+export class ListFileBody {
+  @ApiProperty({ minLength: 1, maxLength: 1024 })
+  @IsString()
+  @Length(1, 1024)
+  list_file_key: string;
+
+  @ApiProperty({ minLength: 1, maxLength: 1024 })
+  @IsString()
+  @Length(1, 1024)
+  obs_bucket: string;
+}
+
+export class SourceNodeBody {
+  @ApiProperty({ example: 'Aliyun', minLength: 1, maxLength: 100 })
+  @IsString()
+  @Length(1, 100)
+  cloud_type: string;
+
+  @ApiProperty({ example: 'cn-hangzhou', minLength: 1, maxLength: 100 })
+  @IsString()
+  @Length(1, 100)
+  region: string;
+
+  @ApiProperty(secret('Access key of the source.'))
+  @IsString()
+  @Length(1, 100)
+  ak: string;
+
+  @ApiProperty(secret('Secret key of the source.'))
+  @IsString()
+  @Length(1, 100)
+  sk: string;
+
+  @ApiPropertyOptional({ writeOnly: true, maxLength: MAX_SECURITY_TOKEN_LENGTH })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_SECURITY_TOKEN_LENGTH)
+  security_token?: string;
+
+  @ApiPropertyOptional({ maxLength: 255 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  app_id?: string;
+
+  @ApiProperty({ minLength: 1, maxLength: 1024, example: 'source-bucket' })
+  @IsString()
+  @Length(1, 1024)
+  bucket: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'Objects or prefixes to migrate; required for task_type object and prefix.',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @IsString({ each: true })
+  @Length(1, 1024, { each: true })
+  object_key?: string[];
+
+  @ApiPropertyOptional({
+    type: ListFileBody,
+    description: 'Required for task_type list and url_list.',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ListFileBody)
+  list_file?: ListFileBody;
+}
+
+export class DestinationNodeBody {
+  @ApiProperty({ example: 'cn-north-4', minLength: 1, maxLength: 100 })
+  @IsString()
+  @Length(1, 100)
+  region: string;
+
+  @ApiProperty(secret('Access key of the destination.'))
+  @IsString()
+  @Length(1, 100)
+  ak: string;
+
+  @ApiProperty(secret('Secret key of the destination.'))
+  @IsString()
+  @Length(1, 100)
+  sk: string;
+
+  @ApiPropertyOptional({ writeOnly: true, maxLength: MAX_SECURITY_TOKEN_LENGTH })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_SECURITY_TOKEN_LENGTH)
+  security_token?: string;
+
+  @ApiProperty({ minLength: 1, maxLength: 1024, example: 'destination-bucket' })
+  @IsString()
+  @Length(1, 1024)
+  bucket: string;
+
+  @ApiPropertyOptional({ maxLength: 1024 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  save_prefix?: string;
+}
+
+export class CreateTaskBody {
+  @ApiProperty({ type: SourceNodeBody })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SourceNodeBody)
+  src_node: SourceNodeBody;
+
+  @ApiProperty({ type: DestinationNodeBody })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DestinationNodeBody)
+  dst_node: DestinationNodeBody;
+
+  @ApiPropertyOptional({ enum: TASK_TYPES, default: 'object' })
+  @IsOptional()
+  @IsIn(TASK_TYPES)
+  task_type?: TaskType;
+
+  @ApiPropertyOptional({ maxLength: 255 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  description?: string;
+
+  @ApiPropertyOptional({
+    description: 'Only objects changed since then (Unix seconds).',
+    minimum: 0,
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(32_503_680_000) // year 3000: anything larger is a unit mistake (ms for s)
+  migrate_since?: number;
+
+  @ApiPropertyOptional({ type: [BandwidthPeriodBody], maxItems: MAX_BANDWIDTH_PERIODS })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_BANDWIDTH_PERIODS)
+  @ValidateNested({ each: true })
+  @Type(() => BandwidthPeriodBody)
+  bandwidth_policy?: BandwidthPeriodBody[];
+
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() enable_kms?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() enable_restore?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() enable_metadata_migration?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() enable_failed_object_recording?: boolean;
+  @ApiPropertyOptional() @IsOptional() @IsBoolean() enable_requester_pays?: boolean;
+
+  @ApiPropertyOptional({
+    enum: [
+      'NO_OVERWRITE',
+      'SIZE_LAST_MODIFIED_COMPARISON_OVERWRITE',
+      'CRC64_COMPARISON_OVERWRITE',
+      'FULL_OVERWRITE',
+    ],
+  })
+  @IsOptional()
+  @IsIn([
+    'NO_OVERWRITE',
+    'SIZE_LAST_MODIFIED_COMPARISON_OVERWRITE',
+    'CRC64_COMPARISON_OVERWRITE',
+    'FULL_OVERWRITE',
+  ])
+  object_overwrite_mode?: string;
+
+  @ApiPropertyOptional({
+    enum: ['STANDARD', 'IA', 'ARCHIVE', 'DEEP_ARCHIVE', 'SRC_STORAGE_MAPPING'],
+  })
+  @IsOptional()
+  @IsIn(['STANDARD', 'IA', 'ARCHIVE', 'DEEP_ARCHIVE', 'SRC_STORAGE_MAPPING'])
+  dst_storage_policy?: string;
+
+  @ApiPropertyOptional({ enum: ['size_last_modified', 'crc64', 'no_check'] })
+  @IsOptional()
+  @IsIn(['size_last_modified', 'crc64', 'no_check'])
+  consistency_check?: string;
+
+  @ApiPropertyOptional({ enum: Object.keys(TASK_PRIORITIES), default: 'MEDIUM' })
+  @IsOptional()
+  @IsIn(Object.keys(TASK_PRIORITIES))
+  task_priority?: TaskPriorityName;
+}
+
+export class StartTaskBody {
+  @ApiProperty(secret('Access key of the destination.'))
+  @IsString()
+  @Length(1, 100)
+  dst_ak: string;
+
+  @ApiProperty(secret('Secret key of the destination.'))
+  @IsString()
+  @Length(1, 100)
+  dst_sk: string;
+
+  @ApiPropertyOptional({
+    ...secret('Access key of the source; required unless task_type is url_list.'),
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  src_ak?: string;
+
+  @ApiPropertyOptional({
+    ...secret('Secret key of the source; required unless task_type is url_list.'),
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  src_sk?: string;
+
+  @ApiPropertyOptional({ writeOnly: true, maxLength: MAX_SECURITY_TOKEN_LENGTH })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_SECURITY_TOKEN_LENGTH)
+  src_security_token?: string;
+
+  @ApiPropertyOptional({ writeOnly: true, maxLength: MAX_SECURITY_TOKEN_LENGTH })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_SECURITY_TOKEN_LENGTH)
+  dst_security_token?: string;
+
+  @ApiPropertyOptional({ writeOnly: true, maxLength: 255 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  source_cdn_authentication_key?: string;
+
+  @ApiPropertyOptional({ description: 'Migrate only the objects that failed last time.' })
+  @IsOptional()
+  @IsBoolean()
+  migrate_failed_object?: boolean;
+}
+
+export class BandwidthPolicyBody {
+  @ApiProperty({ type: [BandwidthPeriodBody], maxItems: MAX_BANDWIDTH_PERIODS })
+  @IsDefined()
+  @IsArray()
+  @ArrayMaxSize(MAX_BANDWIDTH_PERIODS)
+  @ValidateNested({ each: true })
+  @Type(() => BandwidthPeriodBody)
+  bandwidth_policy: BandwidthPeriodBody[];
+}

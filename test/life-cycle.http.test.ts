@@ -1,0 +1,438 @@
+// The whole task life cycle over HTTP, as OMS clients drive it, against the
+// real application, PostgreSQL and the scheduler: Terraform's sequence,
+// Terraform's paging, the task object, secrets at rest, bandwidth policies
+// and the version calls. Refusals of every kind: task-errors.http.test.ts.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import request from 'supertest';
+import { TaskStatus } from '../src/tasks/task-state.js';
+import { TaskSecretsCipher } from '../src/tasks/task-secrets.js';
+import { MAX_TASK_ID } from '../src/tasks/task.entity.js';
+import { assertOmsError } from './support/stop-checks.js';
+import { createBody, startBody, TaskApi } from './support/task-api.js';
+import {
+  allAuditRows,
+  auditRows,
+  emptyTables,
+  startTestApp,
+  TEST_SECRETS_KEY,
+  type TestApp,
+} from './support/test-app.js';
+
+const PROJECT = 'project-life-cycle';
+const USER = 'user-terraform';
+
+let t: TestApp;
+let api: TaskApi;
+
+before(async () => {
+  // The scheduler runs here, as in production; its sweep is only a backstop.
+  t = await startTestApp({ env: { SCHEDULER_SWEEP_INTERVAL_MS: '1000' } });
+  api = new TaskApi(t, PROJECT, t.keystone.issue({ projectId: PROJECT, userId: USER }));
+});
+after(async () => t.close());
+beforeEach(async () => emptyTables(t.db));
+
+const TASK_OBJECT_KEYS = [
+  'bandwidth_policy',
+  'complete_size',
+  'consistency_check',
+  'description',
+  'dst_node',
+  'dst_storage_policy',
+  'enable_failed_object_recording',
+  'enable_kms',
+  'enable_metadata_migration',
+  'enable_requester_pays',
+  'enable_restore',
+  'error_reason',
+  'failed_num',
+  'group_id',
+  'group_type',
+  'id',
+  'is_query_over',
+  'left_time',
+  'migrate_since',
+  'migrate_speed',
+  'name',
+  'object_overwrite_mode',
+  'progress',
+  'real_size',
+  'skipped_num',
+  'src_node',
+  'start_time',
+  'status',
+  'successful_num',
+  'task_priority',
+  'task_type',
+  'total_num',
+  'total_size',
+  'total_time',
+];
+
+const SECRETS = [
+  'SRC-AK-0000000000001',
+  'src-secret-key-never-shown-0001',
+  'DST-AK-0000000000002',
+  'dst-secret-key-never-shown-0002',
+  'src-security-token-never-shown',
+];
+
+async function createTask(body = createBody()): Promise<number> {
+  const res = await api.create(body);
+  assert.equal(res.status, 200, res.text);
+  return res.body.id;
+}
+
+describe('the Terraform sequence', () => {
+  test('create → 2 → stop → 3 → start → 2 → delete refused → stop → delete → gone', async () => {
+    const id = await createTask();
+    assert.equal(await api.waitForStatus(id, [2, 5]), TaskStatus.Migrating);
+
+    assert.equal((await api.stop(id)).status, 200);
+    // Terraform fails if an immediate GET still shows 2.
+    assert.equal((await api.show(id)).body.status, TaskStatus.Paused);
+
+    const started = await api.start(id);
+    assert.equal(started.status, 200, started.text);
+    assert.equal(started.text, '');
+    assert.equal(await api.waitForStatus(id, [2, 5]), TaskStatus.Migrating);
+
+    assertOmsError(await api.delete(id), 400, 'OMS.0063');
+    assert.equal((await api.show(id)).body.status, TaskStatus.Migrating);
+
+    assert.equal((await api.stop(id)).status, 200);
+    await api.waitForStatus(id, [3]);
+    const deleted = await api.delete(id);
+    assert.equal(deleted.status, 200, deleted.text);
+    assert.equal(deleted.text, '');
+
+    assertOmsError(await api.show(id), 400, 'OMS.1009', /^No resources found\.$/);
+    const { rows } = await t.db.query('SELECT count(*)::int AS n FROM tasks');
+    assert.equal(rows[0].n, 0, 'the row is gone');
+
+    // The audit trail tells the whole story, in order, and outlives the task.
+    const trail = (await auditRows(t.db, String(id))).map((row) => [
+      row.action,
+      row.from_status,
+      row.to_status,
+      row.user_id,
+    ]);
+    assert.deepEqual(trail, [
+      ['create', null, 1, USER],
+      ['admit', 1, 2, 'scheduler'],
+      ['stop', 2, 3, USER],
+      ['start', 3, 1, USER],
+      ['admit', 1, 2, 'scheduler'],
+      ['stop', 2, 3, USER],
+      ['delete', 3, null, USER],
+    ]);
+  });
+});
+
+describe('create', () => {
+  test('answers {id, task_name}; the id is a JSON number of at most 15 digits', async () => {
+    const res = await api.create();
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(Object.keys(res.body).sort(), ['id', 'task_name']);
+    assert.match(res.text, /"id":[1-9][0-9]{0,14}[,}]/);
+    assert.ok(Number.isSafeInteger(res.body.id) && res.body.id <= MAX_TASK_ID);
+    assert.match(res.body.task_name, /^source-bucket-destination-bucket-[0-9]+$/);
+    const { rows } = await t.db.query('SELECT id, name, project_id FROM tasks');
+    assert.deepEqual(rows, [
+      { id: String(res.body.id), name: res.body.task_name, project_id: PROJECT },
+    ]);
+    const [created] = await auditRows(t.db, String(res.body.id));
+    assert.deepEqual(
+      [created.action, created.from_status, created.to_status, created.request_id],
+      ['create', null, 1, res.headers['x-request-id']],
+    );
+  });
+
+  test('show gives the full task object, as the body set it', async () => {
+    const id = await createTask(
+      createBody({
+        task_priority: 'HIGH',
+        migrate_since: 1_700_000_000,
+        enable_kms: true,
+        consistency_check: 'crc64',
+        bandwidth_policy: [{ start: '00:00', end: '06:00', max_bandwidth: 20_971_520 }],
+      }),
+    );
+    await api.waitForStatus(id, [2]);
+    const res = await api.show(id);
+    assert.equal(res.status, 200);
+    assert.deepEqual(Object.keys(res.body).sort(), TASK_OBJECT_KEYS);
+    const task = res.body;
+    assert.equal(task.id, id);
+    assert.equal(task.description, 'nightly copy');
+    assert.equal(task.task_type, 'object');
+    assert.equal(task.task_priority, 'HIGH');
+    assert.equal(task.group_type, 'NORMAL_TASK');
+    assert.equal(task.migrate_since, 1_700_000_000_000, 'seconds in, milliseconds out');
+    assert.ok(task.start_time > Date.now() - 60_000 && task.start_time <= Date.now());
+    assert.equal(task.enable_kms, true);
+    assert.equal(task.enable_restore, false);
+    assert.equal(task.consistency_check, 'crc64');
+    assert.deepEqual(task.src_node, {
+      bucket: 'source-bucket',
+      cloud_type: 'Aliyun',
+      region: 'cn-hangzhou',
+      object_key: ['photos/', 'logs/2026/'],
+    });
+    assert.deepEqual(task.dst_node, {
+      bucket: 'destination-bucket',
+      region: 'cn-north-4',
+      save_prefix: 'copied/',
+    });
+    assert.deepEqual(task.bandwidth_policy, [
+      { start: '00:00', end: '06:00', max_bandwidth: 20_971_520 },
+    ]);
+    for (const field of ['progress', 'complete_size', 'total_size', 'total_num', 'failed_num']) {
+      assert.equal(typeof task[field], 'number', field);
+    }
+  });
+
+  test('a task created by hand with only the required columns still shows', async () => {
+    const { rows } = await t.db.query(
+      `INSERT INTO tasks (project_id, name, status) VALUES ($1, 'by-hand', 4) RETURNING id`,
+      [PROJECT],
+    );
+    const res = await api.show(rows[0].id);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.body.name, 'by-hand');
+    assert.equal(res.body.status, TaskStatus.Failed);
+    assert.equal(res.body.task_priority, 'MEDIUM');
+    assert.deepEqual(res.body.src_node, { bucket: '', cloud_type: '', region: '' });
+  });
+
+  test('an id an operator took by hand is skipped, not collided with', async () => {
+    const { rows } = await t.db.query(
+      `SELECT nextval(pg_get_serial_sequence('tasks', 'id'))::bigint + 1 AS next`,
+    );
+    const taken = String(rows[0].next);
+    await t.db.query(`INSERT INTO tasks (id, project_id, name, status) VALUES ($1, $2, 'x', 3)`, [
+      taken,
+      PROJECT,
+    ]);
+    const id = await createTask();
+    assert.notEqual(String(id), taken);
+    assert.ok(id > Number(taken));
+  });
+});
+
+describe('secrets', () => {
+  const body = () =>
+    createBody({
+      src_node: {
+        ...(createBody().src_node as object),
+        security_token: 'src-security-token-never-shown',
+      },
+    });
+
+  test('are never returned by create, show or list', async () => {
+    const created = await api.create(body());
+    const shown = await api.show(created.body.id);
+    const listed = await api.list();
+    for (const res of [created, shown, listed]) {
+      for (const secret of SECRETS) assert.ok(!res.text.includes(secret), `${secret} returned`);
+      assert.doesNotMatch(res.text, /"(ak|sk|security_token|secrets)"/);
+    }
+  });
+
+  test('are stored sealed with AES-256-GCM, bound to the task, and open with the key', async () => {
+    const id = String(await createTask(body()));
+    const { rows } = await t.db.query(
+      `SELECT secrets, src_node::text, dst_node::text, options::text FROM tasks WHERE id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    const everything = Buffer.concat([
+      row.secrets,
+      Buffer.from(row.src_node + row.dst_node + row.options),
+    ]).toString('latin1');
+    for (const secret of SECRETS) assert.ok(!everything.includes(secret), `${secret} in clear`);
+
+    const cipher = new TaskSecretsCipher(TEST_SECRETS_KEY);
+    assert.deepEqual(cipher.open(row.secrets, PROJECT, id), {
+      src_ak: 'SRC-AK-0000000000001',
+      src_sk: 'src-secret-key-never-shown-0001',
+      src_security_token: 'src-security-token-never-shown',
+      dst_ak: 'DST-AK-0000000000002',
+      dst_sk: 'dst-secret-key-never-shown-0002',
+    });
+    // Moved onto another task, the blob does not open.
+    assert.throws(() => cipher.open(row.secrets, PROJECT, String(Number(id) + 1)));
+  });
+
+  test('start replaces them with the keys it brings', async () => {
+    const id = String(await createTask());
+    await api.waitForStatus(id, [2]);
+    assert.equal((await api.stop(id)).status, 200);
+    const res = await api.start(id, startBody({ dst_security_token: 'dst-token-from-start' }));
+    assert.equal(res.status, 200, res.text);
+    const { rows } = await t.db.query('SELECT secrets FROM tasks WHERE id = $1', [id]);
+    const opened = new TaskSecretsCipher(TEST_SECRETS_KEY).open(rows[0].secrets, PROJECT, id);
+    assert.deepEqual(opened, {
+      src_ak: 'SRC-AK-0000000000011',
+      src_sk: 'src-secret-key-on-start-0011',
+      dst_ak: 'DST-AK-0000000000012',
+      dst_sk: 'dst-secret-key-on-start-0012',
+      dst_security_token: 'dst-token-from-start',
+    });
+  });
+});
+
+describe('list', () => {
+  async function insertMany(count: number, status = TaskStatus.Paused, groupId?: string) {
+    await t.db.query(
+      `INSERT INTO tasks (project_id, name, status, group_id)
+       SELECT $1, 'bulk-' || n, $2, $3 FROM generate_series(1, $4) AS n`,
+      [PROJECT, status, groupId ?? null, count],
+    );
+  }
+
+  test('250 tasks paged as Terraform pages (limit 100) come back exactly once each', async () => {
+    await insertMany(250);
+    const seen: number[] = [];
+    let offset = 0;
+    for (;;) {
+      const res = await api.list({ limit: 100, offset });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.body.count, 250, 'count is of all matches, not of the page');
+      seen.push(...res.body.tasks.map((task: { id: number }) => task.id));
+      if (res.body.tasks.length < 100) break;
+      offset += res.body.tasks.length;
+    }
+    assert.equal(seen.length, 250);
+    assert.equal(new Set(seen).size, 250, 'no task twice');
+    const { rows } = await t.db.query('SELECT id FROM tasks WHERE project_id = $1', [PROJECT]);
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      rows.map((row) => Number(row.id)).sort((a, b) => a - b),
+    );
+  });
+
+  test('defaults to 10 per page, newest first, with the full task object', async () => {
+    await insertMany(12);
+    const res = await api.list();
+    assert.equal(res.status, 200);
+    assert.equal(res.body.tasks.length, 10);
+    assert.equal(res.body.count, 12);
+    assert.deepEqual(Object.keys(res.body.tasks[0]).sort(), TASK_OBJECT_KEYS);
+    const ids = res.body.tasks.map((task: { id: number }) => task.id);
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => b - a),
+    );
+  });
+
+  test('filters by status and group_id; count follows the filter', async () => {
+    await insertMany(3, TaskStatus.Paused, 'group-a');
+    await insertMany(2, TaskStatus.Failed, 'group-a');
+    await insertMany(4, TaskStatus.Failed);
+    const failed = await api.list({ status: 4 });
+    assert.equal(failed.body.count, 6);
+    assert.ok(failed.body.tasks.every((task: { status: number }) => task.status === 4));
+    const groupA = await api.list({ group_id: 'group-a' });
+    assert.equal(groupA.body.count, 5);
+    const both = await api.list({ group_id: 'group-a', status: 4 });
+    assert.equal(both.body.count, 2);
+    const beyond = await api.list({ offset: 100 });
+    assert.deepEqual(beyond.body, { tasks: [], count: 9 });
+  });
+
+  test("another project's tasks are not listed", async () => {
+    await insertMany(2);
+    await t.db.query(`INSERT INTO tasks (project_id, name, status) VALUES ('other', 'x', 3)`);
+    assert.equal((await api.list()).body.count, 2);
+  });
+});
+
+describe('bandwidth policy', () => {
+  test('PUT replaces the whole policy, and show shows it', async () => {
+    const id = await createTask(
+      createBody({
+        bandwidth_policy: [{ start: '01:00', end: '02:00', max_bandwidth: 1_048_576 }],
+      }),
+    );
+    const policy = [
+      { start: '22:00', end: '02:00', max_bandwidth: 209_715_200 },
+      { start: '08:00', end: '18:00', max_bandwidth: 10_485_760 },
+    ];
+    const res = await api.setBandwidth(id, { bandwidth_policy: policy });
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.text, '');
+    assert.deepEqual((await api.show(id)).body.bandwidth_policy, policy);
+    const { rows } = await t.db.query('SELECT bandwidth_policy FROM tasks WHERE id = $1', [id]);
+    assert.deepEqual(rows[0].bandwidth_policy, policy);
+  });
+
+  test('an empty list removes every limit', async () => {
+    const id = await createTask(
+      createBody({
+        bandwidth_policy: [{ start: '01:00', end: '02:00', max_bandwidth: 1_048_576 }],
+      }),
+    );
+    assert.equal((await api.setBandwidth(id, { bandwidth_policy: [] })).status, 200);
+    assert.deepEqual((await api.show(id)).body.bandwidth_policy, []);
+  });
+});
+
+describe('API versions', () => {
+  const token = () => t.keystone.issue({ projectId: 'any-project', roles: ['reader'] });
+
+  test('GET / lists v2 with a self link', async () => {
+    const res = await request(t.server)
+      .get('/')
+      .set('X-Auth-Token', token())
+      .set('Host', 'oms.example.com');
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body, {
+      versions: [
+        {
+          id: 'v2',
+          links: [{ href: 'http://oms.example.com/v2/', rel: 'self' }],
+          status: 'CURRENT',
+          updated: res.body.versions[0].updated,
+        },
+      ],
+    });
+    assert.match(res.body.versions[0].updated, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  test('GET /v2 is the same version, unwrapped; a strange Host gives a relative link', async () => {
+    const res = await request(t.server)
+      .get('/v2')
+      .set('X-Auth-Token', token())
+      .set('Host', 'evil.example.com/<script>');
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(Object.keys(res.body).sort(), ['id', 'links', 'status', 'updated']);
+    assert.deepEqual(res.body.links, [{ href: '/v2/', rel: 'self' }]);
+  });
+
+  test('need a valid credential', async () => {
+    assertOmsError(await request(t.server).get('/'), 401, 'APIGW.0301');
+    assertOmsError(await request(t.server).get('/v2'), 401, 'APIGW.0301');
+  });
+});
+
+describe('OpenAPI', () => {
+  test('/docs-json serves the document committed as openapi.json', async () => {
+    const res = await request(t.server).get('/docs-json');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, JSON.parse(readFileSync('openapi.json', 'utf8')));
+  });
+
+  test('/docs serves the UI without credentials', async () => {
+    const res = await request(t.server).get('/docs').redirects(2);
+    assert.equal(res.status, 200);
+    assert.match(res.text, /swagger-ui/i);
+  });
+});
+
+test('no audit row is ever written without a task change (sanity of the fixtures)', async () => {
+  assert.deepEqual(await allAuditRows(t.db), []);
+});

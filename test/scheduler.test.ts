@@ -1,0 +1,301 @@
+// The scheduler: who is admitted first, how many, when, and that two
+// service processes on one database never admit past a project's limit or
+// admit a task twice. The audit trail is the witness: replaying it per
+// project must never show more than the limit migrating.
+
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import type pg from 'pg';
+import { TaskScheduler } from '../src/tasks/task-scheduler.js';
+import { TaskStatus } from '../src/tasks/task-state.js';
+import { FakeKeystone } from './support/fake-keystone.js';
+import { listeningPort, startService, type Service } from './support/spawned-service.js';
+import { createBody, startBody, TaskApi } from './support/task-api.js';
+import {
+  emptyTables,
+  insertTask,
+  startTestApp,
+  TEST_SECRETS_KEY,
+  testDatabaseUrl,
+  type TestApp,
+} from './support/test-app.js';
+
+interface AuditEvent {
+  id: string;
+  task_id: string;
+  project_id: string;
+  action: string;
+  from_status: number | null;
+  to_status: number | null;
+}
+
+async function auditEvents(db: pg.Pool): Promise<AuditEvent[]> {
+  const { rows } = await db.query(
+    'SELECT id, task_id, project_id, action, from_status, to_status FROM task_transitions ORDER BY id',
+  );
+  return rows;
+}
+
+/**
+ * The most tasks each project ever had migrating, replaying the audit trail
+ * in id order. An admission's row is written after its count of running
+ * tasks, under the project's lock, so a stop it relied on has a lower id:
+ * the replay can only under-count a moment, never invent an excess.
+ */
+function peakMigrating(events: AuditEvent[]): Map<string, number> {
+  const now = new Map<string, number>();
+  const peak = new Map<string, number>();
+  for (const event of events) {
+    let n = now.get(event.project_id) ?? 0;
+    if (event.to_status === TaskStatus.Migrating) n++;
+    if (event.from_status === TaskStatus.Migrating) n--;
+    now.set(event.project_id, n);
+    peak.set(event.project_id, Math.max(peak.get(event.project_id) ?? 0, n));
+  }
+  return peak;
+}
+
+/** Each task's rows chain up: every move leaves the status the previous one reached. */
+function assertTrailsChain(events: AuditEvent[]) {
+  const last = new Map<string, number | null>();
+  for (const event of events) {
+    if (last.has(event.task_id)) {
+      assert.equal(
+        event.from_status,
+        last.get(event.task_id),
+        `task ${event.task_id}: ${event.action} from ${event.from_status}, but it was at ${last.get(event.task_id)}`,
+      );
+    } else {
+      assert.equal(event.action, 'create', `task ${event.task_id} begins with ${event.action}`);
+    }
+    last.set(event.task_id, event.to_status);
+  }
+}
+
+describe('admission in one process', () => {
+  const PROJECT = 'project-scheduler';
+  let t: TestApp;
+  let api: TaskApi;
+  let scheduler: TaskScheduler;
+
+  before(async () => {
+    // Sweeps an hour apart: whatever moves here moves because it was woken.
+    t = await startTestApp({
+      env: { MAX_PARALLEL_TASKS: '2', SCHEDULER_SWEEP_INTERVAL_MS: '3600000' },
+    });
+    api = new TaskApi(t, PROJECT, t.keystone.issue({ projectId: PROJECT }));
+    scheduler = t.app.get(TaskScheduler);
+  });
+  after(async () => t.close());
+  beforeEach(async () => emptyTables(t.db));
+
+  async function waiting(priority: number, ageSeconds: number, project = PROJECT) {
+    const { rows } = await t.db.query(
+      `INSERT INTO tasks (project_id, name, status, task_priority, created_at)
+       VALUES ($1, 'w', 1, $2, now() - make_interval(secs => $3)) RETURNING id`,
+      [project, priority, ageSeconds],
+    );
+    return rows[0].id as string;
+  }
+
+  test('higher priority first, then oldest; never past the limit', async () => {
+    const lowOld = await waiting(1, 300);
+    const highNew = await waiting(3, 10);
+    const mediumOld = await waiting(2, 200);
+    const mediumNew = await waiting(2, 100);
+    const highOld = await waiting(3, 20);
+    assert.deepEqual((await scheduler.admit(PROJECT)).sort(), [highOld, highNew].sort());
+    assert.deepEqual(await scheduler.admit(PROJECT), [], 'the limit is reached');
+    await t.db.query('UPDATE tasks SET status = 3 WHERE id = $1', [highOld]);
+    assert.deepEqual(await scheduler.admit(PROJECT), [mediumOld]);
+    await t.db.query('UPDATE tasks SET status = 3 WHERE id = ANY($1)', [[highNew, mediumOld]]);
+    assert.deepEqual((await scheduler.admit(PROJECT)).sort(), [mediumNew, lowOld].sort());
+  });
+
+  test('retrying and pausing tasks hold slots too; other projects do not', async () => {
+    await insertTask(t.db, PROJECT, TaskStatus.Retrying);
+    await insertTask(t.db, 'another-project', TaskStatus.Migrating);
+    await insertTask(t.db, 'another-project', TaskStatus.Migrating);
+    const first = await waiting(2, 10);
+    await waiting(2, 5);
+    assert.deepEqual(await scheduler.admit(PROJECT), [first]);
+  });
+
+  test('an admission is audited as the scheduler, 1 → 2, and sets start_time', async () => {
+    const id = await waiting(2, 10);
+    await scheduler.admit(PROJECT);
+    const { rows } = await t.db.query(
+      `SELECT t.status, t.start_time IS NOT NULL AS started, a.action, a.from_status, a.to_status, a.user_id
+       FROM tasks t JOIN task_transitions a ON a.task_id = t.id WHERE t.id = $1`,
+      [id],
+    );
+    assert.deepEqual(rows, [
+      {
+        status: 2,
+        started: true,
+        action: 'admit',
+        from_status: 1,
+        to_status: 2,
+        user_id: 'scheduler',
+      },
+    ]);
+  });
+
+  test('create, stop, start and delete wake it at once', async () => {
+    const a = (await api.create()).body.id;
+    const b = (await api.create()).body.id;
+    const c = (await api.create()).body.id;
+    await api.waitForStatus(a, [2], 3000);
+    await api.waitForStatus(b, [2], 3000);
+    assert.equal((await api.show(c)).body.status, TaskStatus.Waiting, 'the limit is 2');
+
+    assert.equal((await api.stop(a)).status, 200); // frees a slot
+    await api.waitForStatus(c, [2], 3000);
+
+    assert.equal((await api.start(a)).status, 200); // back in the queue, no slot
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal((await api.show(a)).body.status, TaskStatus.Waiting);
+
+    assert.equal((await api.stop(b)).status, 200);
+    await api.waitForStatus(a, [2], 3000);
+
+    // A delete of a waiting task in a full project wakes it too; it finds nothing to do.
+    const d = (await api.create()).body.id;
+    assert.equal((await api.delete(d)).status, 200);
+    assert.deepEqual(peakMigrating(await auditEvents(t.db)), new Map([[PROJECT, 2]]));
+  });
+
+  test('the sweep finds waiting tasks nobody woke it for', async () => {
+    const sweeping = await startTestApp({ env: { SCHEDULER_SWEEP_INTERVAL_MS: '100' } });
+    try {
+      const id = await waiting(2, 1, 'project-swept');
+      const deadline = Date.now() + 5000;
+      while (
+        (await sweeping.db.query('SELECT status FROM tasks WHERE id = $1', [id])).rows[0].status !==
+        2
+      ) {
+        assert.ok(Date.now() < deadline, 'the sweep never admitted the task');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      await sweeping.close();
+    }
+  });
+});
+
+describe('two service processes on one database', () => {
+  const LIMIT = 3;
+  const PROJECTS = ['contended-a', 'contended-b', 'contended-c', 'contended-d'];
+  const TASKS_PER_PROJECT = 10;
+  let keystone: FakeKeystone;
+  let services: Service[] = [];
+  let t: TestApp;
+
+  before(async () => {
+    t = await startTestApp();
+    await emptyTables(t.db);
+    keystone = await FakeKeystone.start();
+    const env = {
+      NODE_ENV: 'production',
+      DATABASE_URL: testDatabaseUrl(),
+      IAM_ENDPOINT: keystone.endpoint,
+      SECRETS_KEY: TEST_SECRETS_KEY.toString('base64'),
+      MAX_PARALLEL_TASKS: String(LIMIT),
+      SCHEDULER_SWEEP_INTERVAL_MS: '300',
+      LOG_LEVEL: 'info',
+    };
+    services = [startService(env), startService(env)];
+  });
+  after(async () => {
+    for (const service of services) service.child.kill('SIGKILL');
+    await Promise.all(services.map((service) => service.exited));
+    await keystone.stop();
+    await t.close();
+  });
+
+  test('a burst of creates, stops and starts never admits past the limit, and everyone migrates', async () => {
+    const ports = await Promise.all(services.map((service) => listeningPort(service)));
+    // A client per project per process, so every project is driven through both.
+    const clients = PROJECTS.flatMap((project) => {
+      const token = keystone.issue({ projectId: project });
+      return ports.map((port) => ({
+        project,
+        api: TaskApi.at(`http://127.0.0.1:${port}`, project, token),
+      }));
+    });
+
+    // Watch live, too: the limit must hold at every moment we can see.
+    let livePeak = 0;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const { rows } = await t.db.query(
+          `SELECT count(*)::int AS n FROM tasks WHERE status = 2 GROUP BY project_id`,
+        );
+        livePeak = Math.max(livePeak, ...rows.map((row) => row.n));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+
+    // The burst: every client creates its share at once.
+    const created = await Promise.all(
+      clients.flatMap(({ api }) =>
+        Array.from({ length: TASKS_PER_PROJECT / 2 }, async () => {
+          const res = await api.create(createBody());
+          assert.equal(res.status, 200, res.text);
+          return res.body.id as number;
+        }),
+      ),
+    );
+    assert.equal(created.length, PROJECTS.length * TASKS_PER_PROJECT);
+
+    // Churn: stop whatever migrates, start whatever is paused, through
+    // alternating processes, in overlapping rounds.
+    for (let round = 0; round < 6; round++) {
+      const { rows } = await t.db.query('SELECT id, project_id, status FROM tasks');
+      await Promise.all(
+        rows.map((row, i) => {
+          const client = clients.filter((c) => c.project === row.project_id)[(i + round) % 2];
+          if (row.status === TaskStatus.Migrating && (i + round) % 3 !== 0)
+            return client.api.stop(row.id);
+          if (row.status === TaskStatus.Paused) return client.api.start(row.id, startBody());
+          return undefined;
+        }),
+      );
+    }
+
+    // Drain: keep freeing slots (stop whatever migrates) until every task
+    // has had its turn. Nothing is restarted, so this ends.
+    const deadline = Date.now() + 60_000;
+    const everAdmitted = async () =>
+      new Set(
+        (await auditEvents(t.db)).filter((e) => e.action === 'admit').map((e) => Number(e.task_id)),
+      );
+    while ((await everAdmitted()).size < created.length) {
+      assert.ok(Date.now() < deadline, 'waiting tasks were never admitted');
+      const migrating = await t.db.query('SELECT id, project_id FROM tasks WHERE status = 2');
+      await Promise.all(
+        migrating.rows.map((row) =>
+          clients.find((c) => c.project === row.project_id)!.api.stop(row.id),
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    watching = false;
+    await watcher;
+
+    const events = await auditEvents(t.db);
+    assertTrailsChain(events);
+    for (const [project, peak] of peakMigrating(events)) {
+      assert.ok(peak <= LIMIT, `${project} had ${peak} migrating at once (limit ${LIMIT})`);
+    }
+    assert.ok(livePeak <= LIMIT, `seen live: ${livePeak} migrating in one project`);
+    const admitted = new Set(events.filter((e) => e.action === 'admit').map((e) => e.task_id));
+    for (const id of created) assert.ok(admitted.has(String(id)), `task ${id} never migrated`);
+    const admissions = events.filter((e) => e.action === 'admit').length;
+    console.log(
+      `contention: ${created.length} tasks, ${events.length} audit rows, ${admissions} admissions, ` +
+        `peak per project ${JSON.stringify(Object.fromEntries(peakMigrating(events)))}`,
+    );
+  });
+});
