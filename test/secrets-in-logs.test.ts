@@ -42,13 +42,10 @@ before(async () => {
   db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
   await db.query('DELETE FROM task_transitions WHERE project_id = $1', [PROJECT]);
   await db.query('DELETE FROM tasks WHERE project_id = $1', [PROJECT]);
-  const direct = new URL(testDatabaseUrl());
-  proxy = await TcpProxy.start(direct.hostname, Number(direct.port || 5432));
+  proxy = await TcpProxy.inFrontOf(testDatabaseUrl());
   // The test server trusts every local connection, so any password works:
   // one is there only to be searched for.
-  const viaProxy = new URL(direct);
-  viaProxy.hostname = '127.0.0.1';
-  viaProxy.port = String(proxy.port);
+  const viaProxy = new URL(proxy.urlThrough(testDatabaseUrl()));
   viaProxy.username = 'postgres';
   viaProxy.password = DB_PASSWORD;
   service = startServiceProcess({

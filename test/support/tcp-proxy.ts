@@ -57,6 +57,20 @@ export class TcpProxy {
     return proxy;
   }
 
+  /** A proxy in front of the PostgreSQL server that `url` names. */
+  static async inFrontOf(url: string): Promise<TcpProxy> {
+    const target = new URL(url);
+    return TcpProxy.start(target.hostname, Number(target.port || 5432));
+  }
+
+  /** `url`, leading through this proxy instead. */
+  urlThrough(url: string): string {
+    const through = new URL(url);
+    through.hostname = '127.0.0.1';
+    through.port = String(this.port);
+    return through.toString();
+  }
+
   get port(): number {
     const address = this.server.address();
     return typeof address === 'object' && address ? address.port : 0;
