@@ -13,7 +13,12 @@ import { MALFORMED_JSON } from './common/json-body.js';
 import { InvalidParameter } from './common/oms-errors.js';
 import { OmsExceptionFilter } from './common/oms-exception.filter.js';
 import { requestIdFor } from './common/request-id.js';
-import { answerClientError, answerFrameworkError } from './common/transport-errors.js';
+import { omsErrorBody } from './common/oms-exception.filter.js';
+import {
+  answerClientError,
+  answerFrameworkError,
+  answerUnmetExpectation,
+} from './common/transport-errors.js';
 import { runMigrationsLocked } from './database/migrate.js';
 import { serveOpenApi } from './openapi/openapi.js';
 import { bindRequestContext } from './logging/request-context.js';
@@ -53,7 +58,13 @@ export async function createApp(
       maxHeaderSize: MAX_HEADER_BYTES,
       requestTimeout: deps.config.requestTimeoutMs,
       connectionsCheckingInterval: Math.min(1000, deps.config.requestTimeoutMs / 2),
+      // Node's own answer to a missing Host is a bare 400; ours comes below.
+      requireHostHeader: false,
     },
+    // During a graceful shutdown Fastify would answer a request that arrives
+    // on a connection still open (pipelined behind one in flight) with a bare
+    // 503; it is in flight too, and is served like the others.
+    return503OnClosing: false,
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: (error, socket) => {
       const status = answerClientError(error, socket);
@@ -63,6 +74,17 @@ export async function createApp(
   const fastify = adapter.getInstance();
   fastify.addHook('onRequest', async (request, reply) => {
     reply.header('X-Request-Id', request.id);
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      // HTTP/1.1 requires Host (RFC 9112, 3.2), in the OMS shape like any refusal.
+      return reply
+        .status(400)
+        .type('application/json; charset=utf-8')
+        .send(omsErrorBody('OMS.0064', 'The Host header is missing.', request.id));
+    }
+  });
+  // Node answers an Expect other than 100-continue with a bare 417.
+  fastify.server.on('checkExpectation', (request, response) => {
+    metrics.requestRefused(answerUnmetExpectation(request, response));
   });
   bindRequestContext(fastify);
   recordAnsweredRequests(fastify, metrics);

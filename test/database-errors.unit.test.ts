@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { QueryFailedError } from 'typeorm';
-import { isDatabaseUnavailable } from '../src/database/database-errors.js';
+import { isDatabaseUnavailable, mayHaveCommitted } from '../src/database/database-errors.js';
 
 function nodeError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code, errno: -111, syscall: 'connect' });
@@ -119,3 +119,38 @@ test('a cycle of causes ends', () => {
   a.cause = b;
   assert.equal(isDatabaseUnavailable(a), false);
 });
+
+// A statement whose answer was lost may have committed; one the server said
+// it undid has not (task-transitions.ts looks for the audit row only then).
+const OUTCOME_UNKNOWN: [string, unknown][] = [
+  ['ECONNRESET', nodeError('ECONNRESET', 'read ECONNRESET')],
+  ["pg's 'Connection terminated unexpectedly'", new Error('Connection terminated unexpectedly')],
+  ["pg's client-side 'Query read timeout'", new Error('Query read timeout')],
+  [
+    'SQLSTATE 57P01 (admin shutdown), which may come between commit and answer',
+    pgError('57P01', 'terminating connection due to administrator command', 'FATAL'),
+  ],
+];
+const ROLLED_BACK: [string, unknown][] = [
+  ['SQLSTATE 57014 (statement timeout)', pgError('57014', 'canceling statement')],
+  ['SQLSTATE 40P01 (deadlock victim)', pgError('40P01', 'deadlock detected')],
+  ['SQLSTATE 40001 (serialization failure)', pgError('40001', 'could not serialize')],
+  ['SQLSTATE 55P03 (lock not available)', pgError('55P03', 'could not obtain lock')],
+  [
+    'a statement timeout wrapped by TypeORM',
+    new QueryFailedError('UPDATE tasks ...', [], pgError('57014', 'canceling statement')),
+  ],
+  ['a syntax error (not unavailability at all)', pgError('42601', 'syntax error')],
+];
+
+for (const [what, error] of OUTCOME_UNKNOWN) {
+  test(`${what}: the statement may have committed`, () => {
+    assert.equal(mayHaveCommitted(error), true);
+  });
+}
+
+for (const [what, error] of ROLLED_BACK) {
+  test(`${what}: the statement did not commit`, () => {
+    assert.equal(mayHaveCommitted(error), false);
+  });
+}

@@ -40,5 +40,25 @@ function jsonObject(body: unknown): object {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidParameter('The request body must be a JSON object.');
   }
+  assertStorable(value);
   return value;
+}
+
+// PostgreSQL text cannot hold U+0000, and jsonb refuses an unpaired
+// surrogate: a body carrying either would fail in the database, as a 500.
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function assertStorable(body: object): void {
+  const pending: unknown[] = [body]; // a loop, not recursion: nesting may be deep
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === 'string' && UNSTORABLE.test(value)) {
+      throw new InvalidParameter(
+        'A text in the request body holds NUL or an unpaired surrogate, which cannot be stored.',
+      );
+    }
+    if (typeof value === 'object' && value !== null) {
+      for (const [key, inner] of Object.entries(value)) pending.push(key, inner);
+    }
+  }
 }

@@ -68,6 +68,9 @@ export class OmsExceptionFilter implements ExceptionFilter {
     } else if (status === 503) {
       reply.header('Retry-After', RETRY_AFTER_SECONDS);
     }
+    // Fastify's last-resort 404 (a request target such as `*` that even its
+    // not-found router does not match) skips the onRequest hook that sets it.
+    if (!reply.hasHeader('X-Request-Id')) reply.header('X-Request-Id', request.id);
     void reply
       .status(status)
       .type('application/json; charset=utf-8')

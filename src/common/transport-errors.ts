@@ -4,11 +4,11 @@
 // (malformed, headers too large, too slow), where all we have is the socket.
 
 import { Logger } from '@nestjs/common';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { omsErrorBody } from './oms-exception.filter.js';
-import { generateRequestId } from './request-id.js';
+import { generateRequestId, requestIdFor } from './request-id.js';
 
 export function answerFrameworkError(
   _error: Error,
@@ -58,4 +58,26 @@ export function answerClientError(
       body,
   );
   return status;
+}
+
+/** An Expect header other than 100-continue: 400 OMS.0064, as the contract pairs them. */
+export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): number {
+  const requestId = requestIdFor(request);
+  new Logger('Access').log({ msg: 'request refused: unmet Expect', requestId, status: 400 });
+  const body = JSON.stringify(
+    omsErrorBody(
+      'OMS.0064',
+      'The Expect header asks for what this service does not do.',
+      requestId,
+    ),
+  );
+  response
+    .writeHead(400, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      'X-Request-Id': requestId,
+      Connection: 'close',
+    })
+    .end(body);
+  return 400;
 }

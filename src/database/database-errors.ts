@@ -51,3 +51,19 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+// The server's own word that it undid the statement (cancelled by
+// statement_timeout, chosen as a deadlock or serialization victim, lock not
+// available): the session goes on and nothing of the statement stays.
+const ROLLED_BACK_SQLSTATES = new Set(['57014', '40001', '40P01', '55P03']);
+
+/**
+ * The database went away while a statement ran, so it may have committed
+ * before the answer was lost. Not so when the server said it undid it.
+ */
+export function mayHaveCommitted(error: unknown): boolean {
+  if (!isDatabaseUnavailable(error)) return false;
+  const { code, driverError } = error as { code?: unknown; driverError?: { code?: unknown } };
+  const sqlState = typeof code === 'string' ? code : driverError?.code;
+  return !(typeof sqlState === 'string' && ROLLED_BACK_SQLSTATES.has(sqlState));
+}

@@ -8,6 +8,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
+import { mayHaveCommitted } from '../database/database-errors.js';
 import {
   checkTransition,
   DELETED,
@@ -75,6 +76,23 @@ const MOVE_SQL = Object.fromEntries(
 
 const CURRENT_STATUS_SQL = 'SELECT status FROM tasks WHERE id = $1 AND project_id = $2';
 
+// Waits for any move of the task still running on the server (its row lock),
+// so that the audit row looked up next is final.
+const AWAIT_MOVES_SQL = 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE';
+// The task's latest move, if it is this one: the same request and action.
+// Only the latest, because request ids can repeat (a caller's own, reused);
+// an older row with this id is an earlier request's.
+const COMMITTED_MOVE_SQL = `
+SELECT from_status,
+  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = ${TaskStatus.Waiting}) AS project_has_waiting
+FROM (
+  SELECT from_status, action, request_id FROM task_transitions
+  WHERE task_id = $1 AND project_id = $2 ORDER BY id DESC LIMIT 1
+) latest
+WHERE action = $3 AND request_id = $4`;
+
+type Moved = { from_status: TaskStatus; project_has_waiting: boolean }[];
+
 @Injectable()
 export class TaskTransitions {
   constructor(
@@ -99,8 +117,7 @@ export class TaskTransitions {
       if (to !== DELETED) {
         params.push(to, changes.secrets ?? null, JSON.stringify(changes.options ?? {}));
       }
-      const moved: { from_status: TaskStatus; project_has_waiting: boolean }[] =
-        await this.db.query(MOVE_SQL[action], params);
+      const moved = await this.move(action, params);
       if (moved.length === 1) {
         this.observer?.transitioned(moved[0].from_status, to);
         return { from: moved[0].from_status, projectHasWaiting: moved[0].project_has_waiting };
@@ -114,5 +131,41 @@ export class TaskTransitions {
       checkTransition(action, current.status); // throws TaskTransitionRejected
     }
     throw new DependencyUnavailable('database');
+  }
+
+  /**
+   * Runs the action's MOVE_SQL. A connection lost after the statement went
+   * out leaves its outcome unknown: the server may have committed it and lost
+   * only the answer. The audit row, which names this request, tells; if it
+   * cannot be looked at either, the original error stands (503).
+   */
+  private async move(action: TaskActionName, params: unknown[]): Promise<Moved> {
+    const runner = this.db.createQueryRunner();
+    await runner.connect(); // failing here, nothing was sent
+    let lost: unknown;
+    try {
+      return (await runner.query(MOVE_SQL[action], params)) as Moved;
+    } catch (error) {
+      if (!mayHaveCommitted(error)) throw error;
+      lost = error;
+    } finally {
+      // Before the look below: under load, holding this connection while
+      // waiting for another could drain the pool.
+      await runner.release();
+    }
+    const [taskId, projectId, , , requestId] = params;
+    const committed = await this.db
+      .transaction(async (tx) => {
+        await tx.query(AWAIT_MOVES_SQL, [taskId, projectId]);
+        return (await tx.query(COMMITTED_MOVE_SQL, [
+          taskId,
+          projectId,
+          action,
+          requestId,
+        ])) as Moved;
+      })
+      .catch((): Moved => []);
+    if (committed.length === 0) throw lost;
+    return committed;
   }
 }

@@ -6,7 +6,12 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  private readonly upstreams = new Set<Socket>();
+  /** Upstream connections whose next answer is lost, together with the connection. */
+  private readonly losing = new Set<Socket>();
   private cutOff = false;
+  /** Bytes are swallowed both ways and new connections are held, unanswered. */
+  private frozen = false;
 
   private constructor(private readonly server: Server) {}
 
@@ -18,7 +23,19 @@ export class TcpProxy {
         client.destroy();
         return;
       }
+      if (proxy.frozen) {
+        // A host that no longer answers: the connection is never completed.
+        proxy.sockets.add(client);
+        client.on('close', () => proxy.sockets.delete(client));
+        client.on('error', () => undefined);
+        return;
+      }
       const upstream = connect(targetPort, targetHost);
+      proxy.upstreams.add(upstream);
+      upstream.on('close', () => {
+        proxy.upstreams.delete(upstream);
+        proxy.losing.delete(upstream);
+      });
       for (const [socket, peer] of [
         [client, upstream],
         [upstream, client],
@@ -33,10 +50,34 @@ export class TcpProxy {
         });
         socket.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      client.on('data', (chunk) => {
+        if (!proxy.frozen) upstream.write(chunk);
+      });
+      client.on('end', () => upstream.end());
+      upstream.on('data', (chunk) => {
+        if (proxy.frozen) return;
+        if (!proxy.losing.has(upstream)) return void client.write(chunk);
+        upstream.destroy();
+        client.destroy();
+      });
+      upstream.on('end', () => client.end());
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return proxy;
+  }
+
+  /** A proxy in front of the PostgreSQL server that `url` names. */
+  static async inFrontOf(url: string): Promise<TcpProxy> {
+    const target = new URL(url);
+    return TcpProxy.start(target.hostname, Number(target.port || 5432));
+  }
+
+  /** `url`, leading through this proxy instead. */
+  urlThrough(url: string): string {
+    const through = new URL(url);
+    through.hostname = '127.0.0.1';
+    through.port = String(this.port);
+    return through.toString();
   }
 
   get port(): number {
@@ -47,6 +88,30 @@ export class TcpProxy {
   /** Drops every open connection and refuses new ones. */
   cut(): void {
     this.cutOff = true;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  /**
+   * The next answer on every connection open now never arrives: the
+   * connection breaks instead. The database did what it was asked, the
+   * client cannot know it. Connections opened later work normally.
+   */
+  loseNextAnswers(): void {
+    for (const upstream of this.upstreams) this.losing.add(upstream);
+  }
+
+  /**
+   * The network to the database stalls: open connections carry nothing any
+   * more and new ones never complete. Nothing is refused or reset, so only
+   * the service's own timeouts can tell.
+   */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /** The network heals; connections that lost bytes meanwhile are reset. */
+  thaw(): void {
+    this.frozen = false;
     for (const socket of this.sockets) socket.destroy();
   }
 

@@ -1,0 +1,105 @@
+// IAM down or slow, under concurrency, with and without cached tokens. An
+// uncached token costs at most IAM_TIMEOUT_MS and ends in 503 OMS.2004; a
+// cached one keeps working, without waiting for IAM, until its
+// TOKEN_CACHE_TTL_SECONDS is up, and then it too needs IAM. (One request at
+// a time, and IAM recovering: stop-faults.http.test.ts.)
+
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TaskStatus } from '../src/tasks/task-state.js';
+import { assertOmsError, assertStopped, stop } from './support/stop-checks.js';
+import {
+  auditRows,
+  emptyTables,
+  insertTask,
+  startTestApp,
+  taskStatus,
+  type TestApp,
+} from './support/test-app.js';
+
+const PROJECT = 'project-iam-faults';
+const USER = 'u-iam-faults';
+const IAM_TIMEOUT_MS = 400;
+const TTL_SECONDS = 2;
+/** Room for a loaded machine on top of the IAM timeout. */
+const SLACK_MS = 2000;
+
+let t: TestApp;
+before(async () => {
+  t = await startTestApp({
+    env: {
+      IAM_TIMEOUT_MS: String(IAM_TIMEOUT_MS),
+      TOKEN_CACHE_TTL_SECONDS: String(TTL_SECONDS),
+      // Without the circuit breaker (its own tests are elsewhere): here every
+      // uncached token is to meet IAM and its timeout.
+      IAM_CIRCUIT_FAILURE_THRESHOLD: '0',
+    },
+  });
+});
+after(async () => t.close());
+beforeEach(async () => {
+  t.keystone.mode = 'ok';
+  t.keystone.delayMs = 0;
+  await emptyTables(t.db);
+});
+
+const migrating = () => insertTask(t.db, PROJECT, TaskStatus.Migrating);
+const by = { projectId: PROJECT, userId: USER };
+
+async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
+  const started = Date.now();
+  const result = await work();
+  return [result, Date.now() - started];
+}
+
+for (const mode of ['hang', 'error', 'reset'] as const) {
+  test(`IAM ${mode}: 20 uncached tokens at once all get 503 in time; a cached one is not held up`, async () => {
+    const cached = t.keystone.issue({ projectId: PROJECT, userId: USER });
+    const warm = await migrating();
+    await assertStopped(t.db, await stop(t, PROJECT, warm, cached), warm, by);
+
+    t.keystone.mode = mode;
+    const ids = await Promise.all(Array.from({ length: 20 }, migrating));
+    const fresh = ids.map(() => t.keystone.issue({ projectId: PROJECT, userId: USER }));
+    const cachedId = await migrating();
+    const [[responses, cachedRes], elapsed] = await timed(() =>
+      Promise.all([
+        Promise.all(ids.map((id, i) => stop(t, PROJECT, id, fresh[i]))),
+        timed(() => stop(t, PROJECT, cachedId, cached)),
+      ]),
+    );
+    for (const res of responses) assertOmsError(res, 503, 'OMS.2004', /IAM/);
+    assert.ok(elapsed < IAM_TIMEOUT_MS + SLACK_MS, `the burst took ${elapsed} ms`);
+    for (const id of ids) assert.equal(await taskStatus(t.db, id), TaskStatus.Migrating);
+
+    const [res, cachedMs] = cachedRes;
+    await assertStopped(t.db, res, cachedId, by);
+    if (mode === 'hang') {
+      assert.ok(cachedMs < IAM_TIMEOUT_MS, `the cached token waited ${cachedMs} ms for IAM`);
+    }
+    assert.equal(t.keystone.validationCount(cached), 1, 'a cached token must not ask IAM');
+    for (const token of fresh) assert.equal(t.keystone.validationCount(token), 1);
+  });
+}
+
+test('a cached token works through an IAM outage until its TTL, then gets 503 like any other', async () => {
+  const token = t.keystone.issue({ projectId: PROJECT, userId: USER });
+  const first = await migrating();
+  const validatedAt = Date.now();
+  await assertStopped(t.db, await stop(t, PROJECT, first, token), first, by);
+
+  t.keystone.mode = 'hang';
+  const during = await migrating();
+  await assertStopped(t.db, await stop(t, PROJECT, during, token), during, by);
+  assert.ok(Date.now() - validatedAt < TTL_SECONDS * 1000, 'the machine was too slow to tell');
+
+  await sleep(validatedAt + TTL_SECONDS * 1000 + 100 - Date.now());
+  const later = await migrating();
+  const [res, ms] = await timed(() => stop(t, PROJECT, later, token));
+  assertOmsError(res, 503, 'OMS.2004', /IAM/);
+  assert.ok(ms >= IAM_TIMEOUT_MS - 50 && ms < IAM_TIMEOUT_MS + SLACK_MS, `answered in ${ms} ms`);
+  assert.equal(await taskStatus(t.db, later), TaskStatus.Migrating);
+  assert.deepEqual(await auditRows(t.db, later), []);
+  assert.equal(t.keystone.validationCount(token), 2, 'IAM was asked again once the TTL was up');
+});

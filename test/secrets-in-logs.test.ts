@@ -1,0 +1,210 @@
+// No secret ever leaves in a log line or an answer. The service runs as a
+// process of its own at the most talkative log level; it is driven through
+// success, refusals, IAM failing and slow, the database cut off, and an
+// unexpected fault, with tokens, access keys, secret keys and a database
+// password that are all unmistakable. Then every byte it wrote and every
+// answer it gave is searched for them.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { TaskStatus } from '../src/tasks/task-state.js';
+import { FakeKeystone } from './support/fake-keystone.js';
+import {
+  killServiceProcess,
+  startServiceProcess,
+  TEST_SECRETS_KEY,
+  type ServiceProcess,
+} from './support/service-process.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+import { insertTask, testDatabaseUrl } from './support/test-app.js';
+
+const PROJECT = 'secrets-project';
+const secret = (label: string) => `${label}${randomBytes(12).toString('hex')}`;
+
+const AK = secret('AKSECRET');
+const SK = secret('SKSECRET');
+const DB_PASSWORD = secret('dbpass');
+/** Every token the test sends; the service may never repeat one. */
+const tokens: string[] = [];
+
+let keystone: FakeKeystone;
+let proxy: TcpProxy;
+let db: pg.Pool;
+let service: ServiceProcess;
+let base: string;
+/** Everything the service answered: status line, headers and body. */
+const answers: string[] = [];
+
+before(async () => {
+  keystone = await FakeKeystone.start();
+  db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
+  await db.query('DELETE FROM task_transitions WHERE project_id = $1', [PROJECT]);
+  await db.query('DELETE FROM tasks WHERE project_id = $1', [PROJECT]);
+  proxy = await TcpProxy.inFrontOf(testDatabaseUrl());
+  // The test server trusts every local connection, so any password works:
+  // one is there only to be searched for.
+  const viaProxy = new URL(proxy.urlThrough(testDatabaseUrl()));
+  viaProxy.username = 'postgres';
+  viaProxy.password = DB_PASSWORD;
+  service = startServiceProcess({
+    NODE_ENV: 'production',
+    DATABASE_URL: viaProxy.toString(),
+    IAM_ENDPOINT: keystone.endpoint,
+    IAM_TIMEOUT_MS: '300',
+    DATABASE_CONNECT_TIMEOUT_MS: '500',
+    DATABASE_STATEMENT_TIMEOUT_MS: '500',
+    LOG_LEVEL: 'verbose',
+  });
+  base = `http://127.0.0.1:${await service.port}`;
+});
+after(async () => {
+  await killServiceProcess(service);
+  await proxy.stop();
+  await db.end();
+  await keystone.stop();
+});
+
+function issue(options: Parameters<FakeKeystone['issue']>[0] = {}): string {
+  const token = keystone.issue({ projectId: PROJECT, userId: 'u-secrets', ...options });
+  tokens.push(token);
+  return token;
+}
+
+async function send(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<number> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  answers.push(`${res.status}\n${[...res.headers].map((h) => h.join(': ')).join('\n')}\n${text}`);
+  return res.status;
+}
+
+const stopPath = (id: string | number) => `/v2/${PROJECT}/tasks/${id}/stop`;
+const migrating = () => insertTask(db, PROJECT, TaskStatus.Migrating);
+
+/** A body carrying credentials, as a create-task request does. */
+const credentialsBody = JSON.stringify({
+  name: 'with-credentials',
+  src_node: { region: 'r', ak: AK, sk: SK, bucket: 'b' },
+  dst_node: { region: 'r', ak: AK, sk: SK, bucket: 'b' },
+});
+
+test('success and refusals', async () => {
+  const good = issue();
+  const json = { 'Content-Type': 'application/json' };
+  assert.equal(await send('POST', stopPath(await migrating()), { 'X-Auth-Token': good }), 200);
+  assert.equal(
+    await send(
+      'POST',
+      stopPath(await migrating()),
+      { 'X-Auth-Token': good, ...json },
+      credentialsBody,
+    ),
+    200,
+  );
+  // Already paused, no such task, unknown route, wrong project.
+  assert.equal(await send('POST', stopPath(999_999_999), { 'X-Auth-Token': good }), 400);
+  assert.equal(await send('GET', `/v2/${PROJECT}/nothing`, { 'X-Auth-Token': good }), 404);
+  assert.equal(
+    await send('POST', stopPath(await migrating()), {
+      'X-Auth-Token': issue({ projectId: 'other' }),
+    }),
+    403,
+  );
+  assert.equal(
+    await send('POST', stopPath(await migrating()), {
+      'X-Auth-Token': issue({ roles: ['reader'] }),
+    }),
+    403,
+  );
+  // Bodies with credentials on routes that may or may not exist.
+  for (const path of [`/v2/${PROJECT}/tasks`, `/v2/${PROJECT}/tasks/1`]) {
+    const status = await send(
+      'POST',
+      path,
+      { 'X-Auth-Token': secret('tok'), ...json },
+      credentialsBody,
+    );
+    assert.ok(status >= 400 && status < 500, `${status} for POST ${path}`);
+  }
+});
+
+test('bad tokens: unknown, expired, revoked, malformed, over-long', async () => {
+  const unknown = secret('unknowntoken');
+  tokens.push(unknown);
+  assert.equal(await send('POST', stopPath(await migrating()), { 'X-Auth-Token': unknown }), 401);
+  const expired = issue({ expiresAt: Date.now() - 1000 });
+  assert.equal(await send('POST', stopPath(await migrating()), { 'X-Auth-Token': expired }), 401);
+  const revoked = issue();
+  keystone.revoke(revoked);
+  assert.equal(await send('POST', stopPath(await migrating()), { 'X-Auth-Token': revoked }), 401);
+  const malformed = `${secret('malformed')}\u00e9`;
+  tokens.push(malformed.slice(0, -1));
+  const encoded = Buffer.from(malformed, 'latin1').toString('latin1');
+  assert.equal(await send('POST', stopPath(await migrating()), { 'X-Auth-Token': encoded }), 401);
+  const long = secret('longtoken').padEnd(16_385, 'x');
+  tokens.push(long.slice(0, 40));
+  assert.equal(await send('POST', stopPath(await migrating()), { 'X-Auth-Token': long }), 400);
+  // An access-key signature the service does not take (yet): no AK in the logs.
+  const signed = `SDK-HMAC-SHA256 Access=${AK}, SignedHeaders=host, Signature=${secret('sig')}`;
+  assert.equal(await send('POST', stopPath(await migrating()), { Authorization: signed }), 401);
+});
+
+test('IAM failing and slow: 503', async () => {
+  keystone.mode = 'error';
+  assert.equal(await send('POST', stopPath(await migrating()), { 'X-Auth-Token': issue() }), 503);
+  keystone.mode = 'hang';
+  assert.equal(await send('POST', stopPath(await migrating()), { 'X-Auth-Token': issue() }), 503);
+  keystone.mode = 'reset';
+  assert.equal(await send('POST', stopPath(await migrating()), { 'X-Auth-Token': issue() }), 503);
+  keystone.mode = 'ok';
+});
+
+test('the database cut off: 503; an unexpected fault: 500', async () => {
+  const token = issue();
+  assert.equal(await send('POST', stopPath(await migrating()), { 'X-Auth-Token': token }), 200);
+  const id = await migrating();
+  proxy.cut();
+  try {
+    assert.equal(await send('POST', stopPath(id), { 'X-Auth-Token': token }, credentialsBody), 503);
+  } finally {
+    proxy.restore();
+  }
+  // NOT VALID: existing rows are not checked, every new one is refused.
+  await db.query(
+    'ALTER TABLE task_transitions ADD CONSTRAINT test_secrets CHECK (false) NOT VALID',
+  );
+  try {
+    assert.equal(await send('POST', stopPath(id), { 'X-Auth-Token': token }), 500);
+  } finally {
+    await db.query('ALTER TABLE task_transitions DROP CONSTRAINT test_secrets');
+  }
+});
+
+test('none of the secrets is in any log line or any answer', async () => {
+  const output = service.output();
+  assert.match(output, /unexpected fault/, 'the 500 was logged (the search covers error logs)');
+  assert.match(output, /unavailable/, 'the 503s were logged');
+  for (const [where, text] of [
+    ['the logs', output],
+    ['the answers', answers.join('\n')],
+  ] as const) {
+    for (const value of [...tokens, AK, SK, DB_PASSWORD, TEST_SECRETS_KEY]) {
+      assert.ok(!text.includes(value), `${where} contain a secret (${value.slice(0, 12)}…)`);
+    }
+  }
+  console.log(
+    `searched ${output.length} bytes of logs and ${answers.length} answers ` +
+      `for ${tokens.length + 4} secrets`,
+  );
+});

@@ -1,0 +1,60 @@
+// The service as an operator runs it, `node dist/src/main.js`, in a process
+// of its own that a test can starve, SIGTERM or SIGKILL. Its stdout and
+// stderr are kept, for the tests that read the logs.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+/** The key production mode needs for task secrets; tests search logs for it too. */
+export const TEST_SECRETS_KEY = randomBytes(32).toString('base64');
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** The exit code, or the signal's name when killed by one. */
+  exited: Promise<number | string>;
+  /** The port it listens on, once its "Listening" line is out. */
+  port: Promise<number>;
+}
+
+export function startServiceProcess(env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SECRETS_KEY: TEST_SECRETS_KEY,
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
+  const port = new Promise<number>((resolve, reject) => {
+    const deadline = Date.now() + 60_000;
+    const look = () => {
+      const match = /Listening on [^:]+:(\d+)/.exec(output);
+      if (match) return resolve(Number(match[1]));
+      if (child.exitCode !== null || Date.now() > deadline) {
+        return reject(new Error(`the service did not start; its output:\n${output}`));
+      }
+      setTimeout(look, 50);
+    };
+    look();
+  });
+  port.catch(() => undefined); // a test that never asks for the port must not crash on it
+  return { child, output: () => output, exited, port };
+}
+
+/** Kills the process if it is still running (for finally blocks). */
+export async function killServiceProcess(service: ServiceProcess): Promise<void> {
+  if (service.child.exitCode === null && service.child.signalCode === null) {
+    service.child.kill('SIGKILL');
+  }
+  await service.exited;
+}
