@@ -1,6 +1,11 @@
 // Reads a V8 CPU profile (node --cpu-prof) and says where the time went:
 // self time by package (or by part of the service and of Node), and the
 // busiest functions. Idle time is left out of the shares.
+//
+// The profiler samples wall-clock time: on a machine with fewer cores than
+// busy processes, a thread that wakes another (a socket write) is often
+// descheduled inside that call, so native calls such as writev carry time
+// the process spent waiting for a core, not only working.
 
 import { readFileSync } from 'node:fs';
 
@@ -11,6 +16,7 @@ interface ProfileNode {
 }
 
 interface CpuProfile {
+  endTime: number;
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -33,14 +39,22 @@ function placeOf(url: string, functionName: string): string {
   return url;
 }
 
-export function summarizeProfile(file: string, top = 15): ProfileSummary {
+/**
+ * Summarises the last `lastMs` of the profile (the load, not the start-up
+ * before it: loading modules would otherwise take a good share).
+ */
+export function summarizeProfile(file: string, lastMs: number, top = 15): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  // A sample's time is the delta to the next sample.
+  const from = profile.endTime - lastMs * 1000;
+  // Timestamps are the running sum of the deltas; a sample's time is the
+  // delta to the next one.
   const selfMicros = new Map<number, number>();
+  let timestamp = profile.endTime - profile.timeDeltas.reduce((sum, d) => sum + d, 0);
   profile.samples.forEach((id, i) => {
     const delta = profile.timeDeltas[i + 1] ?? 0;
-    selfMicros.set(id, (selfMicros.get(id) ?? 0) + delta);
+    timestamp += profile.timeDeltas[i];
+    if (timestamp >= from) selfMicros.set(id, (selfMicros.get(id) ?? 0) + delta);
   });
   const places = new Map<string, number>();
   const functions = new Map<string, { place: string; micros: number }>();

@@ -26,20 +26,10 @@ export interface Measurement {
   readonly curve: readonly number[];
 }
 
-export interface Summary {
-  readonly server: string;
-  readonly path: PathName;
+export interface Summary extends Omit<Measurement, 'round' | 'outcomes'> {
   readonly rounds: number;
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly cpuMicrosPerRequest: number;
-  readonly peakRssMb: number;
-  readonly iamPerToken: number;
-  readonly iamMaxPerToken: number;
-  readonly errors: number;
+  /** The answers other than the expected one, e.g. "3× 400 OMS.0066". */
   readonly unexpected: string;
-  readonly curve: readonly number[];
   /** Medians of the per-round ratios to the yardstick; undefined for the yardstick. */
   readonly rpsRatio?: number;
   readonly p99Ratio?: number;

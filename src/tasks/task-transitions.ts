@@ -7,6 +7,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
+import { namedQuery } from '../database/named-query.js';
 import {
   checkTransition,
   TASK_ACTIONS,
@@ -52,20 +53,20 @@ export class TaskTransitions {
     // and the look that explains its failure. Such a race is rare; if it
     // keeps happening the caller is told to retry (503), never misled.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const moved: { from_status: TaskStatus }[] = await this.db.query(MOVE_SQL, [
-        taskId,
-        projectId,
-        from,
-        to,
-        actor.userId,
-        actor.requestId,
-      ]);
+      const moved = await namedQuery<{ from_status: TaskStatus }>(
+        this.db,
+        `task-move-${action}`,
+        MOVE_SQL,
+        [taskId, projectId, from, to, actor.userId, actor.requestId],
+      );
       if (moved.length === 1) return moved[0].from_status;
 
-      const [current]: { status: TaskStatus }[] = await this.db.query(CURRENT_STATUS_SQL, [
-        taskId,
-        projectId,
-      ]);
+      const [current] = await namedQuery<{ status: TaskStatus }>(
+        this.db,
+        'task-current-status',
+        CURRENT_STATUS_SQL,
+        [taskId, projectId],
+      );
       if (current === undefined) throw new TaskNotFound();
       checkTransition(action, current.status); // throws TaskTransitionRejected
     }
