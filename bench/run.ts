@@ -3,7 +3,7 @@
 //
 //   npm run bench                  5 rounds of 10 s per path and server, a
 //                                  profile, then BENCHMARKS.md and the chart
-//   npm run bench -- --quick       2 rounds of 3 s, no profile, written to
+//   npm run bench -- --quick       2 rounds of 2 s, no profile, written to
 //                                  .bench/ (about a minute)
 //
 // Options: --rounds N, --seconds S, --warmup S, --paths a,b, --profile /
@@ -64,7 +64,7 @@ function parseOptions(argv: string[]): Options {
   return {
     quick,
     rounds: Number(value('--rounds') ?? (quick ? 2 : 5)),
-    seconds: Number(value('--seconds') ?? (quick ? 3 : 10)),
+    seconds: Number(value('--seconds') ?? (quick ? 2 : 10)),
     warmup: Number(value('--warmup') ?? (quick ? 1 : 2)),
     paths,
     profile: argv.includes('--profile') || (!quick && !argv.includes('--no-profile')),
@@ -312,11 +312,15 @@ ${machine}
 - Database: ${(1_000_000).toLocaleString('en')} migrating tasks in 100 projects, seeded with
   \`generate_series\` after the real migrations; tasks are reset to migrating
   before every run of a path that pauses them.
-- Both servers run as child processes with \`NODE_ENV=production\`, the
+- The servers run as child processes with \`NODE_ENV=production\`, the
   default pool of ${process.env.DATABASE_POOL_SIZE ?? 10} connections, and validate tokens against an
   IAM double (its own process) that answers after ${process.env.IAM_DELAY_MS ?? 15} ms.
 - autocannon, ${CONNECTIONS} connections, ${options.seconds} s per run after ${options.warmup} s of warm-up;
-  ${options.rounds} rounds, the order of the servers rotating every round.
+  ${options.rounds} rounds, the order of the servers rotating every round.${
+    options.baseline
+      ? `\n- \`${contestants[2].name}\`: the service as built from that commit, to show\n  a change before and after in the same run.`
+      : ''
+  }
   Figures are medians of the rounds; ratios are medians of each round's ratio.
 - Paths:
 ${options.paths.map((p) => `  - **${p.name}** (expects ${p.expected}): ${p.description}`).join('\n')}
