@@ -41,6 +41,12 @@ import {
   type Measurement,
 } from './report.js';
 
+const PROFILE_INTRO = `From \`node --cpu-prof\` of the service under the same load (a run of its own,
+after the measured rounds). The profiler samples wall-clock time: with more
+busy processes than cores, a thread that wakes another by writing to a socket
+is often descheduled inside that call, so \`writev\` also carries time spent
+waiting for a core. The shares of the rest are the service's own work.`;
+
 interface Options {
   quick: boolean;
   rounds: number;
@@ -342,7 +348,7 @@ ${targetsList(targets)}
 ## Latency
 
 ![Latency percentiles, service vs yardstick](${relative(dirname(options.output), chartFile)})
-${profiles.length ? `\n## Where the service's time goes\n\nFrom \`node --cpu-prof\` of the service under the same load (a run of its own,\nafter the measured rounds).\n\n${profiles.join('\n\n')}\n` : ''}
+${profiles.length ? `\n## Where the service's time goes\n\n${PROFILE_INTRO}\n\n${profiles.join('\n\n')}\n` : ''}
 <details><summary>Every round</summary>
 
 | round | path | server | req/s | p50 ms | p99 ms | CPU µs/req | RSS MB | errors |
