@@ -28,14 +28,29 @@ export interface ProfileSummary {
   readonly byFunction: readonly { name: string; place: string; share: number }[];
 }
 
-/** node_modules/<package>, the service's own folders, or Node's internals. */
+/** Native calls that write to a socket (HTTP answers, PostgreSQL messages). */
+const SOCKET_WRITES = new Set(['writev', 'writeLatin1String', 'writeUtf8String', 'writeBuffer']);
+
+/** Where a function belongs, grouped by what it does for a request. */
 function placeOf(url: string, functionName: string): string {
-  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1];
+  if (url === '') {
+    if (SOCKET_WRITES.has(functionName)) return 'socket writes (wall time, see above)';
+    return functionName.startsWith('(') ? functionName : '(native)';
+  }
+  if (/class-validator|class-transformer|validation\.pipe/.test(url)) {
+    return 'ValidationPipe (class-transformer, class-validator)';
+  }
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+  if (pkg?.startsWith('@nestjs/')) return 'Nest';
+  if (pkg && /^(fastify|@fastify\/|find-my-way|avvio|light-my-request|fast-)/.test(pkg)) {
+    return 'Fastify';
+  }
+  if (pkg && /^(pg|pg-.*|postgres-.*)$/.test(pkg)) return 'pg';
+  if (pkg) return pkg;
   const own = /\/dist\/(src\/[^/]+)\//.exec(url);
   if (own) return `service: ${own[1]}`;
-  if (url.startsWith('node:')) return `node: ${url.slice(5).split('/').slice(0, 2).join('/')}`;
+  if (/^node:(internal\/)?crypto/.test(url)) return 'node: crypto';
+  if (url.startsWith('node:')) return 'node: http, net, streams, events, timers';
   return url;
 }
 

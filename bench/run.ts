@@ -44,8 +44,9 @@ import {
 const PROFILE_INTRO = `From \`node --cpu-prof\` of the service under the same load (a run of its own,
 after the measured rounds). The profiler samples wall-clock time: with more
 busy processes than cores, a thread that wakes another by writing to a socket
-is often descheduled inside that call, so \`writev\` also carries time spent
-waiting for a core. The shares of the rest are the service's own work.`;
+is often descheduled inside that call, so socket writes (\`writev\`,
+\`writeLatin1String\`) also carry time spent waiting for a core. The shares
+of the rest are the service's own work.`;
 
 interface Options {
   quick: boolean;
