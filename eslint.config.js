@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', '.data/'] },
+  { ignores: ['dist/', 'node_modules/', '.data/', '.bench/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -72,15 +72,19 @@ export async function createApp(
     },
   });
   const fastify = adapter.getInstance();
-  fastify.addHook('onRequest', async (request, reply) => {
+  // A callback hook, not an async one: no promise per request.
+  fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
     if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
       // HTTP/1.1 requires Host (RFC 9112, 3.2), in the OMS shape like any refusal.
-      return reply
+      // Answered without done(): the request goes no further.
+      void reply
         .status(400)
         .type('application/json; charset=utf-8')
         .send(omsErrorBody('OMS.0064', 'The Host header is missing.', request.id));
+      return;
     }
+    done();
   });
   // Node answers an Expect other than 100-continue with a bare 417.
   fastify.server.on('checkExpectation', (request, response) => {

@@ -9,6 +9,7 @@ import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY, type FakeAccessKey } from './support/fake-keystone.js';
 import { omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
 import { assertUnchanged } from './support/stop-checks.js';
+import { createBody, startBody } from './support/task-api.js';
 import {
   auditRows,
   emptyTables,
@@ -75,6 +76,55 @@ describe('the official SDK core, signing with an access key', () => {
     const err = await sdkError(client().stopTask('999999999'));
     assert.equal(err.httpStatusCode, 400);
     assert.equal(err.errorCode, 'OMS.1009');
+  });
+
+  test('the rest of the task API through the SDK, each answer and row checked', async () => {
+    const oms = client({ userId: 'sdk-user' });
+    const setStatus = (id: string, status: TaskStatus) =>
+      t.db.query('UPDATE tasks SET status = $2 WHERE id = $1', [id, status]);
+
+    const created = await oms.createTask(createBody());
+    assert.equal(created.httpStatusCode, 200);
+    assert.equal(typeof created.id, 'number');
+    const id = String(created.id);
+    const [createdRow] = await auditRows(t.db, id);
+    assert.deepEqual([createdRow.action, createdRow.user_id], ['create', 'sdk-user']);
+
+    const shown = await oms.showTask(id);
+    assert.equal(shown.httpStatusCode, 200);
+    assert.equal(shown.name, created.task_name);
+    assert.equal(shown.status, TaskStatus.Waiting); // the scheduler is off in this app
+    const listed = await oms.listTasks({ limit: 100, offset: 0 });
+    assert.equal(listed.count, 1);
+    assert.deepEqual(
+      listed.tasks?.map((task) => task.id),
+      [created.id],
+    );
+
+    assert.equal((await sdkError(oms.startTask(id, startBody()))).errorCode, 'OMS.0065');
+    await setStatus(id, TaskStatus.Paused);
+    assert.equal((await oms.startTask(id, startBody())).httpStatusCode, 200);
+    assert.equal(await taskStatus(t.db, id), TaskStatus.Waiting);
+
+    const policy = [{ start: '01:00', end: '05:00', max_bandwidth: 2_097_152 }];
+    const updated = await oms.updateBandwidthPolicy(id, { bandwidth_policy: policy });
+    assert.equal(updated.httpStatusCode, 200);
+    const { rows } = await t.db.query('SELECT bandwidth_policy FROM tasks WHERE id = $1', [id]);
+    assert.deepEqual(rows[0].bandwidth_policy, policy);
+
+    await setStatus(id, TaskStatus.Migrating);
+    assert.equal((await sdkError(oms.deleteTask(id))).errorCode, 'OMS.0063');
+    await setStatus(id, TaskStatus.Paused);
+    assert.equal((await oms.deleteTask(id)).httpStatusCode, 200);
+    assert.equal(await taskStatus(t.db, id), undefined);
+    assert.equal((await sdkError(oms.showTask(id))).errorCode, 'OMS.1009');
+
+    const invalid = await sdkError(oms.createTask(createBody({ description: 'd'.repeat(256) })));
+    assert.equal(invalid.httpStatusCode, 400);
+    assert.equal(invalid.errorCode, 'OMS.0064');
+
+    assert.equal((await oms.listApiVersions()).versions?.[0].id, 'v2');
+    assert.equal((await oms.showApiInfo()).id, 'v2');
   });
 
   test('the secret and roles are read from IAM once, then cached', async () => {

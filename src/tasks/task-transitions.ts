@@ -9,6 +9,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
 import { mayHaveCommitted } from '../database/database-errors.js';
+import { namedQuery, namedQueryOn } from '../database/named-query.js';
 import {
   checkTransition,
   DELETED,
@@ -123,10 +124,12 @@ export class TaskTransitions {
         return { from: moved[0].from_status, projectHasWaiting: moved[0].project_has_waiting };
       }
 
-      const [current]: { status: TaskStatus }[] = await this.db.query(CURRENT_STATUS_SQL, [
-        taskId,
-        projectId,
-      ]);
+      const [current] = await namedQuery<{ status: TaskStatus }>(
+        this.db,
+        'task-current-status',
+        CURRENT_STATUS_SQL,
+        [taskId, projectId],
+      );
       if (current === undefined) throw new TaskNotFound();
       checkTransition(action, current.status); // throws TaskTransitionRejected
     }
@@ -144,7 +147,12 @@ export class TaskTransitions {
     await runner.connect(); // failing here, nothing was sent
     let lost: unknown;
     try {
-      return (await runner.query(MOVE_SQL[action], params)) as Moved;
+      return await namedQueryOn<Moved[number]>(
+        runner,
+        `task-move-${action}`,
+        MOVE_SQL[action],
+        params,
+      );
     } catch (error) {
       if (!mayHaveCommitted(error)) throw error;
       lost = error;

@@ -38,8 +38,62 @@ export class OmsClient {
     });
   }
 
+  /** POST /v2/{project_id}/tasks */
+  createTask(
+    body: Record<string, unknown>,
+  ): Promise<SdkResponse & { id?: number; task_name?: string }> {
+    return this.send('POST', '/v2/{project_id}/tasks', { body });
+  }
+
+  /** GET /v2/{project_id}/tasks/{task_id} */
+  showTask(taskId: string): Promise<SdkResponse & Record<string, unknown>> {
+    return this.send('GET', '/v2/{project_id}/tasks/{task_id}', { path: { task_id: taskId } });
+  }
+
+  /** GET /v2/{project_id}/tasks */
+  listTasks(
+    query: Record<string, string | number> = {},
+  ): Promise<SdkResponse & { tasks?: { id: number; status: number }[]; count?: number }> {
+    return this.send('GET', '/v2/{project_id}/tasks', { query });
+  }
+
+  /** POST /v2/{project_id}/tasks/{task_id}/start */
+  startTask(taskId: string, body: Record<string, unknown>): Promise<SdkResponse> {
+    return this.send('POST', '/v2/{project_id}/tasks/{task_id}/start', {
+      path: { task_id: taskId },
+      body,
+    });
+  }
+
+  /** DELETE /v2/{project_id}/tasks/{task_id} */
+  deleteTask(taskId: string): Promise<SdkResponse> {
+    return this.send('DELETE', '/v2/{project_id}/tasks/{task_id}', { path: { task_id: taskId } });
+  }
+
+  /** PUT /v2/{project_id}/tasks/{task_id}/bandwidth-policy */
+  updateBandwidthPolicy(taskId: string, body: Record<string, unknown>): Promise<SdkResponse> {
+    return this.send('PUT', '/v2/{project_id}/tasks/{task_id}/bandwidth-policy', {
+      path: { task_id: taskId },
+      body,
+    });
+  }
+
+  /** GET / */
+  listApiVersions(): Promise<SdkResponse & { versions?: { id: string }[] }> {
+    return this.send('GET', '/');
+  }
+
+  /** GET /v2 */
+  showApiInfo(): Promise<SdkResponse & { id?: string }> {
+    return this.send('GET', '/v2');
+  }
+
   /** Any endpoint: what a generated client's ParamCreater would build. */
-  send(method: string, url: string, call: OmsCall = {}): Promise<SdkResponse> {
+  send<T extends object = object>(
+    method: string,
+    url: string,
+    call: OmsCall = {},
+  ): Promise<SdkResponse & T> {
     const options: HttpRequestOptions = {
       method,
       url,
@@ -49,7 +103,8 @@ export class OmsClient {
       headers: { ...call.headers },
       data: call.body,
     };
-    return this.hcClient.sendRequest(options);
+    // The core answers with the parsed JSON body, httpStatusCode added.
+    return this.hcClient.sendRequest(options) as Promise<SdkResponse & T>;
   }
 }
 

@@ -1,0 +1,97 @@
+// The bench's child processes (service, yardstick, IAM double) and what
+// Linux tells about them in /proc: CPU time used and resident memory.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface Child {
+  readonly name: string;
+  readonly process: ChildProcess;
+  readonly port: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `node <args>` and waits for its "Listening on host:port" line. */
+export async function startChild(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<Child> {
+  const child = spawn(process.execPath, args, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`no "Listening" line within ${timeoutMs} ms`), timeoutMs);
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${name}: ${why}; output:\n${output}`));
+    };
+    const read = (chunk: Buffer) => {
+      output += chunk;
+      const match = /Listening on [^:\s]+:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+    child.once('exit', (code) => fail(`exited with ${code}`));
+  });
+  return {
+    name,
+    process: child,
+    port,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/** Clock ticks per second of /proc/<pid>/stat; 100 on every Linux we run on. */
+const CLOCK_TICKS = 100;
+
+/** User + system CPU time of a process so far, in microseconds. */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; fields are counted after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return (ticks * 1e6) / CLOCK_TICKS;
+}
+
+/** Resident memory now, in bytes. */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  return kb ? Number(kb[1]) * 1024 : 0;
+}
+
+/** Samples a process's RSS until stopped; returns the peak seen. */
+export function sampleRss(pid: number, everyMs = 100): { stop(): number } {
+  let peak = rssBytes(pid);
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssBytes(pid));
+    } catch {
+      // the process is gone; keep the peak seen so far
+    }
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}

@@ -1,0 +1,194 @@
+// Turns the rounds' measurements into the report: medians per server and
+// path, each figure's ratio to the yardstick measured in the same round, the
+// targets, and BENCHMARKS.md.
+
+import type { PathName } from './load.js';
+import type { ProfileSummary } from './profile.js';
+
+/** The percentiles each run keeps, for the chart. */
+export const CHART_PERCENTILES = [1, 10, 25, 50, 75, 90, 95, 97.5, 99, 99.5, 99.9];
+
+export interface Measurement {
+  readonly server: string;
+  readonly path: PathName;
+  readonly round: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly cpuMicrosPerRequest: number;
+  readonly peakRssMb: number;
+  /** IAM validations per distinct token the run sent (warm-up included). */
+  readonly iamPerToken: number;
+  readonly iamMaxPerToken: number;
+  readonly errors: number;
+  readonly outcomes: Record<string, number>;
+  /** Latency at each of CHART_PERCENTILES. */
+  readonly curve: readonly number[];
+}
+
+export interface Summary extends Omit<Measurement, 'round' | 'outcomes'> {
+  readonly rounds: number;
+  /** The answers other than the expected one, e.g. "3× 400 OMS.0066". */
+  readonly unexpected: string;
+  /** Medians of the per-round ratios to the yardstick; undefined for the yardstick. */
+  readonly rpsRatio?: number;
+  readonly p99Ratio?: number;
+}
+
+export const YARDSTICK = 'yardstick';
+
+export function median(values: readonly number[]): number {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function summarize(
+  all: readonly Measurement[],
+  servers: readonly string[],
+  paths: readonly { name: PathName; expected: string }[],
+): Summary[] {
+  const summaries: Summary[] = [];
+  for (const path of paths) {
+    const yard = all.filter((m) => m.path === path.name && m.server === YARDSTICK);
+    for (const server of servers) {
+      const runs = all.filter((m) => m.path === path.name && m.server === server);
+      if (runs.length === 0) continue;
+      const ratios = (pick: (m: Measurement) => number) =>
+        server === YARDSTICK
+          ? undefined
+          : median(
+              runs.map((m) => {
+                const twin = yard.find((y) => y.round === m.round);
+                return twin ? pick(m) / pick(twin) : NaN;
+              }),
+            );
+      const unexpected = new Map<string, number>();
+      for (const run of runs) {
+        for (const [key, count] of Object.entries(run.outcomes)) {
+          if (key !== path.expected) unexpected.set(key, (unexpected.get(key) ?? 0) + count);
+        }
+      }
+      summaries.push({
+        server,
+        path: path.name,
+        rounds: runs.length,
+        rps: median(runs.map((m) => m.rps)),
+        p50: median(runs.map((m) => m.p50)),
+        p99: median(runs.map((m) => m.p99)),
+        cpuMicrosPerRequest: median(runs.map((m) => m.cpuMicrosPerRequest)),
+        peakRssMb: Math.max(...runs.map((m) => m.peakRssMb)),
+        iamPerToken: Math.max(...runs.map((m) => m.iamPerToken)),
+        iamMaxPerToken: Math.max(...runs.map((m) => m.iamMaxPerToken)),
+        errors: runs.reduce((sum, m) => sum + m.errors, 0),
+        unexpected: [...unexpected].map(([key, count]) => `${count}× ${key}`).join(', '),
+        curve: CHART_PERCENTILES.map((_, i) => median(runs.map((m) => m.curve[i]))),
+        rpsRatio: ratios((m) => m.rps),
+        p99Ratio: ratios((m) => m.p99),
+      });
+    }
+  }
+  return summaries;
+}
+
+export interface Target {
+  readonly what: string;
+  readonly met: boolean;
+  readonly measured: string;
+}
+
+/** The issue's targets, for the server called `service`. */
+export function checkTargets(summaries: readonly Summary[], service: string): Target[] {
+  const of = (path: PathName) => summaries.find((s) => s.server === service && s.path === path);
+  const success = of('success');
+  const forbidden = of('wrong-project');
+  const mine = summaries.filter((s) => s.server === service);
+  const ratio = (value: number | undefined) =>
+    value === undefined ? 'n/a' : `${value.toFixed(2)}×`;
+  const targets: Target[] = [];
+  if (success) {
+    targets.push(
+      {
+        what: 'success path: requests/s ≥ 0.85 × yardstick',
+        met: (success.rpsRatio ?? 0) >= 0.85,
+        measured: ratio(success.rpsRatio),
+      },
+      {
+        what: 'success path: p99 ≤ 1.3 × yardstick',
+        met: (success.p99Ratio ?? Infinity) <= 1.3,
+        measured: ratio(success.p99Ratio),
+      },
+    );
+  }
+  if (forbidden) {
+    targets.push({
+      what: '403 path: requests/s ≥ 0.85 × yardstick',
+      met: (forbidden.rpsRatio ?? 0) >= 0.85,
+      measured: ratio(forbidden.rpsRatio),
+    });
+  }
+  if (mine.length > 0) {
+    const maxPerToken = Math.max(...mine.map((s) => s.iamMaxPerToken));
+    const peak = Math.max(...mine.map((s) => s.peakRssMb));
+    targets.push(
+      {
+        what: '≤ 1 IAM validation per distinct token per cache TTL',
+        met: maxPerToken <= 1,
+        measured: `at most ${maxPerToken} per token`,
+      },
+      { what: 'RSS under load ≤ 200 MB', met: peak <= 200, measured: `peak ${peak.toFixed(0)} MB` },
+    );
+  }
+  return targets;
+}
+
+const fixed = (value: number, digits: number) =>
+  Number.isFinite(value) ? value.toFixed(digits) : '–';
+
+export function resultsTable(summaries: readonly Summary[]): string {
+  const head =
+    '| path | server | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MB | IAM calls per token (mean / max) | errors | req/s vs yardstick | p99 vs yardstick |\n' +
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+  const rows = summaries.map((s) =>
+    [
+      s.path,
+      s.server,
+      fixed(s.rps, 0),
+      fixed(s.p50, 2),
+      fixed(s.p99, 2),
+      fixed(s.cpuMicrosPerRequest, 0),
+      fixed(s.peakRssMb, 0),
+      `${fixed(s.iamPerToken, 2)} / ${s.iamMaxPerToken}`,
+      s.unexpected ? `${s.errors} (${s.unexpected})` : String(s.errors),
+      s.rpsRatio === undefined ? '1' : `${fixed(s.rpsRatio, 2)}×`,
+      s.p99Ratio === undefined ? '1' : `${fixed(s.p99Ratio, 2)}×`,
+    ].join(' | '),
+  );
+  return [head, ...rows.map((row) => `| ${row} |`)].join('\n');
+}
+
+export function targetsList(targets: readonly Target[]): string {
+  return targets
+    .map((t) => `- ${t.met ? '✅ met' : '❌ not met'}: ${t.what} (measured: ${t.measured})`)
+    .join('\n');
+}
+
+export function profileSection(title: string, summary: ProfileSummary): string {
+  const pct = (share: number) => `${(share * 100).toFixed(1)} %`;
+  return [
+    `### ${title}`,
+    '',
+    `${summary.busyMs.toFixed(0)} ms of busy CPU sampled (idle left out). Self time by place:`,
+    '',
+    '| place | share |',
+    '| --- | ---: |',
+    ...summary.byPlace.map((p) => `| ${p.place} | ${pct(p.share)} |`),
+    '',
+    'Busiest functions (self time):',
+    '',
+    '| function | place | share |',
+    '| --- | --- | ---: |',
+    ...summary.byFunction.map((f) => `| \`${f.name}\` | ${f.place} | ${pct(f.share)} |`),
+  ].join('\n');
+}

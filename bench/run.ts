@@ -1,0 +1,374 @@
+// `npm run bench`: the stop call under load, the service side by side with
+// the yardstick (bench/yardstick.ts) on the same machine in the same run.
+//
+//   npm run bench                  5 rounds of 10 s per path and server, a
+//                                  profile, then BENCHMARKS.md and the chart
+//   npm run bench -- --quick       2 rounds of 2 s, no profile, written to
+//                                  .bench/ (about a minute)
+//
+// Options: --rounds N, --seconds S, --warmup S, --paths a,b, --profile /
+// --no-profile, --output FILE, --baseline GIT-REV (also runs the service as
+// built from that revision, to measure a change before and after).
+// BENCH_DATABASE_URL names the database (its name must contain "bench"); it
+// is created and seeded on first use and reused after. DATABASE_POOL_SIZE,
+// TOKEN_CACHE_TTL_SECONDS and LOG_LEVEL are passed to both servers.
+
+import { execFileSync, execSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import pg from 'pg';
+import { prepareBenchDatabase, resetBenchDatabase } from './bench-database.js';
+import { latencyChart } from './chart.js';
+import {
+  COLD_TOKEN_EVERY,
+  CONNECTIONS,
+  LOAD_PATHS,
+  drive,
+  percentile,
+  type LoadPath,
+} from './load.js';
+import { cpuMicros, sampleRss, startChild, type Child } from './processes.js';
+import { summarizeProfile } from './profile.js';
+import {
+  CHART_PERCENTILES,
+  YARDSTICK,
+  checkTargets,
+  profileSection,
+  resultsTable,
+  summarize,
+  targetsList,
+  type Measurement,
+} from './report.js';
+
+const PROFILE_INTRO = `From \`node --cpu-prof\` of the service under the same load (a run of its own,
+after the measured rounds). The profiler samples wall-clock time: with more
+busy processes than cores, a thread that wakes another by writing to a socket
+is often descheduled inside that call, so socket writes (\`writev\`,
+\`writeLatin1String\`) also carry time spent waiting for a core. The shares
+of the rest are the service's own work.`;
+
+interface Options {
+  quick: boolean;
+  rounds: number;
+  seconds: number;
+  warmup: number;
+  paths: LoadPath[];
+  profile: boolean;
+  output: string;
+  baseline: string | undefined;
+}
+
+function parseOptions(argv: string[]): Options {
+  const value = (name: string) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const quick = argv.includes('--quick');
+  const names = value('--paths')?.split(',');
+  const paths = names ? LOAD_PATHS.filter((p) => names.includes(p.name)) : [...LOAD_PATHS];
+  if (paths.length === 0) throw new Error(`--paths: choose from ${LOAD_PATHS.map((p) => p.name)}`);
+  return {
+    quick,
+    rounds: Number(value('--rounds') ?? (quick ? 2 : 5)),
+    seconds: Number(value('--seconds') ?? (quick ? 2 : 10)),
+    warmup: Number(value('--warmup') ?? (quick ? 1 : 2)),
+    paths,
+    profile: argv.includes('--profile') || (!quick && !argv.includes('--no-profile')),
+    output: value('--output') ?? (quick ? '.bench/BENCHMARKS-quick.md' : 'BENCHMARKS.md'),
+    baseline: value('--baseline'),
+  };
+}
+
+const log = (line: string) => console.log(line);
+/** A pause after each run, so that requests still in the server finish. */
+const SETTLE_MS = 500;
+const databaseUrl =
+  process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/oms_bench';
+const passedOn = ['DATABASE_POOL_SIZE', 'TOKEN_CACHE_TTL_SECONDS', 'LOG_LEVEL'];
+
+/** A server under test: how to start it, and its process once started. */
+interface Contestant {
+  readonly name: string;
+  readonly args: string[];
+  child?: Child;
+}
+
+function serverEnv(iamEndpoint: string): Record<string, string> {
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: databaseUrl,
+    IAM_ENDPOINT: iamEndpoint,
+  };
+  for (const name of passedOn) if (process.env[name]) env[name] = process.env[name]!;
+  return env;
+}
+
+/** Builds the service as it was at `rev`, beside this checkout, for a before/after. */
+function buildBaseline(rev: string): string {
+  const commit = execFileSync('git', ['rev-parse', '--short', rev], { encoding: 'utf8' }).trim();
+  const dir = resolve('.bench', `baseline-${commit}`);
+  if (!existsSync(join(dir, 'dist/src/main.js'))) {
+    log(`Building the service at ${commit} in ${relative('.', dir)}`);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    execSync(`git archive ${commit} | tar -x -C ${JSON.stringify(dir)}`);
+    symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
+    execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', dir]);
+  }
+  return commit;
+}
+
+async function iamCall(child: Child, method: string, path: string) {
+  const response = await fetch(`http://127.0.0.1:${child.port}${path}`, { method });
+  return (await response.json()) as {
+    validations: number;
+    distinctTokens: number;
+    maxPerToken: number;
+  };
+}
+
+async function measure(
+  server: Contestant,
+  path: LoadPath,
+  round: number,
+  options: Options,
+  iam: Child,
+): Promise<Measurement> {
+  const child = server.child!;
+  const pid = child.process.pid!;
+  const url = `http://127.0.0.1:${child.port}`;
+  if (path.pausesTasks) await resetBenchDatabase(databaseUrl);
+  await iamCall(iam, 'POST', '/reset');
+  // Tokens are new for every run, so that each run's IAM count stands alone.
+  const tag = `r${round}-${server.name.replace(/\W/g, '')}-${path.name}`;
+  const warm = await drive(url, path, tag, options.warmup);
+  const cpuBefore = cpuMicros(pid);
+  const rss = sampleRss(pid);
+  const run = await drive(url, path, tag, options.seconds, warm.next);
+  const cpu = cpuMicros(pid) - cpuBefore;
+  const peakRss = rss.stop();
+  const iamStats = await iamCall(iam, 'GET', '/stats');
+  // autocannon stops sending, but the server still finishes what it took in
+  // (after an IAM answer, perhaps): let it, before anything else measures or
+  // resets the tasks those requests would pause.
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  return {
+    server: server.name,
+    path: path.name,
+    round,
+    rps: run.requests / run.seconds,
+    p50: percentile(run.latencies, 50),
+    p99: percentile(run.latencies, 99),
+    cpuMicrosPerRequest: cpu / Math.max(1, run.requests),
+    peakRssMb: peakRss / 2 ** 20,
+    iamPerToken: iamStats.validations / Math.max(1, iamStats.distinctTokens),
+    iamMaxPerToken: iamStats.maxPerToken,
+    errors: run.errors,
+    outcomes: run.outcomes,
+    curve: CHART_PERCENTILES.map((p) => percentile(run.latencies, p)),
+  };
+}
+
+/** Runs the service under --cpu-prof on one path and summarises the profile. */
+async function profileService(path: LoadPath, options: Options, iam: Child, args: string[]) {
+  const dir = resolve('.bench/profiles', `${Date.now()}-${path.name}`);
+  mkdirSync(dir, { recursive: true });
+  const child = await startChild(
+    'service (profiled)',
+    ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...args],
+    serverEnv(`http://127.0.0.1:${iam.port}/v3`),
+  );
+  let loadStarted = Date.now();
+  try {
+    if (path.pausesTasks) await resetBenchDatabase(databaseUrl);
+    const url = `http://127.0.0.1:${child.port}`;
+    const warm = await drive(url, path, `profile-${path.name}`, options.warmup);
+    loadStarted = Date.now();
+    await drive(url, path, `profile-${path.name}`, options.seconds, warm.next);
+  } finally {
+    await child.stop();
+  }
+  const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no CPU profile was written in ${dir}`);
+  const summary = summarizeProfile(join(dir, file), Date.now() - loadStarted);
+  return { file: join(dir, file), summary };
+}
+
+async function postgresVersion(): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SHOW server_version');
+    return `PostgreSQL ${rows[0].server_version}`;
+  } finally {
+    await client.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const started = new Date();
+  const loadBefore = loadavg();
+  await prepareBenchDatabase(databaseUrl, log);
+
+  const contestants: Contestant[] = [
+    { name: 'service', args: ['dist/src/main.js'] },
+    { name: YARDSTICK, args: ['dist/bench/yardstick.js'] },
+  ];
+  if (options.baseline) {
+    const commit = buildBaseline(options.baseline);
+    contestants.push({
+      name: `service@${commit}`,
+      args: [join('.bench', `baseline-${commit}`, 'dist/src/main.js')],
+    });
+  }
+
+  const iam = await startChild('IAM double', ['dist/bench/iam-double.js'], {
+    IAM_DELAY_MS: process.env.IAM_DELAY_MS ?? '15',
+  });
+  const measurements: Measurement[] = [];
+  const profiles: string[] = [];
+  try {
+    const env = serverEnv(`http://127.0.0.1:${iam.port}/v3`);
+    for (const contestant of contestants) {
+      contestant.child = await startChild(contestant.name, contestant.args, env);
+    }
+    log(
+      `${options.rounds} rounds × ${options.paths.length} paths × ${contestants.length} servers, ` +
+        `${options.seconds} s each after ${options.warmup} s of warm-up, ${CONNECTIONS} connections`,
+    );
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const path of options.paths) {
+        // Interleaved: who goes first changes every round.
+        const order = contestants.map((_, i) => contestants[(i + round - 1) % contestants.length]);
+        for (const contestant of order) {
+          const m = await measure(contestant, path, round, options, iam);
+          measurements.push(m);
+          log(
+            `round ${round} ${path.name.padEnd(13)} ${contestant.name.padEnd(16)} ` +
+              `${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50.toFixed(2)} ms  ` +
+              `p99 ${m.p99.toFixed(2)} ms  ${m.cpuMicrosPerRequest.toFixed(0)} µs CPU/req  ` +
+              `RSS ${m.peakRssMb.toFixed(0)} MB  IAM ${m.iamMaxPerToken}/token` +
+              (m.errors ? `  ERRORS ${m.errors} ${JSON.stringify(m.outcomes)}` : ''),
+          );
+        }
+      }
+    }
+    for (const contestant of contestants) await contestant.child?.stop();
+    if (options.profile) {
+      for (const name of ['success', 'wrong-project'] as const) {
+        const path = LOAD_PATHS.find((p) => p.name === name)!;
+        log(`Profiling the service on the ${name} path`);
+        const { file, summary } = await profileService(path, options, iam, contestants[0].args);
+        profiles.push(profileSection(`Service, ${name} path (${relative('.', file)})`, summary));
+      }
+    }
+  } finally {
+    for (const contestant of contestants) await contestant.child?.stop();
+    await iam.stop();
+  }
+
+  const names = contestants.map((c) => c.name);
+  const summaries = summarize(measurements, names, options.paths);
+  const targets = checkTargets(summaries, 'service');
+  const table = resultsTable(summaries);
+  log(`\n${table}\n\n${targetsList(targets)}`);
+
+  const chartFile = join(dirname(options.output), 'benchmarks', 'latency.svg');
+  mkdirSync(dirname(chartFile), { recursive: true });
+  writeFileSync(
+    chartFile,
+    latencyChart(
+      `Stop under load: latency percentiles, medians of ${options.rounds} rounds`,
+      CHART_PERCENTILES,
+      options.paths.map((path) => ({
+        title: `${path.name} (${path.expected})`,
+        curves: summaries
+          .filter((s) => s.path === path.name)
+          .map((s) => ({ label: s.server, values: s.curve })),
+      })),
+    ),
+  );
+
+  const cpu = cpus();
+  const machine = [
+    `- Date: ${started.toISOString()} (${options.quick ? 'quick mode' : 'full run'})`,
+    `- CPU: ${cpu.length} × ${cpu[0]?.model ?? 'unknown'}; memory ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Linux ${release()}`,
+    `- Node.js ${process.version}; ${await postgresVersion()} on the same machine`,
+    `- Load average (1 min) before / after: ${loadBefore[0].toFixed(2)} / ${loadavg()[0].toFixed(2)} — the machine is shared, so only ratios within one run mean much`,
+  ].join('\n');
+  const markdown = `# Benchmarks
+
+The stop call (\`POST /v2/{project_id}/tasks/{task_id}/stop\`) under load,
+the service side by side with the **yardstick**
+([\`bench/yardstick.ts\`](bench/yardstick.ts)): the same call written with
+nothing but \`node:http\` and \`pg\` (same path parsing, same token cache, the
+same statement and audit row, as named prepared statements). Every ratio
+compares the two in the same round of the same run. Generated by
+\`npm run bench\` ([\`bench/\`](bench/)); see the README for how to run it.
+
+## Machine
+
+${machine}
+
+## Method
+
+- Database: ${(1_000_000).toLocaleString('en')} migrating tasks in 100 projects, seeded with
+  \`generate_series\` after the real migrations; tasks are reset to migrating
+  before every run of a path that pauses them.
+- The servers run as child processes with \`NODE_ENV=production\`, the
+  default pool of ${process.env.DATABASE_POOL_SIZE ?? 10} connections, and validate tokens against an
+  IAM double (its own process) that answers after ${process.env.IAM_DELAY_MS ?? 15} ms.
+- autocannon, ${CONNECTIONS} connections, ${options.seconds} s per run after ${options.warmup} s of warm-up;
+  ${options.rounds} rounds, the order of the servers rotating every round.${
+    options.baseline
+      ? `\n- \`${contestants[2].name}\`: the service as built from that commit, to show\n  a change before and after in the same run.`
+      : ''
+  }
+  Figures are medians of the rounds; ratios are medians of each round's ratio.
+- Paths:
+${options.paths.map((p) => `  - **${p.name}** (expects ${p.expected}): ${p.description}`).join('\n')}
+- CPU µs/req: user + system time of the server process (\`/proc/<pid>/stat\`)
+  over the run, per answered request. Peak RSS: sampled every 100 ms.
+  IAM calls per token: validations the IAM double counted per distinct token
+  (a run lasts far less than the cache TTL, so 1 is the most allowed).
+- Errors: answers other than the path's expected one, and connection errors.
+  A new token is used every ${COLD_TOKEN_EVERY} requests on the cache-cold path.
+
+## Results
+
+${table}
+
+## Targets
+
+${targetsList(targets)}
+
+## Latency
+
+![Latency percentiles, service vs yardstick](${relative(dirname(options.output), chartFile)})
+${profiles.length ? `\n## Where the service's time goes\n\n${PROFILE_INTRO}\n\n${profiles.join('\n\n')}\n` : ''}
+<details><summary>Every round</summary>
+
+| round | path | server | req/s | p50 ms | p99 ms | CPU µs/req | RSS MB | errors |
+| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${measurements
+  .map(
+    (m) =>
+      `| ${m.round} | ${m.path} | ${m.server} | ${m.rps.toFixed(0)} | ${m.p50.toFixed(2)} | ${m.p99.toFixed(2)} | ${m.cpuMicrosPerRequest.toFixed(0)} | ${m.peakRssMb.toFixed(0)} | ${m.errors} |`,
+  )
+  .join('\n')}
+
+</details>
+`;
+  mkdirSync(dirname(options.output), { recursive: true });
+  writeFileSync(options.output, markdown);
+  log(`\nWrote ${options.output} and ${chartFile}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

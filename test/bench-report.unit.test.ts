@@ -1,0 +1,92 @@
+// The bench's arithmetic: what BENCHMARKS.md quotes must be the medians of
+// the rounds, and each ratio the median of the same-round ratios, with every
+// unexpected answer counted.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { percentile } from '../bench/load.js';
+import {
+  CHART_PERCENTILES,
+  checkTargets,
+  median,
+  summarize,
+  type Measurement,
+} from '../bench/report.js';
+
+function run(server: string, round: number, rps: number, p99: number, extra = {}): Measurement {
+  return {
+    server,
+    path: 'success',
+    round,
+    rps,
+    p50: p99 / 2,
+    p99,
+    cpuMicrosPerRequest: 100,
+    peakRssMb: 100 + round,
+    iamPerToken: 1,
+    iamMaxPerToken: 1,
+    errors: 0,
+    outcomes: { '200': 1000 },
+    curve: CHART_PERCENTILES.map(() => p99),
+    ...extra,
+  };
+}
+
+const SUCCESS = [{ name: 'success' as const, expected: '200' }];
+
+test('median of odd and even counts, ignoring NaN', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(median([NaN, 5]), 5);
+  assert.ok(Number.isNaN(median([])));
+});
+
+test('percentile picks the nearest rank of sorted values', () => {
+  const values = Float64Array.from({ length: 100 }, (_, i) => i + 1);
+  assert.equal(percentile(values, 50), 50);
+  assert.equal(percentile(values, 99), 99);
+  assert.equal(percentile(values, 100), 100);
+  assert.equal(percentile(Float64Array.of(7), 99), 7);
+});
+
+test('ratios are medians of same-round ratios, not ratios of medians', () => {
+  // The machine slows down in round 2 for both: the same-round ratio is
+  // steady at 0.9 while the ratio of medians would not be.
+  const all = [
+    run('service', 1, 900, 11),
+    run('yardstick', 1, 1000, 10),
+    run('service', 2, 450, 22),
+    run('yardstick', 2, 500, 20),
+    run('service', 3, 1800, 5.5),
+    run('yardstick', 3, 2000, 5),
+  ];
+  const [service, yardstick] = summarize(all, ['service', 'yardstick'], SUCCESS);
+  assert.equal(service.rps, 900);
+  assert.equal(service.rpsRatio, 0.9);
+  assert.ok(Math.abs(service.p99Ratio! - 1.1) < 1e-9);
+  assert.equal(service.peakRssMb, 103);
+  assert.equal(yardstick.rpsRatio, undefined);
+});
+
+test('answers other than the expected one are errors, named in the summary', () => {
+  const all = [
+    run('service', 1, 900, 10, { errors: 3, outcomes: { '200': 997, '400 OMS.0066': 3 } }),
+    run('yardstick', 1, 1000, 10),
+  ];
+  const [service] = summarize(all, ['service', 'yardstick'], SUCCESS);
+  assert.equal(service.errors, 3);
+  assert.equal(service.unexpected, '3× 400 OMS.0066');
+});
+
+test('targets: met and missed', () => {
+  const all = [
+    run('service', 1, 900, 14, { peakRssMb: 250, iamMaxPerToken: 2 }),
+    run('yardstick', 1, 1000, 10),
+  ];
+  const targets = checkTargets(summarize(all, ['service', 'yardstick'], SUCCESS), 'service');
+  assert.deepEqual(
+    targets.map((t) => t.met),
+    [true, false, false, false],
+  );
+  assert.match(targets[1].measured, /1\.40×/);
+});
