@@ -9,7 +9,10 @@ import type pg from 'pg';
 import { TaskScheduler } from '../src/tasks/task-scheduler.js';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FakeKeystone } from './support/fake-keystone.js';
-import { listeningPort, startService, type Service } from './support/spawned-service.js';
+import {
+  startServiceProcess as startService,
+  type ServiceProcess,
+} from './support/service-process.js';
 import { createBody, startBody, TaskApi } from './support/task-api.js';
 import {
   emptyTables,
@@ -188,7 +191,7 @@ describe('two service processes on one database', () => {
   const PROJECTS = ['contended-a', 'contended-b', 'contended-c', 'contended-d'];
   const TASKS_PER_PROJECT = 10;
   let keystone: FakeKeystone;
-  let services: Service[] = [];
+  let services: ServiceProcess[] = [];
   let t: TestApp;
 
   before(async () => {
@@ -214,7 +217,7 @@ describe('two service processes on one database', () => {
   });
 
   test('a burst of creates, stops and starts never admits past the limit, and everyone migrates', async () => {
-    const ports = await Promise.all(services.map((service) => listeningPort(service)));
+    const ports = await Promise.all(services.map((service) => service.port));
     // A client per project per process, so every project is driven through both.
     const clients = PROJECTS.flatMap((project) => {
       const token = keystone.issue({ projectId: project });

@@ -12,7 +12,10 @@ import pg from 'pg';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY, FakeKeystone } from './support/fake-keystone.js';
 import { omsClient, sdkError } from './support/oms-sdk-client.js';
-import { listeningPort, startService, waitFor } from './support/spawned-service.js';
+import {
+  startServiceProcess as startService,
+  waitForOutput as waitFor,
+} from './support/service-process.js';
 import { createBody, startBody, TaskApi } from './support/task-api.js';
 import {
   auditRows,
@@ -121,7 +124,7 @@ test('production: PostgreSQL and IAM from the environment; SIGTERM lets a reques
     LOG_LEVEL: 'debug',
   });
   try {
-    const port = await listeningPort(service);
+    const port = await service.port;
     const project = 'process-test-project';
     const id = await insertTask(db, project, TaskStatus.Migrating);
     const token = keystone.issue({ projectId: project, userId: 'operator-7' });
@@ -175,7 +178,7 @@ test('task secrets reach neither the log nor any answer, whatever happens to the
     token: 'logtest-security-token-4413',
   };
   try {
-    const port = await listeningPort(service);
+    const port = await service.port;
     const project = 'process-secrets-project';
     const token = keystone.issue({ projectId: project });
     const body = createBody({
@@ -235,7 +238,7 @@ test('production with an IAM service identity: the official SDK core signs a sto
     LOG_LEVEL: 'debug',
   });
   try {
-    const port = await listeningPort(service);
+    const port = await service.port;
     const project = 'process-sdk-project';
     const id = await insertTask(db, project, TaskStatus.Migrating);
     const key = keystone.addAccessKey({ projectId: project, userId: 'sdk-operator' });

@@ -24,7 +24,8 @@ export function startServiceProcess(env: Record<string, string>): ServiceProcess
       PATH: process.env.PATH ?? '',
       PORT: '0',
       HOST: '127.0.0.1',
-      SECRETS_KEY: TEST_SECRETS_KEY,
+      // Production needs a key; development must be shown to make its own.
+      ...(env.NODE_ENV === 'production' && { SECRETS_KEY: TEST_SECRETS_KEY }),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,6 +50,23 @@ export function startServiceProcess(env: Record<string, string>): ServiceProcess
   });
   port.catch(() => undefined); // a test that never asks for the port must not crash on it
   return { child, output: () => output, exited, port };
+}
+
+/** Waits until `find` sees what it looks for in the output, or fails showing the output. */
+export async function waitForOutput<T>(
+  what: string,
+  service: ServiceProcess,
+  find: () => T | undefined,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const found = find();
+    if (found !== undefined) return found;
+    if (service.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no ${what}; output so far:\n${service.output()}`);
 }
 
 /** Kills the process if it is still running (for finally blocks). */
