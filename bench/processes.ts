@@ -23,7 +23,12 @@ export async function startChild(
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Only the start and the latest output are kept: the service writes an
+  // access line per request, and holding (or searching) all of it would make
+  // this process, which also drives the load, the bottleneck.
+  const KEEP = 64 * 1024;
   let output = '';
+  let started = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => fail(`no "Listening" line within ${timeoutMs} ms`), timeoutMs);
@@ -33,9 +38,11 @@ export async function startChild(
       reject(new Error(`${name}: ${why}; output:\n${output}`));
     };
     const read = (chunk: Buffer) => {
-      output += chunk;
+      output = (output + chunk).slice(-KEEP);
+      if (started) return;
       const match = /Listening on [^:\s]+:(\d+)/.exec(output);
       if (match) {
+        started = true;
         clearTimeout(timer);
         resolve(Number(match[1]));
       }

@@ -14,6 +14,7 @@
 // TOKEN_CACHE_TTL_SECONDS and LOG_LEVEL are passed to both servers.
 
 import { execFileSync, execSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -101,6 +102,8 @@ function serverEnv(iamEndpoint: string): Record<string, string> {
     PORT: '0',
     DATABASE_URL: databaseUrl,
     IAM_ENDPOINT: iamEndpoint,
+    // Production needs a key for task secrets; the stop never opens them.
+    SECRETS_KEY: randomBytes(32).toString('base64'),
   };
   for (const name of passedOn) if (process.env[name]) env[name] = process.env[name]!;
   return env;

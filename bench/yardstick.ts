@@ -33,7 +33,10 @@ const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
 const TASK_ID_SHAPE = /^[1-9][0-9]{0,14}$/;
 const SANE_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
-// The service's statement for a move, here for stop only (2 → 3).
+// The service's statement for a move (src/tasks/task-transitions.ts), here
+// for stop only (2 → 3): lock, update, audit row, and whether the project has
+// waiting tasks for the scheduler (the yardstick has no scheduler, but the
+// database does the same work).
 const MOVE = {
   name: 'stop',
   text: `
@@ -46,9 +49,10 @@ WITH locked AS (
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status
 )
-INSERT INTO task_transitions (task_id, project_id, from_status, to_status, user_id, request_id)
-SELECT id, project_id, from_status, 3, $3, $4 FROM moved
-RETURNING from_status`,
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, 'stop', from_status, 3, $3, $4 FROM moved
+RETURNING from_status,
+  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = 1) AS project_has_waiting`,
 };
 const STATUS = {
   name: 'status',

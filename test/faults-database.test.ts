@@ -85,7 +85,7 @@ describe('the database stopped under load', () => {
     test(`pg_ctl stop -m ${mode} mid-load: 503s within a bound, recovery, exact ledger`, async () => {
       const project = `faults-db-${mode}`;
       const token = keystone.issue({ projectId: project, userId: USER });
-      const taskIds = await withDb(url, (db) => seedMigratingTasks(db, project, 3000));
+      const taskIds = await withDb(url, (db) => seedMigratingTasks(db, project, 10_000));
       const load = new StopLoad({
         baseUrl,
         projectId: project,

@@ -5,7 +5,6 @@
 // URL template and parameters; {project_id} is filled in by the core from
 // the credentials, as for every project-scoped Huawei service.
 
-import './sdk-core-uuid.js';
 import { BasicCredentials } from '@huaweicloud/huaweicloud-sdk-core/auth/BasicCredentials.js';
 import { ClientBuilder } from '@huaweicloud/huaweicloud-sdk-core/ClientBuilder.js';
 import type { HcClient, HttpRequestOptions } from '@huaweicloud/huaweicloud-sdk-core/HcClient.js';
