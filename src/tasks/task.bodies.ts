@@ -88,23 +88,24 @@ export class ListFileBody {
   obs_bucket: string;
 }
 
-export class SourceNodeBody {
-  @ApiProperty({ example: 'Aliyun', minLength: 1, maxLength: 100 })
-  @IsString()
-  @Length(1, 100)
-  cloud_type: string;
-
-  @ApiProperty({ example: 'cn-hangzhou', minLength: 1, maxLength: 100 })
+/** What both ends of a migration give: where the bucket is, and the keys to it. */
+class BucketAccessBody {
+  @ApiProperty({ example: 'cn-north-4', minLength: 1, maxLength: 100 })
   @IsString()
   @Length(1, 100)
   region: string;
 
-  @ApiProperty(secret('Access key of the source.'))
+  @ApiProperty({ minLength: 1, maxLength: 1024, example: 'my-bucket' })
+  @IsString()
+  @Length(1, 1024)
+  bucket: string;
+
+  @ApiProperty(secret('Access key for the bucket.'))
   @IsString()
   @Length(1, 100)
   ak: string;
 
-  @ApiProperty(secret('Secret key of the source.'))
+  @ApiProperty(secret('Secret key for the bucket.'))
   @IsString()
   @Length(1, 100)
   sk: string;
@@ -114,17 +115,19 @@ export class SourceNodeBody {
   @IsString()
   @MaxLength(MAX_SECURITY_TOKEN_LENGTH)
   security_token?: string;
+}
+
+export class SourceNodeBody extends BucketAccessBody {
+  @ApiProperty({ example: 'Aliyun', minLength: 1, maxLength: 100 })
+  @IsString()
+  @Length(1, 100)
+  cloud_type: string;
 
   @ApiPropertyOptional({ maxLength: 255 })
   @IsOptional()
   @IsString()
   @MaxLength(255)
   app_id?: string;
-
-  @ApiProperty({ minLength: 1, maxLength: 1024, example: 'source-bucket' })
-  @IsString()
-  @Length(1, 1024)
-  bucket: string;
 
   @ApiPropertyOptional({
     type: [String],
@@ -149,33 +152,7 @@ export class SourceNodeBody {
   list_file?: ListFileBody;
 }
 
-export class DestinationNodeBody {
-  @ApiProperty({ example: 'cn-north-4', minLength: 1, maxLength: 100 })
-  @IsString()
-  @Length(1, 100)
-  region: string;
-
-  @ApiProperty(secret('Access key of the destination.'))
-  @IsString()
-  @Length(1, 100)
-  ak: string;
-
-  @ApiProperty(secret('Secret key of the destination.'))
-  @IsString()
-  @Length(1, 100)
-  sk: string;
-
-  @ApiPropertyOptional({ writeOnly: true, maxLength: MAX_SECURITY_TOKEN_LENGTH })
-  @IsOptional()
-  @IsString()
-  @MaxLength(MAX_SECURITY_TOKEN_LENGTH)
-  security_token?: string;
-
-  @ApiProperty({ minLength: 1, maxLength: 1024, example: 'destination-bucket' })
-  @IsString()
-  @Length(1, 1024)
-  bucket: string;
-
+export class DestinationNodeBody extends BucketAccessBody {
   @ApiPropertyOptional({ maxLength: 1024 })
   @IsOptional()
   @IsString()
