@@ -9,7 +9,6 @@ import {
   Delete,
   Get,
   HttpCode,
-  Param,
   Post,
   Put,
   Query,
@@ -24,7 +23,7 @@ import { Caller } from '../iam/auth.guard.js';
 import type { Identity } from '../iam/identity.js';
 import { ApiOmsErrors } from '../openapi/api-oms-errors.js';
 import { BandwidthPolicyBody, CreateTaskBody, StartTaskBody } from './task.bodies.js';
-import { ListTasksQuery, ProjectPath, TaskPath } from './task.params.js';
+import { ApiProjectPath, ApiTaskPath, ListTasksQuery, ProjectId, TaskId } from './task.params.js';
 import { CreatedTask, TaskList, TaskObject } from './task-view.js';
 import type { Actor } from './task-transitions.js';
 import { TasksService } from './tasks.service.js';
@@ -46,98 +45,113 @@ export class TasksController {
   @HttpCode(200)
   @UseInterceptors(RequireJsonObjectBody)
   @ApiOperation({ operationId: 'CreateTask', summary: 'Create a task; it starts by itself' })
+  @ApiProjectPath()
   @ApiOkResponse({ type: CreatedTask })
   @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.0077')
   async create(
-    @Param() path: ProjectPath,
+    @ProjectId() projectId: string,
     @Body() body: CreateTaskBody,
     @Caller() caller: Identity,
     @Req() request: FastifyRequest,
   ): Promise<CreatedTask> {
-    this.access.authorize(caller, path.project_id, 'write');
-    return this.tasks.create(path.project_id, body, actor(caller, request));
+    this.access.authorize(caller, projectId, 'write');
+    return this.tasks.create(projectId, body, actor(caller, request));
   }
 
   @Get()
   @ApiOperation({ operationId: 'ListTasks', summary: 'List tasks, newest first' })
+  @ApiProjectPath()
   @ApiOkResponse({ type: TaskList })
   @ApiOmsErrors('OMS.0064')
   async list(
-    @Param() path: ProjectPath,
+    @ProjectId() projectId: string,
     @Query() query: ListTasksQuery,
     @Caller() caller: Identity,
   ): Promise<TaskList> {
-    this.access.authorize(caller, path.project_id, 'read');
-    return this.tasks.list(path.project_id, query);
+    this.access.authorize(caller, projectId, 'read');
+    return this.tasks.list(projectId, query);
   }
 
   @Get(':task_id')
   @ApiOperation({ operationId: 'ShowTask', summary: 'Show one task' })
+  @ApiTaskPath()
   @ApiOkResponse({ type: TaskObject })
   @ApiOmsErrors('OMS.0064', 'OMS.1009')
-  async show(@Param() path: TaskPath, @Caller() caller: Identity): Promise<TaskObject> {
-    this.access.authorize(caller, path.project_id, 'read');
-    return this.tasks.show(path.project_id, path.task_id);
+  async show(
+    @ProjectId() projectId: string,
+    @TaskId() taskId: string,
+    @Caller() caller: Identity,
+  ): Promise<TaskObject> {
+    this.access.authorize(caller, projectId, 'read');
+    return this.tasks.show(projectId, taskId);
   }
 
   /** Pause a migrating task. Any request body is ignored. */
   @Post(':task_id/stop')
   @HttpCode(200)
   @ApiOperation({ operationId: 'StopTask', summary: 'Pause a migrating task (2 → 3)' })
+  @ApiTaskPath()
   @ApiOkResponse({ description: 'Paused; empty body.' })
   @ApiOmsErrors('OMS.0064', 'OMS.0066', 'OMS.1009')
   async stop(
-    @Param() path: TaskPath,
+    @ProjectId() projectId: string,
+    @TaskId() taskId: string,
     @Caller() caller: Identity,
     @Req() request: FastifyRequest,
   ): Promise<void> {
-    this.access.authorize(caller, path.project_id, 'write');
-    await this.tasks.stop(path.project_id, path.task_id, actor(caller, request));
+    this.access.authorize(caller, projectId, 'write');
+    await this.tasks.stop(projectId, taskId, actor(caller, request));
   }
 
   @Post(':task_id/start')
   @HttpCode(200)
   @UseInterceptors(RequireJsonObjectBody)
   @ApiOperation({ operationId: 'StartTask', summary: 'Start a paused or failed task again' })
+  @ApiTaskPath()
   @ApiOkResponse({ description: 'Waiting for a slot; empty body.' })
   @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0067', 'OMS.0070', 'OMS.1009')
   async start(
-    @Param() path: TaskPath,
+    @ProjectId() projectId: string,
+    @TaskId() taskId: string,
     @Body() body: StartTaskBody,
     @Caller() caller: Identity,
     @Req() request: FastifyRequest,
   ): Promise<void> {
-    this.access.authorize(caller, path.project_id, 'write');
-    await this.tasks.start(path.project_id, path.task_id, body, actor(caller, request));
+    this.access.authorize(caller, projectId, 'write');
+    await this.tasks.start(projectId, taskId, body, actor(caller, request));
   }
 
   @Delete(':task_id')
   @HttpCode(200)
   @ApiOperation({ operationId: 'DeleteTask', summary: 'Delete a task that is not running' })
+  @ApiTaskPath()
   @ApiOkResponse({ description: 'Deleted; empty body.' })
   @ApiOmsErrors('OMS.0063', 'OMS.0064', 'OMS.1009')
   async delete(
-    @Param() path: TaskPath,
+    @ProjectId() projectId: string,
+    @TaskId() taskId: string,
     @Caller() caller: Identity,
     @Req() request: FastifyRequest,
   ): Promise<void> {
-    this.access.authorize(caller, path.project_id, 'write');
-    await this.tasks.delete(path.project_id, path.task_id, actor(caller, request));
+    this.access.authorize(caller, projectId, 'write');
+    await this.tasks.delete(projectId, taskId, actor(caller, request));
   }
 
   @Put(':task_id/bandwidth-policy')
   @HttpCode(200)
   @UseInterceptors(RequireJsonObjectBody)
   @ApiOperation({ operationId: 'UpdateBandwidthPolicy', summary: 'Replace the bandwidth policy' })
+  @ApiTaskPath()
   @ApiBody({ type: BandwidthPolicyBody })
   @ApiOkResponse({ description: 'Replaced; empty body.' })
   @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.0070', 'OMS.1009')
   async setBandwidthPolicy(
-    @Param() path: TaskPath,
+    @ProjectId() projectId: string,
+    @TaskId() taskId: string,
     @Body() body: BandwidthPolicyBody,
     @Caller() caller: Identity,
   ): Promise<void> {
-    this.access.authorize(caller, path.project_id, 'write');
-    await this.tasks.setBandwidthPolicy(path.project_id, path.task_id, body.bandwidth_policy);
+    this.access.authorize(caller, projectId, 'write');
+    await this.tasks.setBandwidthPolicy(projectId, taskId, body.bandwidth_policy);
   }
 }
