@@ -21,7 +21,6 @@ import {
 } from './common/transport-errors.js';
 import { runMigrationsLocked } from './database/migrate.js';
 import { serveOpenApi } from './openapi/openapi.js';
-import { bindRequestContext } from './logging/request-context.js';
 import { recordAnsweredRequests } from './metrics/answered-requests.js';
 import { Metrics, type PoolStats } from './metrics/metrics.js';
 import type { AuthenticatedRequest } from './iam/auth.guard.js';
@@ -90,7 +89,6 @@ export async function createApp(
   fastify.server.on('checkExpectation', (request, response) => {
     metrics.requestRefused(answerUnmetExpectation(request, response));
   });
-  bindRequestContext(fastify);
   recordAnsweredRequests(fastify, metrics);
   // Stop ignores its body, whatever it is (the Go SDK sends an empty one
   // labelled JSON, Terraform none at all), so parsing never fails a request:

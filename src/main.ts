@@ -12,7 +12,7 @@ import { keystoneAccessKeys } from './iam/keystone-access-key.store.js';
 import { KeystoneTokenValidator } from './iam/keystone-token.validator.js';
 import type { AccessKeyStore } from './iam/access-key.js';
 import type { TokenValidator } from './iam/identity.js';
-import { JsonLogger } from './logging/json-logger.js';
+import { flushLog, JsonLogger } from './logging/json-logger.js';
 import { seedDemoTasks } from './tasks/demo-tasks.js';
 import { developmentSecretsKey } from './tasks/task-secrets.js';
 
@@ -127,6 +127,7 @@ function printDevelopmentBanner(
     taskId ? `  curl -i -X POST ${base}/${taskId}/stop -H 'X-Auth-Token: ${tokens.writer}'` : '',
     '',
   ];
+  flushLog(); // the log lines before it come first
   process.stdout.write(lines.join('\n') + '\n');
 }
 

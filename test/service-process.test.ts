@@ -259,6 +259,9 @@ test('production with an IAM service identity: the official SDK core signs a sto
     const down = omsClient(`http://127.0.0.1:${port}`, { ...fresh, projectId: project });
     assert.equal((await sdkError(down.stopTask(id))).errorCode, 'OMS.2004');
 
+    // Log lines are written once per event-loop turn; at exit, all of them.
+    service.child.kill('SIGTERM');
+    await service.exited;
     const output = service.output();
     assert.match(output, /The IAM is unavailable/, 'the outage was logged');
     for (const secret of [

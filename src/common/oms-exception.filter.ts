@@ -1,6 +1,6 @@
 // The one place where errors become HTTP answers. Every error answer is the
 // OMS body {error_code, error_msg, request_id}; internals never leave the
-// process (they are logged instead; the logger adds the request id).
+// process (they are logged instead, under the request id).
 
 import {
   Catch,
@@ -84,7 +84,7 @@ export class OmsExceptionFilter implements ExceptionFilter {
     const known = this.asOmsError(exception, request.url);
     if (known) {
       if (known instanceof DependencyUnavailable) {
-        this.logger.warn({ msg: known.message });
+        this.logger.warn({ msg: known.message, requestId: request.id });
       }
       const status = HTTP_STATUS[known.code];
       return { status, code: known.code, message: known.message };
@@ -97,7 +97,11 @@ export class OmsExceptionFilter implements ExceptionFilter {
       // would have used (413 for a body over the limit).
       return { status: 400, code: 'OMS.0064', message: this.clientMessage(clientStatus) };
     }
-    this.logger.error({ msg: 'unexpected fault', error: describeError(exception) });
+    this.logger.error({
+      msg: 'unexpected fault',
+      requestId: request.id,
+      error: describeError(exception),
+    });
     return { status: 500, code: 'OMS.2000', message: 'Internal error. Quote the request id.' };
   }
 

@@ -34,7 +34,15 @@ const UNREACHABLE_MESSAGES = [
   'connect ETIMEDOUT',
 ];
 
+/** No pool to take a connection from: not connected yet, or shutting down. */
+export class DatabaseNotConnected extends Error {
+  constructor() {
+    super('The database connection is not established.');
+  }
+}
+
 export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof DatabaseNotConnected) return true;
   for (let current = error, depth = 0; current && depth < 5; depth++) {
     if (typeof current !== 'object') return false;
     const { code, message } = current as { code?: unknown; message?: unknown };

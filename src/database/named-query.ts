@@ -4,13 +4,27 @@
 // connection (pg remembers which connections have it) and then only bound
 // and executed, which saves PostgreSQL's CPU more than Node's. In
 // `npm run bench` it took the stop's success path from about 0.6× to 0.8–1.0×
-// of the requests/s of a framework-free yardstick (BENCHMARKS.md).
+// of the requests/s of a framework-free yardstick (BENCHMARKS.md). The hot
+// path also takes its connection from pg directly: a TypeORM QueryRunner
+// costs more to set up and tear down than the statement costs Node.
 //
 // Only for hot, fixed statements: a name must always stand for one text.
 
-import type { Pool, PoolClient } from 'pg';
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { Pool } from 'pg';
+import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import { DatabaseNotConnected } from './database-errors.js';
+
+/** pg's Pool, which TypeORM's postgres driver keeps as `master`. */
+function poolOf(db: DataSource): Pool {
+  const pool =
+    db.options.type === 'postgres'
+      ? ((db.driver as PostgresDriver).master as Pool | undefined)
+      : undefined;
+  // Before the DataSource connects or after it is destroyed (shutting down).
+  if (pool === undefined) throw new DatabaseNotConnected();
+  return pool;
+}
 
 export async function namedQuery<Row>(
   db: DataSource,
@@ -18,29 +32,32 @@ export async function namedQuery<Row>(
   text: string,
   values: readonly unknown[],
 ): Promise<Row[]> {
-  const pool =
-    db.options.type === 'postgres'
-      ? ((db.driver as PostgresDriver).master as Pool | undefined)
-      : undefined;
-  if (pool === undefined) {
-    // Not PostgreSQL, or not connected: TypeORM says why, the slow way.
-    return db.query(text, [...values]);
-  }
-  const result = await pool.query<Row & object>({ name, text, values: [...values] });
+  const result = await poolOf(db).query<Row & object>({ name, text, values: [...values] });
   return result.rows;
 }
 
-/** The same, on the connection a query runner holds (for work that must stay on it). */
-export async function namedQueryOn<Row>(
-  runner: QueryRunner,
-  name: string,
-  text: string,
-  values: readonly unknown[],
-): Promise<Row[]> {
-  const client = (runner as { databaseConnection?: PoolClient }).databaseConnection;
-  if (runner.connection.options.type !== 'postgres' || client === undefined) {
-    return runner.query(text, [...values]);
-  }
-  const result = await client.query<Row & object>({ name, text, values: [...values] });
-  return result.rows;
+/** A connection taken from the pool for a statement that must know whether it was sent. */
+export interface HeldConnection {
+  namedQuery<Row>(name: string, text: string, values: readonly unknown[]): Promise<Row[]>;
+  /** Back to the pool; `error` (the statement's) if the connection broke, so it is closed. */
+  release(error?: unknown): void;
+}
+
+export async function holdConnection(db: DataSource): Promise<HeldConnection> {
+  const client = await poolOf(db).connect();
+  // While a connection is held, pg hands its 'error' events to the holder,
+  // and one nobody listens to would crash the process. The statement in
+  // flight fails with the same error, and that is what the holder acts on.
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  return {
+    async namedQuery<Row>(name: string, text: string, values: readonly unknown[]) {
+      const result = await client.query<Row & object>({ name, text, values: [...values] });
+      return result.rows;
+    },
+    release(error?: unknown) {
+      client.removeListener('error', ignore);
+      client.release(error instanceof Error ? error : undefined);
+    },
+  };
 }

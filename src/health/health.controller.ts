@@ -6,8 +6,8 @@
 // messages) go to the log, not to whoever can reach this URL.
 
 import { ApiExcludeController } from '@nestjs/swagger';
-import { Controller, Get, Inject, Logger, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, Inject, Logger, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
@@ -49,11 +49,16 @@ export class HealthController {
   }
 
   @Get('ready')
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<Readiness> {
+  async ready(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Readiness> {
     const [database, iam] = await Promise.all([
-      this.check('database', () => this.db.query('SELECT 1')),
+      this.check(request.id, 'database', () => this.db.query('SELECT 1')),
       // The development IAM is in-process: always there.
-      this.check('IAM', async () => this.iam.checkReachable?.(this.config.healthTimeoutMs)),
+      this.check(request.id, 'IAM', async () =>
+        this.iam.checkReachable?.(this.config.healthTimeoutMs),
+      ),
     ]);
     const ready = database.status === 'up' && iam.status === 'up';
     void reply.status(ready ? 200 : 503);
@@ -63,7 +68,11 @@ export class HealthController {
     };
   }
 
-  private async check(name: string, probe: () => Promise<unknown>): Promise<CheckResult> {
+  private async check(
+    requestId: string,
+    name: string,
+    probe: () => Promise<unknown>,
+  ): Promise<CheckResult> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CheckTimedOut()), this.config.healthTimeoutMs);
@@ -75,6 +84,7 @@ export class HealthController {
       const timedOut = error instanceof CheckTimedOut;
       this.logger.warn({
         msg: `readiness: the ${name} is down`,
+        requestId,
         error: timedOut ? 'no answer in time' : String(error),
       });
       return { status: 'down', reason: timedOut ? 'timeout' : 'error' };

@@ -26,7 +26,7 @@ import { RateLimits } from '../limits/rate-limits.js';
 import type { Identity } from './identity.js';
 import { isSdkSignature, parseAuthorization } from './sdk-signature.js';
 import { SignatureAuthenticator, type SignedRequest } from './signature-authenticator.js';
-import { TokenAuthenticator } from './token-authenticator.js';
+import { TokenAuthenticator, tokenKey } from './token-authenticator.js';
 
 export type AuthenticatedRequest = FastifyRequest & {
   identity?: Identity;
@@ -70,8 +70,10 @@ export class AuthGuard implements CanActivate {
     const token = headerValue(request, 'x-auth-token');
     const authorization = headerValue(request, 'authorization');
     if (!isSdkSignature(authorization)) {
-      this.rateLimits.checkCredential(token);
-      return this.tokens.authenticate(token);
+      // Hashed once here, for the rate limit and the token cache alike.
+      const key = token ? tokenKey(token) : undefined;
+      this.rateLimits.checkCredential(key);
+      return this.tokens.authenticate(token, key);
     }
     if (token !== undefined) {
       throw new Unauthenticated(

@@ -39,7 +39,8 @@ export class TokenAuthenticator {
     this.cache = new TokenCache(options.ttlSeconds * 1000, options.maxEntries);
   }
 
-  async authenticate(token: string | undefined): Promise<Identity> {
+  /** `key`: tokenKey(token), if the caller has made it already. */
+  async authenticate(token: string | undefined, key?: string): Promise<Identity> {
     if (token === undefined || token === '') {
       throw new Unauthenticated('the X-Auth-Token header is missing.');
     }
@@ -49,7 +50,7 @@ export class TokenAuthenticator {
     if (!TOKEN_SHAPE.test(token)) {
       throw new Unauthenticated('the token is malformed.');
     }
-    const key = tokenKey(token);
+    key ??= tokenKey(token);
     const cached = this.cache.get(key, this.now());
     this.observer?.tokenCacheLookup(cached !== undefined);
     if (cached) return cached;

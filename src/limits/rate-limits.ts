@@ -8,7 +8,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Throttled } from '../common/oms-errors.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
-import { tokenKey } from '../iam/token-authenticator.js';
 import { RateLimiter } from './rate-limiter.js';
 
 @Injectable()
@@ -27,10 +26,10 @@ export class RateLimits {
     );
   }
 
-  /** Keyed by a SHA-256 of the token, never the token. */
-  checkCredential(token: string | undefined): void {
-    if (!token || !this.perCredential.enabled) return;
-    const wait = this.perCredential.take(tokenKey(token));
+  /** `key`: the token's tokenKey (never the token), or `access-key:` and the key. */
+  checkCredential(key: string | undefined): void {
+    if (!key || !this.perCredential.enabled) return;
+    const wait = this.perCredential.take(key);
     if (wait > 0) throw new Throttled('credential', wait);
   }
 

@@ -1,12 +1,14 @@
 // The service's log: one JSON object per line on stdout, with time, level,
-// msg, context and, inside a request, its request_id. Nest's own messages
+// msg, context and, for a line about a request, its request_id: whoever
+// logs about a request names it (an object message's requestId), because
+// keeping it in AsyncLocalStorage instead taxed every promise the service
+// made (Node 20's async hooks; see BENCHMARKS.md). Nest's own messages
 // come through here too (main.ts hands this logger to Nest). An object
 // message is spread into the line; fields whose names say they hold a secret
 // (tokens, keys, signatures, passwords) are replaced, whatever logs them.
 
 import type { LoggerService } from '@nestjs/common';
 import type { LogLevel } from '../config/config.js';
-import { currentRequestId } from './request-context.js';
 
 const RANK: Record<LogLevel, number> = {
   fatal: 0,
@@ -32,12 +34,56 @@ function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/**
+ * stdout, written once per event-loop turn instead of once per line. Under
+ * load a turn answers several requests, and each write to a pipe is a system
+ * call that also wakes the reader (stdout to a pipe is synchronous in Node).
+ * A turn's lines still reach the pipe before the next turn starts waiting on
+ * I/O, and whatever is pending when the process exits is written then.
+ */
+class TurnBatchedStdout {
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private scheduled = false;
+  /** A turn that logs this much writes at once: memory stays bounded. */
+  private static readonly MAX_PENDING_BYTES = 64 * 1024;
+
+  constructor() {
+    process.on('exit', () => this.flush());
+  }
+
+  readonly write = (line: string): void => {
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= TurnBatchedStdout.MAX_PENDING_BYTES) {
+      this.flush();
+    } else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+  };
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    process.stdout.write(text);
+  };
+}
+
+const stdoutLines = new TurnBatchedStdout();
+
+/** Writes the log lines still pending now (before writing to stdout directly). */
+export const flushLog = stdoutLines.flush;
+
 export class JsonLogger implements LoggerService {
   private readonly maxRank: number;
 
   constructor(
     level: LogLevel,
-    private readonly write: (line: string) => void = (line) => process.stdout.write(line),
+    private readonly write: (line: string) => void = stdoutLines.write,
   ) {
     this.maxRank = RANK[level];
   }
@@ -95,7 +141,7 @@ export class JsonLogger implements LoggerService {
       level,
       msg,
       context,
-      request_id: typeof requestId === 'string' ? requestId : currentRequestId(),
+      request_id: typeof requestId === 'string' ? requestId : undefined,
       ...fields,
     };
     if (stack !== undefined) line.stack = stack;

@@ -9,7 +9,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
 import { mayHaveCommitted } from '../database/database-errors.js';
-import { namedQuery, namedQueryOn } from '../database/named-query.js';
+import { holdConnection, namedQuery } from '../database/named-query.js';
 import {
   checkTransition,
   DELETED,
@@ -143,12 +143,10 @@ export class TaskTransitions {
    * cannot be looked at either, the original error stands (503).
    */
   private async move(action: TaskActionName, params: unknown[]): Promise<Moved> {
-    const runner = this.db.createQueryRunner();
-    await runner.connect(); // failing here, nothing was sent
+    const connection = await holdConnection(this.db); // failing here, nothing was sent
     let lost: unknown;
     try {
-      return await namedQueryOn<Moved[number]>(
-        runner,
+      return await connection.namedQuery<Moved[number]>(
         `task-move-${action}`,
         MOVE_SQL[action],
         params,
@@ -158,8 +156,8 @@ export class TaskTransitions {
       lost = error;
     } finally {
       // Before the look below: under load, holding this connection while
-      // waiting for another could drain the pool.
-      await runner.release();
+      // waiting for another could drain the pool. One that broke is closed.
+      connection.release(lost);
     }
     const [taskId, projectId, , , requestId] = params;
     const committed = await this.db
