@@ -8,7 +8,8 @@
 //
 // Options: --rounds N, --seconds S, --warmup S, --paths a,b, --profile /
 // --no-profile, --output FILE, --baseline GIT-REV (also runs the service as
-// built from that revision, to measure a change before and after).
+// built from that revision, to measure a change before and after), --floors /
+// --no-floors (bench/floor.ts on the wrong-project path; on in full runs).
 // BENCH_DATABASE_URL names the database (its name must contain "bench"); it
 // is created and seeded on first use and reused after. DATABASE_POOL_SIZE,
 // TOKEN_CACHE_TTL_SECONDS and LOG_LEVEL are passed to both servers.
@@ -28,6 +29,7 @@ import {
   drive,
   percentile,
   type LoadPath,
+  type PathName,
 } from './load.js';
 import { cpuMicros, sampleRss, startChild, type Child } from './processes.js';
 import { summarizeProfile } from './profile.js';
@@ -58,6 +60,7 @@ interface Options {
   profile: boolean;
   output: string;
   baseline: string | undefined;
+  floors: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -78,6 +81,7 @@ function parseOptions(argv: string[]): Options {
     profile: argv.includes('--profile') || (!quick && !argv.includes('--no-profile')),
     output: value('--output') ?? (quick ? '.bench/BENCHMARKS-quick.md' : 'BENCHMARKS.md'),
     baseline: value('--baseline'),
+    floors: argv.includes('--floors') || (!quick && !argv.includes('--no-floors')),
   };
 }
 
@@ -92,6 +96,8 @@ const passedOn = ['DATABASE_POOL_SIZE', 'TOKEN_CACHE_TTL_SECONDS', 'LOG_LEVEL'];
 interface Contestant {
   readonly name: string;
   readonly args: string[];
+  /** The paths it runs (all if unset). */
+  readonly paths?: readonly PathName[];
   child?: Child;
 }
 
@@ -229,6 +235,16 @@ async function main(): Promise<void> {
     });
   }
 
+  if (options.floors && options.paths.some((p) => p.name === 'wrong-project')) {
+    for (const framework of ['fastify', 'nest']) {
+      contestants.push({
+        name: `${framework} floor`,
+        args: ['dist/bench/floor.js', framework],
+        paths: ['wrong-project'],
+      });
+    }
+  }
+
   const iam = await startChild('IAM double', ['dist/bench/iam-double.js'], {
     IAM_DELAY_MS: process.env.IAM_DELAY_MS ?? '15',
   });
@@ -248,6 +264,7 @@ async function main(): Promise<void> {
         // Interleaved: who goes first changes every round.
         const order = contestants.map((_, i) => contestants[(i + round - 1) % contestants.length]);
         for (const contestant of order) {
+          if (contestant.paths && !contestant.paths.includes(path.name)) continue;
           const m = await measure(contestant, path, round, options, iam);
           measurements.push(m);
           log(

@@ -22,6 +22,7 @@ const RANK: Record<LogLevel, number> = {
 const SECRET_FIELD =
   /token|secret|password|passwd|authorization|signature|cookie|credential|access_?key|(^|_)(ak|sk)$/i;
 const STACK_LIKE = /\n\s+at /;
+const OWN_FIELDS = new Set(['time', 'level', 'context', 'request_id']);
 
 function redact(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
@@ -114,44 +115,45 @@ export class JsonLogger implements LoggerService {
   private emit(level: LogLevel, message: unknown, rest: unknown[]): void {
     if (!this.isEnabled(level)) return;
     // Nest's convention: the context comes last; error() may put a stack before it.
-    const args = [...rest];
-    const last = args.at(-1);
-    const context =
-      typeof last === 'string' && !STACK_LIKE.test(last) ? (args.pop() as string) : undefined;
-    const stack = typeof args[0] === 'string' ? args[0] : undefined;
+    const last = rest.at(-1);
+    const hasContext = typeof last === 'string' && !STACK_LIKE.test(last);
+    const context = hasContext ? last : undefined;
+    const stack =
+      rest.length > (hasContext ? 1 : 0) && typeof rest[0] === 'string' ? rest[0] : undefined;
 
-    let fields: Record<string, unknown> = {};
-    let msg: string;
-    if (message instanceof Error) {
-      msg = `${message.name}: ${message.message}`;
-      fields.stack = message.stack;
-    } else if (message !== null && typeof message === 'object') {
-      fields = redact(message) as Record<string, unknown>;
-      msg = typeof fields.msg === 'string' ? fields.msg : '';
-    } else {
-      msg = String(message);
-    }
-    const requestId = fields.requestId;
-    // The line's own fields are ours; a message cannot overwrite them.
-    for (const key of ['msg', 'requestId', 'time', 'level', 'context', 'request_id']) {
-      delete fields[key];
-    }
+    // Built field by field (no copies, no deletes): every request writes one.
     const line: Record<string, unknown> = {
       time: new Date().toISOString(),
       level,
-      msg,
+      msg: '',
       context,
-      request_id: typeof requestId === 'string' ? requestId : undefined,
-      ...fields,
+      request_id: undefined,
     };
+    if (message instanceof Error) {
+      line.msg = `${message.name}: ${message.message}`;
+      line.stack = message.stack;
+    } else if (message !== null && typeof message === 'object') {
+      for (const [key, value] of Object.entries(message)) {
+        if (key === 'msg') {
+          if (typeof value === 'string') line.msg = value;
+        } else if (key === 'requestId') {
+          if (typeof value === 'string') line.request_id = value;
+        } else if (!OWN_FIELDS.has(key)) {
+          // The line's own fields are ours; a message cannot overwrite them.
+          line[key] = SECRET_FIELD.test(key) ? '[redacted]' : redact(value, 1);
+        }
+      }
+    } else {
+      line.msg = String(message);
+    }
     if (stack !== undefined) line.stack = stack;
     let text: string;
     try {
       text = JSON.stringify(line);
     } catch {
       // A BigInt or a cycle in the fields: keep the line, lose the fields.
-      const { time, context: ctx, request_id } = line;
-      text = JSON.stringify({ time, level, msg, context: ctx, request_id, unserializable: true });
+      const { time, msg, request_id } = line;
+      text = JSON.stringify({ time, level, msg, context, request_id, unserializable: true });
     }
     this.write(text + '\n');
   }
