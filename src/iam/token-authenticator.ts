@@ -2,7 +2,7 @@
 // then IAM (concurrent requests with the same unvalidated token share one
 // IAM call).
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { DependencyUnavailable, InvalidParameter, Unauthenticated } from '../common/oms-errors.js';
 import { IamCircuitOpen } from './circuit-breaker.js';
 import type { IamObserver, ValidationOutcome } from './iam-observer.js';
@@ -17,7 +17,8 @@ const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
 
 /** What a token is known by wherever it is kept or counted: never the token itself. */
 export function tokenKey(token: string): string {
-  return createHash('sha256').update(token).digest('base64');
+  // One-shot: no Hash object per request (a third of createHash's cost).
+  return hash('sha256', token, 'base64');
 }
 
 function outcomeOf(error: unknown): ValidationOutcome {
