@@ -192,3 +192,38 @@ export function profileSection(title: string, summary: ProfileSummary): string {
     ...summary.byFunction.map((f) => `| \`${f.name}\` | ${f.place} | ${pct(f.share)} |`),
   ].join('\n');
 }
+
+export const FASTIFY_FLOOR = 'fastify floor';
+export const NEST_FLOOR = 'nest floor';
+
+/**
+ * The wrong-project path's CPU per request split into layers: Node's HTTP
+ * (the yardstick does little else), what Fastify and then Nest add when they
+ * do nothing, and what the service's own work adds on top of Nest. Medians
+ * of rounds, so the layers are only as exact as the machine is quiet.
+ */
+export function floorSection(summaries: readonly Summary[], service: string): string | undefined {
+  const of = (server: string) =>
+    summaries.find((s) => s.server === server && s.path === 'wrong-project');
+  const [yardstick, fastify, nest, mine] = [YARDSTICK, FASTIFY_FLOOR, NEST_FLOOR, service].map(of);
+  if (!yardstick || !fastify || !nest || !mine) return undefined;
+  const us = (value: number) => `${fixed(value, 0)} µs`;
+  const row = (what: string, s: Summary, note: string) =>
+    `| ${what} | ${us(s.cpuMicrosPerRequest)} | ${s.rpsRatio === undefined ? '1' : `${fixed(s.rpsRatio, 2)}×`} | ${note} |`;
+  return [
+    '| server | CPU per request | req/s vs yardstick | what it does |',
+    '| --- | ---: | ---: | --- |',
+    row(YARDSTICK, yardstick, 'parses the path, hashes the token, finds it in its cache, refuses'),
+    row(FASTIFY_FLOOR, fastify, 'routes and refuses, nothing else'),
+    row(
+      NEST_FLOOR,
+      nest,
+      'routes through a Nest controller whose handler throws, a filter answers',
+    ),
+    row(service, mine, 'the real thing'),
+    '',
+    `Nest over Fastify, doing nothing: ${us(nest.cpuMicrosPerRequest - fastify.cpuMicrosPerRequest)} per request. ` +
+      `The service over the Nest floor: ${us(mine.cpuMicrosPerRequest - nest.cpuMicrosPerRequest)} per request ` +
+      '(its guard, token cache, rate limits, pipes, access policy, error filter, access log and metrics).',
+  ].join('\n');
+}

@@ -35,8 +35,11 @@ import { cpuMicros, sampleRss, startChild, type Child } from './processes.js';
 import { summarizeProfile } from './profile.js';
 import {
   CHART_PERCENTILES,
+  FASTIFY_FLOOR,
+  NEST_FLOOR,
   YARDSTICK,
   checkTargets,
+  floorSection,
   profileSection,
   resultsTable,
   summarize,
@@ -236,9 +239,12 @@ async function main(): Promise<void> {
   }
 
   if (options.floors && options.paths.some((p) => p.name === 'wrong-project')) {
-    for (const framework of ['fastify', 'nest']) {
+    for (const [name, framework] of [
+      [FASTIFY_FLOOR, 'fastify'],
+      [NEST_FLOOR, 'nest'],
+    ]) {
       contestants.push({
-        name: `${framework} floor`,
+        name,
         args: ['dist/bench/floor.js', framework],
         paths: ['wrong-project'],
       });
@@ -294,6 +300,7 @@ async function main(): Promise<void> {
   const names = contestants.map((c) => c.name);
   const summaries = summarize(measurements, names, options.paths);
   const targets = checkTargets(summaries, 'service');
+  const floors = floorSection(summaries, 'service');
   const table = resultsTable(summaries);
   log(`\n${table}\n\n${targetsList(targets)}`);
 
@@ -356,7 +363,15 @@ ${options.paths.map((p) => `  - **${p.name}** (expects ${p.expected}): ${p.descr
   IAM calls per token: validations the IAM double counted per distinct token
   (a run lasts far less than the cache TTL, so 1 is the most allowed).
 - Errors: answers other than the path's expected one, and connection errors.
-  A new token is used every ${COLD_TOKEN_EVERY} requests on the cache-cold path.
+  A new token is used every ${COLD_TOKEN_EVERY} requests on the cache-cold path.${
+    floors
+      ? `\n- Floors, on the wrong-project path only: [\`bench/floor.ts\`](bench/floor.ts)
+  answers the same 403 (body and \`X-Request-Id\`) with Fastify alone, and with
+  a Nest 12 controller on Fastify whose handler throws into a filter; nothing
+  else (no token, cache, log or metrics). They show what the frameworks cost
+  before the service does any work of its own.`
+      : ''
+  }
 
 ## Results
 
@@ -365,7 +380,7 @@ ${table}
 ## Targets
 
 ${targetsList(targets)}
-
+${floors ? `\n## The framework floor (wrong-project path)\n\n${floors}\n` : ''}
 ## Latency
 
 ![Latency percentiles, service vs yardstick](${relative(dirname(options.output), chartFile)})

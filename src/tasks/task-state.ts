@@ -57,6 +57,8 @@ export interface TaskAction {
   readonly rejectedWith: OmsErrorCode;
   /** Statuses for which the rejection has a more specific code. */
   readonly rejectedWithFrom?: Partial<Record<TaskStatus, OmsErrorCode>>;
+  /** The move also replaces the task's keys and merges options (start brings them). */
+  readonly withChanges?: true;
 }
 
 /** The moves this service performs. */
@@ -67,6 +69,7 @@ export const TASK_ACTIONS = {
     to: TaskStatus.Waiting,
     rejectedWith: 'OMS.0065',
     rejectedWithFrom: { [TaskStatus.Succeeded]: 'OMS.0070' },
+    withChanges: true,
   },
   admit: { from: [TaskStatus.Waiting], to: TaskStatus.Migrating, rejectedWith: 'OMS.0065' },
   delete: {

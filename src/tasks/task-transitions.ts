@@ -15,6 +15,7 @@ import {
   DELETED,
   TASK_ACTIONS,
   TaskStatus,
+  type TaskAction,
   type TaskActionName,
 } from './task-state.js';
 import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
@@ -25,7 +26,7 @@ export interface Actor {
   readonly requestId: string;
 }
 
-/** What a move may change besides the status (start brings new keys). */
+/** What a move withChanges (start) changes besides the status: new keys, options. */
 export interface MoveChanges {
   /** Sealed TaskSecrets replacing the stored ones. */
   readonly secrets?: Buffer;
@@ -40,9 +41,9 @@ export interface MoveResult {
 }
 
 // $1 task id, $2 project, $3 from statuses, $4 user, $5 request id; a move
-// to a status adds $6 that status, $7 sealed secrets or NULL, $8 options to
-// merge. (A delete sends only the first five: PostgreSQL wants a type for
-// every parameter it is given.)
+// to a status adds $6 that status, and a move withChanges $7 sealed secrets
+// or NULL, $8 options to merge. (Each statement gets exactly the parameters
+// it uses: PostgreSQL wants a type for every parameter it is given.)
 const LOCK = `
 WITH locked AS (
   SELECT id, project_id, status FROM tasks
@@ -56,16 +57,21 @@ SELECT id, project_id, '${action}', from_status, ${to}, $4, $5 FROM ${source}
 RETURNING from_status,
   EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = ${TaskStatus.Waiting}) AS project_has_waiting`;
 
+// Only what the action changes: a stop writes the status and the time, and
+// nothing else of the row (no jsonb to rebuild on the hot path).
+const CHANGES = `,
+    secrets = COALESCE($7::bytea, tasks.secrets), options = tasks.options || $8::jsonb`;
+
 function moveSql(action: TaskActionName): string {
-  if (TASK_ACTIONS[action].to === DELETED) {
+  const spec: TaskAction = TASK_ACTIONS[action];
+  if (spec.to === DELETED) {
     return `${LOCK}, removed AS (
   DELETE FROM tasks USING locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status
 )${AUDIT(action, 'removed', 'NULL')}`;
   }
   return `${LOCK}, moved AS (
-  UPDATE tasks SET status = $6, updated_at = now(),
-    secrets = COALESCE($7::bytea, tasks.secrets), options = tasks.options || $8::jsonb
+  UPDATE tasks SET status = $6, updated_at = now()${spec.withChanges ? CHANGES : ''}
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status
 )${AUDIT(action, 'moved', '$6::smallint')}`;
@@ -109,14 +115,18 @@ export class TaskTransitions {
     actor: Actor,
     changes: MoveChanges = {},
   ): Promise<MoveResult> {
-    const { from, to } = TASK_ACTIONS[action];
+    const { from, to, withChanges }: TaskAction = TASK_ACTIONS[action];
+    if (!withChanges && (changes.secrets !== undefined || changes.options !== undefined)) {
+      throw new Error(`the ${action} action takes no changes`);
+    }
     // A retry is needed only when the task changed status between the move
     // and the look that explains its failure. Such a race is rare; if it
     // keeps happening the caller is told to retry (503), never misled.
     for (let attempt = 0; attempt < 3; attempt++) {
       const params: unknown[] = [taskId, projectId, from, actor.userId, actor.requestId];
-      if (to !== DELETED) {
-        params.push(to, changes.secrets ?? null, JSON.stringify(changes.options ?? {}));
+      if (to !== DELETED) params.push(to);
+      if (withChanges) {
+        params.push(changes.secrets ?? null, JSON.stringify(changes.options ?? {}));
       }
       const moved = await this.move(action, params);
       if (moved.length === 1) {
