@@ -14,7 +14,7 @@ export interface Panel {
   readonly curves: readonly Curve[];
 }
 
-const COLOURS = ['#d9480f', '#1864ab', '#2b8a3e', '#862e9c'];
+const COLOURS = ['#d9480f', '#1864ab', '#2b8a3e', '#862e9c', '#e67700'];
 const PANEL_WIDTH = 440;
 const PANEL_HEIGHT = 260;
 const MARGIN = { left: 56, right: 16, top: 34, bottom: 42 };
@@ -30,7 +30,13 @@ function tickStep(max: number): number {
   return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= raw) ?? raw;
 }
 
-function panelSvg(panel: Panel, percentiles: readonly number[], x0: number, y0: number): string {
+function panelSvg(
+  panel: Panel,
+  percentiles: readonly number[],
+  colourOf: (label: string) => string,
+  x0: number,
+  y0: number,
+): string {
   const width = PANEL_WIDTH - MARGIN.left - MARGIN.right;
   const height = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
   const logs = percentiles.map((p) => Math.log10(100 / (100 - p)));
@@ -61,13 +67,13 @@ function panelSvg(panel: Panel, percentiles: readonly number[], x0: number, y0: 
     `<text x="${x0 + MARGIN.left + width / 2}" y="${y0 + PANEL_HEIGHT - 6}" text-anchor="middle">percentile</text>`,
     `<text transform="translate(${x0 + 14} ${y0 + MARGIN.top + height / 2}) rotate(-90)" text-anchor="middle">latency (ms)</text>`,
   );
-  panel.curves.forEach((curve, c) => {
+  panel.curves.forEach((curve) => {
     const points = curve.values
       .map((ms, i) => (Number.isFinite(ms) ? `${x(i).toFixed(1)},${y(ms).toFixed(1)}` : ''))
       .filter(Boolean)
       .join(' ');
     parts.push(
-      `<polyline points="${points}" fill="none" stroke="${COLOURS[c % COLOURS.length]}" stroke-width="2"/>`,
+      `<polyline points="${points}" fill="none" stroke="${colourOf(curve.label)}" stroke-width="2"/>`,
     );
   });
   return parts.join('\n');
@@ -84,12 +90,14 @@ export function latencyChart(
   const legendHeight = 28;
   const width = columns * PANEL_WIDTH;
   const height = 36 + legendHeight + rows * PANEL_HEIGHT;
-  const labels = panels[0]?.curves.map((c) => c.label) ?? [];
+  // Every server in any panel (some run on one path only), one colour each.
+  const labels = [...new Set(panels.flatMap((panel) => panel.curves.map((c) => c.label)))];
+  const colourOf = (label: string) => COLOURS[labels.indexOf(label) % COLOURS.length];
   const legend = labels
     .map((label, c) => {
-      const lx = 20 + c * 200;
+      const lx = 20 + c * 170;
       return (
-        `<line x1="${lx}" x2="${lx + 24}" y1="50" y2="50" stroke="${COLOURS[c % COLOURS.length]}" stroke-width="3"/>` +
+        `<line x1="${lx}" x2="${lx + 24}" y1="50" y2="50" stroke="${colourOf(label)}" stroke-width="3"/>` +
         `<text x="${lx + 30}" y="54">${escape(label)}</text>`
       );
     })
@@ -99,6 +107,7 @@ export function latencyChart(
       panelSvg(
         panel,
         percentiles,
+        colourOf,
         (i % columns) * PANEL_WIDTH,
         36 + legendHeight + Math.floor(i / columns) * PANEL_HEIGHT,
       ),
