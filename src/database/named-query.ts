@@ -5,8 +5,8 @@
 // and executed, which saves PostgreSQL's CPU more than Node's. In
 // `npm run bench` it took the stop's success path from about 0.6× to 0.8–1.0×
 // of the requests/s of a framework-free yardstick (BENCHMARKS.md). The hot
-// path also takes its connection from pg directly: a TypeORM QueryRunner
-// costs more to set up and tear down than the statement costs Node.
+// path also takes its connection from pg directly, without the per-statement
+// set-up and tear-down of a TypeORM QueryRunner.
 //
 // Only for hot, fixed statements: a name must always stand for one text.
 
