@@ -146,6 +146,10 @@ export function checkTargets(summaries: readonly Summary[], service: string): Ta
 const fixed = (value: number, digits: number) =>
   Number.isFinite(value) ? value.toFixed(digits) : '–';
 
+/** A ratio to the yardstick as a table shows it: the yardstick's own is 1. */
+const ratioCell = (ratio: number | undefined) =>
+  ratio === undefined ? '1' : `${fixed(ratio, 2)}×`;
+
 export function resultsTable(summaries: readonly Summary[]): string {
   const head =
     '| path | server | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MB | IAM calls per token (mean / max) | errors | req/s vs yardstick | p99 vs yardstick |\n' +
@@ -161,8 +165,8 @@ export function resultsTable(summaries: readonly Summary[]): string {
       fixed(s.peakRssMb, 0),
       `${fixed(s.iamPerToken, 2)} / ${s.iamMaxPerToken}`,
       s.unexpected ? `${s.errors} (${s.unexpected})` : String(s.errors),
-      s.rpsRatio === undefined ? '1' : `${fixed(s.rpsRatio, 2)}×`,
-      s.p99Ratio === undefined ? '1' : `${fixed(s.p99Ratio, 2)}×`,
+      ratioCell(s.rpsRatio),
+      ratioCell(s.p99Ratio),
     ].join(' | '),
   );
   return [head, ...rows.map((row) => `| ${row} |`)].join('\n');
@@ -209,7 +213,7 @@ export function floorSection(summaries: readonly Summary[], service: string): st
   if (!yardstick || !fastify || !nest || !mine) return undefined;
   const us = (value: number) => `${fixed(value, 0)} µs`;
   const row = (what: string, s: Summary, note: string) =>
-    `| ${what} | ${us(s.cpuMicrosPerRequest)} | ${s.rpsRatio === undefined ? '1' : `${fixed(s.rpsRatio, 2)}×`} | ${note} |`;
+    `| ${what} | ${us(s.cpuMicrosPerRequest)} | ${ratioCell(s.rpsRatio)} | ${note} |`;
   return [
     '| server | CPU per request | req/s vs yardstick | what it does |',
     '| --- | ---: | ---: | --- |',

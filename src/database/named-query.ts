@@ -10,7 +10,7 @@
 //
 // Only for hot, fixed statements: a name must always stand for one text.
 
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { DatabaseNotConnected } from './database-errors.js';
@@ -26,14 +26,24 @@ function poolOf(db: DataSource): Pool {
   return pool;
 }
 
-export async function namedQuery<Row>(
+/** The one way a named statement is sent, on the pool or on a held connection. */
+async function sendNamed<Row>(
+  on: Pool | PoolClient,
+  name: string,
+  text: string,
+  values: readonly unknown[],
+): Promise<Row[]> {
+  const result = await on.query<Row & object>({ name, text, values: [...values] });
+  return result.rows;
+}
+
+export function namedQuery<Row>(
   db: DataSource,
   name: string,
   text: string,
   values: readonly unknown[],
 ): Promise<Row[]> {
-  const result = await poolOf(db).query<Row & object>({ name, text, values: [...values] });
-  return result.rows;
+  return sendNamed<Row>(poolOf(db), name, text, values);
 }
 
 /** A connection taken from the pool for a statement that must know whether it was sent. */
@@ -51,10 +61,8 @@ export async function holdConnection(db: DataSource): Promise<HeldConnection> {
   const ignore = () => undefined;
   client.on('error', ignore);
   return {
-    async namedQuery<Row>(name: string, text: string, values: readonly unknown[]) {
-      const result = await client.query<Row & object>({ name, text, values: [...values] });
-      return result.rows;
-    },
+    namedQuery: <Row>(name: string, text: string, values: readonly unknown[]) =>
+      sendNamed<Row>(client, name, text, values),
     release(error?: unknown) {
       client.removeListener('error', ignore);
       client.release(error instanceof Error ? error : undefined);

@@ -44,10 +44,10 @@ function redact(value: unknown, depth = 0): unknown {
  */
 class TurnBatchedStdout {
   private pending: string[] = [];
-  private pendingBytes = 0;
+  private pendingChars = 0;
   private scheduled = false;
   /** A turn that logs this much writes at once: memory stays bounded. */
-  private static readonly MAX_PENDING_BYTES = 64 * 1024;
+  private static readonly MAX_PENDING_CHARS = 64 * 1024;
 
   constructor() {
     process.on('exit', () => this.flush());
@@ -55,8 +55,8 @@ class TurnBatchedStdout {
 
   readonly write = (line: string): void => {
     this.pending.push(line);
-    this.pendingBytes += line.length;
-    if (this.pendingBytes >= TurnBatchedStdout.MAX_PENDING_BYTES) {
+    this.pendingChars += line.length;
+    if (this.pendingChars >= TurnBatchedStdout.MAX_PENDING_CHARS) {
       this.flush();
     } else if (!this.scheduled) {
       this.scheduled = true;
@@ -69,7 +69,7 @@ class TurnBatchedStdout {
     if (this.pending.length === 0) return;
     const text = this.pending.join('');
     this.pending = [];
-    this.pendingBytes = 0;
+    this.pendingChars = 0;
     process.stdout.write(text);
   };
 }
