@@ -7,7 +7,7 @@
 //                                  .bench/ (about a minute)
 //
 // Options: --rounds N, --seconds S, --warmup S, --paths a,b, --profile /
-// --no-profile, --output FILE, --baseline GIT-REV (also runs the service as
+// --no-profile, --output FILE, --baseline GIT-REV[,GIT-REV...] (also runs the service as
 // built from that revision, to measure a change before and after), --floors /
 // --no-floors (bench/floor.ts on the wrong-project path; on in full runs).
 // BENCH_DATABASE_URL names the database (its name must contain "bench"); it
@@ -230,8 +230,8 @@ async function main(): Promise<void> {
     { name: 'service', args: ['dist/src/main.js'] },
     { name: YARDSTICK, args: ['dist/bench/yardstick.js'] },
   ];
-  if (options.baseline) {
-    const commit = buildBaseline(options.baseline);
+  for (const rev of options.baseline?.split(',') ?? []) {
+    const commit = buildBaseline(rev);
     contestants.push({
       name: `service@${commit}`,
       args: [join('.bench', `baseline-${commit}`, 'dist/src/main.js')],

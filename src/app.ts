@@ -1,16 +1,13 @@
 // Builds the HTTP application (used by main.ts and by the tests): Fastify
-// under Nest, the global validation pipe and exception filter, lenient body
-// parsing, request ids, and migrations run under an advisory lock.
+// under Nest, the global exception filter, lenient body parsing, request ids,
+// and migrations run under an advisory lock (validation: common/validation.ts).
 
 import 'reflect-metadata';
-import { ValidationPipe, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { ValidationError } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AppModule, type AppDependencies } from './app.module.js';
 import { MALFORMED_JSON } from './common/json-body.js';
-import { InvalidParameter } from './common/oms-errors.js';
 import { OmsExceptionFilter } from './common/oms-exception.filter.js';
 import { requestIdFor } from './common/request-id.js';
 import { omsErrorBody } from './common/oms-exception.filter.js';
@@ -24,24 +21,15 @@ import { serveOpenApi } from './openapi/openapi.js';
 import { recordAnsweredRequests } from './metrics/answered-requests.js';
 import { Metrics, type PoolStats } from './metrics/metrics.js';
 import type { AuthenticatedRequest } from './iam/auth.guard.js';
+import type { JsonLogger } from './logging/json-logger.js';
 
 /** Room for a 16,384-character X-Auth-Token plus the usual headers. */
 const MAX_HEADER_BYTES = 64 * 1024;
 const MAX_BODY_BYTES = 1024 * 1024;
 
-function firstMessage(errors: ValidationError[]): string {
-  for (const error of errors) {
-    const messages = Object.values(error.constraints ?? {});
-    if (messages.length > 0) return `${messages[0]}.`;
-    const nested = error.children && firstMessage(error.children);
-    if (nested) return nested;
-  }
-  return 'A parameter is invalid.';
-}
-
 export async function createApp(
   deps: AppDependencies,
-  logger?: LoggerService,
+  logger?: JsonLogger,
 ): Promise<NestFastifyApplication> {
   const metrics = new Metrics();
   const adapter = new FastifyAdapter({
@@ -89,7 +77,7 @@ export async function createApp(
   fastify.server.on('checkExpectation', (request, response) => {
     metrics.requestRefused(answerUnmetExpectation(request, response));
   });
-  recordAnsweredRequests(fastify, metrics);
+  recordAnsweredRequests(fastify, metrics, logger);
   // Stop ignores its body, whatever it is (the Go SDK sends an empty one
   // labelled JSON, Terraform none at all), so parsing never fails a request:
   // bad JSON becomes MALFORMED_JSON for the routes that do read bodies.
@@ -119,13 +107,6 @@ export async function createApp(
   // TypeORM's postgres driver keeps its pg Pool as `master`.
   metrics.watchPool(() => (dataSource.driver as { master?: PoolStats }).master);
   app.useGlobalFilters(new OmsExceptionFilter());
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      transform: true,
-      exceptionFactory: (errors) => new InvalidParameter(firstMessage(errors)),
-    }),
-  );
   serveOpenApi(app);
   if (deps.config.runMigrations) await runMigrationsLocked(dataSource);
   return app;

@@ -1,6 +1,6 @@
 // The JSON logger on its own: one parseable object per line, Nest's calling
-// conventions, levels, the request id from the async context, and fields
-// that hold secrets replaced.
+// conventions, levels, the request id an object message names, fields
+// that hold secrets replaced, and the access line written as text.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -100,4 +100,25 @@ test("a message cannot forge the line's own fields; a cycle or a BigInt still lo
   assert.equal(forged.request_id, undefined);
   assert.equal(cycle.msg, 'cycle');
   assert.deepEqual([big.msg, big.unserializable], ['big', true]);
+});
+
+test('the access line, written as text, is the line the generic path gives', () => {
+  const { logger, parsed } = capture('info');
+  const answer = {
+    requestId: 'r-"quoted"\\1',
+    method: 'POST',
+    route: '/v2/:project_id/tasks/:task_id/stop',
+    status: 403,
+    durationMs: 1.5,
+  };
+  logger.requestAnswered('info', answer);
+  const { requestId, durationMs, ...rest } = answer;
+  logger.log({ msg: 'request answered', requestId, ...rest, duration_ms: durationMs }, 'Access');
+  logger.requestAnswered('debug', answer);
+  const [text, generic, ...dropped] = parsed();
+  assert.deepEqual(dropped, [], 'a debug access line is dropped at info level');
+  assert.deepEqual(Object.keys(text), Object.keys(generic), 'same fields, same order');
+  assert.deepEqual({ ...text, time: undefined }, { ...generic, time: undefined });
+  assert.equal(text.request_id, 'r-"quoted"\\1');
+  assert.ok(!Number.isNaN(Date.parse(String(text.time))));
 });

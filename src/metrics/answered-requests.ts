@@ -4,29 +4,30 @@
 // per API rather than per task, and no caller input in the log. Nothing from
 // headers or bodies is logged, so no token or key can leak this way.
 
-import { Logger } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
+import type { JsonLogger } from '../logging/json-logger.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 
 /** Probes and scrapes come every few seconds: logged only at debug level. */
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
 
-export function recordAnsweredRequests(fastify: FastifyInstance, metrics: Metrics): void {
-  const accessLog = new Logger('Access');
+/** `log`: where access lines go (none without a logger, as in most tests). */
+export function recordAnsweredRequests(
+  fastify: FastifyInstance,
+  metrics: Metrics,
+  log: JsonLogger | undefined,
+): void {
   fastify.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
-    const seconds = reply.elapsedTime / 1000;
-    metrics.requestAnswered(request.method, route, reply.statusCode, seconds);
-    const line = {
-      msg: 'request answered',
+    const status = reply.statusCode;
+    metrics.requestAnswered(request.method, route, status, reply.elapsedTime / 1000);
+    log?.requestAnswered(QUIET_ROUTES.has(route) ? 'debug' : 'info', {
       requestId: request.id,
       method: request.method,
       route,
-      status: reply.statusCode,
-      duration_ms: Math.round(reply.elapsedTime * 10) / 10,
-    };
-    if (QUIET_ROUTES.has(route)) accessLog.debug(line);
-    else accessLog.log(line);
+      status,
+      durationMs: Math.round(reply.elapsedTime * 10) / 10,
+    });
     done();
   });
 }

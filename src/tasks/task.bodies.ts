@@ -1,5 +1,5 @@
 // Request bodies of create, start and bandwidth-policy, validated field by
-// field by the global ValidationPipe (a failure is 400 OMS.0064 naming the
+// field by ValidBody (common/validation.ts; a failure is 400 OMS.0064 naming the
 // field). Unknown fields are dropped, as OMS's newer fields may be sent by
 // newer clients. Rules that span fields (task type against object_key and
 // list_file, bandwidth periods that must not overlap) live in

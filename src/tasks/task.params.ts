@@ -1,16 +1,11 @@
 // Path and query parameters of the task routes (a failure becomes 400
-// OMS.0064). Query values arrive as strings and are checked as strings by the
-// global ValidationPipe: "0x10", "1e1" or " 5" are not numbers a client
-// meant, so they are refused rather than converted.
+// OMS.0064). Query values arrive as strings and are checked as strings by
+// ValidQuery (common/validation.ts): "0x10", "1e1" or " 5" are not numbers a
+// client meant, so they are refused rather than converted.
 
-import {
-  applyDecorators,
-  Injectable,
-  Param,
-  type ArgumentMetadata,
-  type PipeTransform,
-} from '@nestjs/common';
+import { applyDecorators, createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { ApiParam, ApiPropertyOptional } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import { InvalidParameter, TaskNotFound } from '../common/oms-errors.js';
 import { MAX_TASK_ID } from './task.entity.js';
@@ -18,28 +13,30 @@ import { MAX_TASK_ID } from './task.entity.js';
 export const MAX_PATH_PARAMETER_LENGTH = 1024;
 
 /**
- * A path parameter's bounds: 1 to 1,024 characters. A pipe of its own, not a
- * class through the global ValidationPipe: the check is one comparison, while
- * class-transformer and class-validator took about 15 % of the CPU of a
- * refused stop under load (BENCHMARKS.md).
+ * A path parameter, within its bounds: 1 to 1,024 characters. Checked as
+ * Nest extracts it, not by a pipe: a parameter with any pipe on it (a global
+ * one included) is awaited on every request, and pipes with class-validator
+ * took about 15 % of the CPU of a refused stop under load (BENCHMARKS.md).
  */
-@Injectable()
-export class PathParameterBounds implements PipeTransform<string, string> {
-  transform(value: string, { data }: ArgumentMetadata): string {
-    if (value.length < 1 || value.length > MAX_PATH_PARAMETER_LENGTH) {
-      throw new InvalidParameter(
-        `${data} must be 1 to ${MAX_PATH_PARAMETER_LENGTH} characters long.`,
-      );
-    }
-    return value;
+const PathParameter = createParamDecorator((name: string, context: ExecutionContext): string => {
+  const params = context.switchToHttp().getRequest<FastifyRequest>().params as Record<
+    string,
+    string | undefined
+  >;
+  const value = params[name] ?? '';
+  if (value.length < 1 || value.length > MAX_PATH_PARAMETER_LENGTH) {
+    throw new InvalidParameter(
+      `${name} must be 1 to ${MAX_PATH_PARAMETER_LENGTH} characters long.`,
+    );
   }
-}
+  return value;
+});
 
 /** The route's {project_id}, within bounds. */
-export const ProjectId = () => Param('project_id', PathParameterBounds);
+export const ProjectId = () => PathParameter('project_id');
 
 /** The route's {task_id}, within bounds (whether it names a task is the service's business). */
-export const TaskId = () => Param('task_id', PathParameterBounds);
+export const TaskId = () => PathParameter('task_id');
 
 const pathParameterDoc = (name: string, description: string) =>
   ApiParam({

@@ -3,21 +3,11 @@
 // hands over to TasksService; errors are domain errors, mapped to HTTP by
 // the one exception filter.
 
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Post,
-  Put,
-  Query,
-  Req,
-  UseInterceptors,
-} from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Post, Put, Req, UseInterceptors } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { RequireJsonObjectBody } from '../common/json-body.js';
+import { ValidBody, ValidQuery } from '../common/validation.js';
 import { AccessPolicy } from '../iam/access-policy.js';
 import { Caller } from '../iam/auth.guard.js';
 import type { Identity } from '../iam/identity.js';
@@ -50,7 +40,7 @@ export class TasksController {
   @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.0077')
   async create(
     @ProjectId() projectId: string,
-    @Body() body: CreateTaskBody,
+    @ValidBody() body: CreateTaskBody,
     @Caller() caller: Identity,
     @Req() request: FastifyRequest,
   ): Promise<CreatedTask> {
@@ -65,7 +55,7 @@ export class TasksController {
   @ApiOmsErrors('OMS.0064')
   async list(
     @ProjectId() projectId: string,
-    @Query() query: ListTasksQuery,
+    @ValidQuery() query: ListTasksQuery,
     @Caller() caller: Identity,
   ): Promise<TaskList> {
     this.access.authorize(caller, projectId, 'read');
@@ -113,7 +103,7 @@ export class TasksController {
   async start(
     @ProjectId() projectId: string,
     @TaskId() taskId: string,
-    @Body() body: StartTaskBody,
+    @ValidBody() body: StartTaskBody,
     @Caller() caller: Identity,
     @Req() request: FastifyRequest,
   ): Promise<void> {
@@ -148,7 +138,7 @@ export class TasksController {
   async setBandwidthPolicy(
     @ProjectId() projectId: string,
     @TaskId() taskId: string,
-    @Body() body: BandwidthPolicyBody,
+    @ValidBody() body: BandwidthPolicyBody,
     @Caller() caller: Identity,
   ): Promise<void> {
     this.access.authorize(caller, projectId, 'write');

@@ -1,7 +1,7 @@
 // Starts the real application for HTTP tests: real PostgreSQL (the test
 // database, schema from the migrations), a Keystone double, supertest.
 
-import type { LoggerService } from '@nestjs/common';
+import type { JsonLogger } from '../../src/logging/json-logger.js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
@@ -44,7 +44,7 @@ export interface TestAppOptions {
   /** Use this instead of the Keystone client pointed at the double. */
   tokenValidator?: TokenValidator;
   /** Where the app logs (default: nowhere). */
-  logger?: LoggerService;
+  logger?: JsonLogger;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
