@@ -231,3 +231,55 @@ export function floorSection(summaries: readonly Summary[], service: string): st
       '(its guard, token cache, rate limits, pipes, access policy, error filter, access log and metrics).',
   ].join('\n');
 }
+
+/**
+ * The ablation ladder on the wrong-project path (`--ablation`): the service,
+ * then at each step the service with one more part taken away
+ * (bench/ablation/*.patch, applied in order), and last the Nest floor. A
+ * step's saving is the CPU per request it no longer spends, so the column
+ * adds up to the gap between the service and the Nest floor: where the
+ * service's own time goes, part by part. Medians of rounds, so a saving is
+ * only as exact as the machine is quiet (a µs or two).
+ */
+export function ablationSection(
+  summaries: readonly Summary[],
+  service: string,
+  steps: readonly { name: string; takenAway?: string }[],
+): string | undefined {
+  const of = (server: string) =>
+    summaries.find((s) => s.server === server && s.path === 'wrong-project');
+  const mine = of(service);
+  const nest = of(NEST_FLOOR);
+  if (!mine || !nest || steps.length === 0) return undefined;
+  const us = (value: number) => `${fixed(value, 0)} µs`;
+  // Rounded first, so that a saving lost in the noise reads 0, not -0.
+  const saving = (from: Summary, to: Summary) =>
+    us(Math.round(from.cpuMicrosPerRequest - to.cpuMicrosPerRequest) + 0);
+  const rows = [
+    '| server | what it no longer does | CPU per request | saving | req/s vs yardstick |',
+    '| --- | --- | ---: | ---: | ---: |',
+    `| ${service} | (everything it does) | ${us(mine.cpuMicrosPerRequest)} | | ${ratioCell(mine.rpsRatio)} |`,
+  ];
+  let before = mine;
+  for (const step of steps) {
+    const measured = of(step.name);
+    if (!measured) continue;
+    rows.push(
+      `| ${step.name} | ${step.takenAway ?? ''} | ${us(measured.cpuMicrosPerRequest)} | ` +
+        `${saving(before, measured)} | ${ratioCell(measured.rpsRatio)} |`,
+    );
+    before = measured;
+  }
+  rows.push(
+    `| ${NEST_FLOOR} | what is left: a controller of its own module, its filter | ` +
+      `${us(nest.cpuMicrosPerRequest)} | ${saving(before, nest)} | ` +
+      `${ratioCell(nest.rpsRatio)} |`,
+  );
+  return [
+    ...rows,
+    '',
+    `Each step is the service with the parts of the steps above it taken away as well ` +
+      `(\`npm run bench -- --ablation\`; the patches are in [\`bench/ablation/\`](bench/ablation/)). ` +
+      `From the service to the Nest floor: ${us(mine.cpuMicrosPerRequest - nest.cpuMicrosPerRequest)} per request.`,
+  ].join('\n');
+}

@@ -9,16 +9,26 @@
 // Options: --rounds N, --seconds S, --warmup S, --paths a,b, --profile /
 // --no-profile, --output FILE, --baseline GIT-REV[,GIT-REV...] (also runs the service as
 // built from that revision, to measure a change before and after), --floors /
-// --no-floors (bench/floor.ts on the wrong-project path; on in full runs).
+// --no-floors (bench/floor.ts on the wrong-project path; on in full runs),
+// --ablation (the ladder of bench/ablation/*.patch on the wrong-project path:
+// where the service's time goes, part by part; see ablationSection).
 // BENCH_DATABASE_URL names the database (its name must contain "bench"); it
 // is created and seeded on first use and reused after. DATABASE_POOL_SIZE,
 // TOKEN_CACHE_TTL_SECONDS and LOG_LEVEL are passed to both servers.
 
 import { execFileSync, execSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import pg from 'pg';
 import { prepareBenchDatabase, resetBenchDatabase } from './bench-database.js';
 import { latencyChart } from './chart.js';
@@ -38,6 +48,7 @@ import {
   FASTIFY_FLOOR,
   NEST_FLOOR,
   YARDSTICK,
+  ablationSection,
   checkTargets,
   floorSection,
   profileSection,
@@ -64,6 +75,7 @@ interface Options {
   output: string;
   baseline: string | undefined;
   floors: boolean;
+  ablation: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -85,6 +97,7 @@ function parseOptions(argv: string[]): Options {
     output: value('--output') ?? (quick ? '.bench/BENCHMARKS-quick.md' : 'BENCHMARKS.md'),
     baseline: value('--baseline'),
     floors: argv.includes('--floors') || (!quick && !argv.includes('--no-floors')),
+    ablation: argv.includes('--ablation'),
   };
 }
 
@@ -101,6 +114,8 @@ interface Contestant {
   readonly args: string[];
   /** The paths it runs (all if unset). */
   readonly paths?: readonly PathName[];
+  /** For an ablation step: the part of the service it takes away. */
+  readonly takenAway?: string;
   child?: Child;
 }
 
@@ -118,19 +133,70 @@ function serverEnv(iamEndpoint: string): Record<string, string> {
   return env;
 }
 
+/** Builds the service as it was at `commit`, with `patches` applied, in `dir`. */
+function buildService(commit: string, dir: string, patches: readonly string[] = []): void {
+  if (existsSync(join(dir, 'dist/src/main.js'))) return;
+  log(`Building the service at ${commit} in ${relative('.', dir)}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execSync(`git archive ${commit} | tar -x -C ${JSON.stringify(dir)}`);
+  for (const patch of patches) {
+    try {
+      execFileSync('git', ['apply', `--directory=${relative('.', dir)}`, patch], {
+        stdio: 'pipe',
+      });
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(
+        `${relative('.', patch)} no longer applies to ${commit}; regenerate the ladder ` +
+          `(README, "Benchmarks"): ${String((error as { stderr?: Buffer }).stderr ?? error)}`,
+      );
+    }
+  }
+  symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
+  execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', dir]);
+}
+
 /** Builds the service as it was at `rev`, beside this checkout, for a before/after. */
 function buildBaseline(rev: string): string {
   const commit = execFileSync('git', ['rev-parse', '--short', rev], { encoding: 'utf8' }).trim();
-  const dir = resolve('.bench', `baseline-${commit}`);
-  if (!existsSync(join(dir, 'dist/src/main.js'))) {
-    log(`Building the service at ${commit} in ${relative('.', dir)}`);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    execSync(`git archive ${commit} | tar -x -C ${JSON.stringify(dir)}`);
-    symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
-    execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', dir]);
-  }
+  buildService(commit, resolve('.bench', `baseline-${commit}`));
   return commit;
+}
+
+const ABLATION_DIR = 'bench/ablation';
+
+/**
+ * The ablation ladder: step k is the committed service with the first k
+ * patches of bench/ablation applied, each taking one more part away. A
+ * patch's subject ("ablation: the guard") names the part.
+ */
+function ablationLadder(): Contestant[] {
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  const patches = readdirSync(ABLATION_DIR)
+    .filter((name) => name.endsWith('.patch'))
+    .sort()
+    .map((name) => resolve(ABLATION_DIR, name));
+  return patches.map((patch, i) => {
+    const applied = patches.slice(0, i + 1);
+    const digest = createHash('sha256');
+    for (const file of applied) digest.update(readFileSync(file));
+    const dir = resolve(
+      '.bench',
+      `ablation-${commit}-${i + 1}-${digest.digest('hex').slice(0, 8)}`,
+    );
+    buildService(commit, dir, applied);
+    const subject = /^Subject: (?:\[PATCH[^\]]*\] )?ablation: (.+)$/m.exec(
+      readFileSync(patch, 'utf8'),
+    );
+    const takenAway = subject?.[1] ?? basename(patch, '.patch');
+    return {
+      name: `step ${i + 1}`,
+      takenAway,
+      args: [join(dir, 'dist/src/main.js')],
+      paths: ['wrong-project'],
+    };
+  });
 }
 
 async function iamCall(child: Child, method: string, path: string) {
@@ -230,15 +296,19 @@ async function main(): Promise<void> {
     { name: 'service', args: ['dist/src/main.js'] },
     { name: YARDSTICK, args: ['dist/bench/yardstick.js'] },
   ];
-  for (const rev of options.baseline?.split(',') ?? []) {
+  const baselines = (options.baseline?.split(',') ?? []).map((rev): Contestant => {
     const commit = buildBaseline(rev);
-    contestants.push({
+    return {
       name: `service@${commit}`,
       args: [join('.bench', `baseline-${commit}`, 'dist/src/main.js')],
-    });
-  }
+    };
+  });
+  contestants.push(...baselines);
 
-  if (options.floors && options.paths.some((p) => p.name === 'wrong-project')) {
+  const refusing = options.paths.some((p) => p.name === 'wrong-project');
+  const ladder = options.ablation && refusing ? ablationLadder() : [];
+  contestants.push(...ladder);
+  if ((options.floors || ladder.length > 0) && refusing) {
     for (const [name, framework] of [
       [FASTIFY_FLOOR, 'fastify'],
       [NEST_FLOOR, 'nest'],
@@ -298,9 +368,12 @@ async function main(): Promise<void> {
   }
 
   const names = contestants.map((c) => c.name);
-  const summaries = summarize(measurements, names, options.paths);
+  const everyServer = summarize(measurements, names, options.paths);
+  // The ladder's steps have their own section, not a place in the table and chart.
+  const summaries = everyServer.filter((s) => !ladder.some((step) => step.name === s.server));
   const targets = checkTargets(summaries, 'service');
   const floors = floorSection(summaries, 'service');
+  const ablation = ablationSection(everyServer, 'service', ladder);
   const table = resultsTable(summaries);
   log(`\n${table}\n\n${targetsList(targets)}`);
 
@@ -352,7 +425,7 @@ ${machine}
 - autocannon, ${CONNECTIONS} connections, ${options.seconds} s per run after ${options.warmup} s of warm-up;
   ${options.rounds} rounds, the order of the servers rotating every round.${
     options.baseline
-      ? `\n- \`${contestants[2].name}\`: the service as built from that commit, to show\n  a change before and after in the same run.`
+      ? `\n- ${baselines.map((c) => `\`${c.name}\``).join(', ')}: the service as built from that commit,\n  to show a change before and after in the same run.`
       : ''
   }
   Figures are medians of the rounds; ratios are medians of each round's ratio.
@@ -380,7 +453,7 @@ ${table}
 ## Targets
 
 ${targetsList(targets)}
-${floors ? `\n## The framework floor (wrong-project path)\n\n${floors}\n` : ''}
+${floors ? `\n## The framework floor (wrong-project path)\n\n${floors}\n` : ''}${ablation ? `\n## Where the time goes, part by part (wrong-project path)\n\n${ablation}\n` : ''}
 ## Latency
 
 ![Latency percentiles, service vs yardstick](${relative(dirname(options.output), chartFile)})
