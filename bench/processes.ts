@@ -23,11 +23,14 @@ export async function startChild(
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  // Only the start and the latest output are kept: the service writes an
-  // access line per request, and holding (or searching) all of it would make
-  // this process, which also drives the load, the bottleneck.
+  // Until the "Listening" line, the output is kept whole, to find it (and to
+  // show it if the start fails). After it, only the latest chunks, without
+  // copying: the service writes an access line per request, and this
+  // process, which also drives the load, must not spend its time on them.
   const KEEP = 64 * 1024;
   let output = '';
+  let latest: Buffer[] = [];
+  let latestBytes = 0;
   let started = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
@@ -38,8 +41,16 @@ export async function startChild(
       reject(new Error(`${name}: ${why}; output:\n${output}`));
     };
     const read = (chunk: Buffer) => {
+      if (started) {
+        latest.push(chunk);
+        latestBytes += chunk.length;
+        if (latestBytes > 2 * KEEP) {
+          latest = latest.slice(-Math.ceil(latest.length / 2));
+          latestBytes = latest.reduce((sum, part) => sum + part.length, 0);
+        }
+        return;
+      }
       output = (output + chunk).slice(-KEEP);
-      if (started) return;
       const match = /Listening on [^:\s]+:(\d+)/.exec(output);
       if (match) {
         started = true;
@@ -55,7 +66,7 @@ export async function startChild(
     name,
     process: child,
     port,
-    output: () => output,
+    output: () => (output + Buffer.concat(latest).toString()).slice(-KEEP),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
