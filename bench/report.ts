@@ -228,7 +228,7 @@ export function floorSection(summaries: readonly Summary[], service: string): st
     '',
     `Nest over Fastify, doing nothing: ${us(nest.cpuMicrosPerRequest - fastify.cpuMicrosPerRequest)} per request. ` +
       `The service over the Nest floor: ${us(mine.cpuMicrosPerRequest - nest.cpuMicrosPerRequest)} per request ` +
-      '(its guard, token cache, rate limits, pipes, access policy, error filter, access log and metrics).',
+      '(its guard, token cache, rate limits, path-parameter checks, access policy, error filter, access log and metrics).',
   ].join('\n');
 }
 
