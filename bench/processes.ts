@@ -8,7 +8,6 @@ export interface Child {
   readonly name: string;
   readonly process: ChildProcess;
   readonly port: number;
-  output(): string;
   stop(): Promise<void>;
 }
 
@@ -23,14 +22,12 @@ export async function startChild(
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  // Until the "Listening" line, the output is kept whole, to find it (and to
-  // show it if the start fails). After it, only the latest chunks, without
-  // copying: the service writes an access line per request, and this
-  // process, which also drives the load, must not spend its time on them.
+  // The output is kept until the "Listening" line, to find it (and to show
+  // it if the start fails); after it, it is read and dropped. The service
+  // writes an access line per request, and this process, which also drives
+  // the load, should spend as little as it can on them.
   const KEEP = 64 * 1024;
   let output = '';
-  let latest: Buffer[] = [];
-  let latestBytes = 0;
   let started = false;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
@@ -41,15 +38,7 @@ export async function startChild(
       reject(new Error(`${name}: ${why}; output:\n${output}`));
     };
     const read = (chunk: Buffer) => {
-      if (started) {
-        latest.push(chunk);
-        latestBytes += chunk.length;
-        if (latestBytes > 2 * KEEP) {
-          latest = latest.slice(-Math.ceil(latest.length / 2));
-          latestBytes = latest.reduce((sum, part) => sum + part.length, 0);
-        }
-        return;
-      }
+      if (started) return;
       output = (output + chunk).slice(-KEEP);
       const match = /Listening on [^:\s]+:(\d+)/.exec(output);
       if (match) {
@@ -66,7 +55,6 @@ export async function startChild(
     name,
     process: child,
     port,
-    output: () => (output + Buffer.concat(latest).toString()).slice(-KEEP),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');

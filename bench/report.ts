@@ -200,6 +200,12 @@ export function profileSection(title: string, summary: ProfileSummary): string {
 export const FASTIFY_FLOOR = 'fastify floor';
 export const NEST_FLOOR = 'nest floor';
 
+/** A server's summary on the wrong-project path, where the floors and the ladder run. */
+const onWrongProject = (summaries: readonly Summary[], server: string) =>
+  summaries.find((s) => s.server === server && s.path === 'wrong-project');
+
+const micros = (value: number) => `${fixed(value, 0)} µs`;
+
 /**
  * The wrong-project path's CPU per request split into layers: Node's HTTP
  * (the yardstick does little else), what Fastify and then Nest add when they
@@ -207,13 +213,12 @@ export const NEST_FLOOR = 'nest floor';
  * of rounds, so the layers are only as exact as the machine is quiet.
  */
 export function floorSection(summaries: readonly Summary[], service: string): string | undefined {
-  const of = (server: string) =>
-    summaries.find((s) => s.server === server && s.path === 'wrong-project');
-  const [yardstick, fastify, nest, mine] = [YARDSTICK, FASTIFY_FLOOR, NEST_FLOOR, service].map(of);
+  const [yardstick, fastify, nest, mine] = [YARDSTICK, FASTIFY_FLOOR, NEST_FLOOR, service].map(
+    (server) => onWrongProject(summaries, server),
+  );
   if (!yardstick || !fastify || !nest || !mine) return undefined;
-  const us = (value: number) => `${fixed(value, 0)} µs`;
   const row = (what: string, s: Summary, note: string) =>
-    `| ${what} | ${us(s.cpuMicrosPerRequest)} | ${ratioCell(s.rpsRatio)} | ${note} |`;
+    `| ${what} | ${micros(s.cpuMicrosPerRequest)} | ${ratioCell(s.rpsRatio)} | ${note} |`;
   return [
     '| server | CPU per request | req/s vs yardstick | what it does |',
     '| --- | ---: | ---: | --- |',
@@ -226,8 +231,8 @@ export function floorSection(summaries: readonly Summary[], service: string): st
     ),
     row(service, mine, 'the real thing'),
     '',
-    `Nest over Fastify, doing nothing: ${us(nest.cpuMicrosPerRequest - fastify.cpuMicrosPerRequest)} per request. ` +
-      `The service over the Nest floor: ${us(mine.cpuMicrosPerRequest - nest.cpuMicrosPerRequest)} per request ` +
+    `Nest over Fastify, doing nothing: ${micros(nest.cpuMicrosPerRequest - fastify.cpuMicrosPerRequest)} per request. ` +
+      `The service over the Nest floor: ${micros(mine.cpuMicrosPerRequest - nest.cpuMicrosPerRequest)} per request ` +
       '(its guard, token cache, rate limits, path-parameter checks, access policy, error filter, access log and metrics).',
   ].join('\n');
 }
@@ -246,33 +251,30 @@ export function ablationSection(
   service: string,
   steps: readonly { name: string; takenAway?: string }[],
 ): string | undefined {
-  const of = (server: string) =>
-    summaries.find((s) => s.server === server && s.path === 'wrong-project');
-  const mine = of(service);
-  const nest = of(NEST_FLOOR);
+  const mine = onWrongProject(summaries, service);
+  const nest = onWrongProject(summaries, NEST_FLOOR);
   if (!mine || !nest || steps.length === 0) return undefined;
-  const us = (value: number) => `${fixed(value, 0)} µs`;
   // Rounded first, so that a saving lost in the noise reads 0, not -0.
   const saving = (from: Summary, to: Summary) =>
-    us(Math.round(from.cpuMicrosPerRequest - to.cpuMicrosPerRequest) + 0);
+    micros(Math.round(from.cpuMicrosPerRequest - to.cpuMicrosPerRequest) + 0);
   const rows = [
     '| server | what it no longer does | CPU per request | saving | req/s vs yardstick |',
     '| --- | --- | ---: | ---: | ---: |',
-    `| ${service} | (everything it does) | ${us(mine.cpuMicrosPerRequest)} | | ${ratioCell(mine.rpsRatio)} |`,
+    `| ${service} | (everything it does) | ${micros(mine.cpuMicrosPerRequest)} | | ${ratioCell(mine.rpsRatio)} |`,
   ];
   let before = mine;
   for (const step of steps) {
-    const measured = of(step.name);
+    const measured = onWrongProject(summaries, step.name);
     if (!measured) continue;
     rows.push(
-      `| ${step.name} | ${step.takenAway ?? ''} | ${us(measured.cpuMicrosPerRequest)} | ` +
+      `| ${step.name} | ${step.takenAway ?? ''} | ${micros(measured.cpuMicrosPerRequest)} | ` +
         `${saving(before, measured)} | ${ratioCell(measured.rpsRatio)} |`,
     );
     before = measured;
   }
   rows.push(
     `| ${NEST_FLOOR} | what is left: a controller of its own module, its filter | ` +
-      `${us(nest.cpuMicrosPerRequest)} | ${saving(before, nest)} | ` +
+      `${micros(nest.cpuMicrosPerRequest)} | ${saving(before, nest)} | ` +
       `${ratioCell(nest.rpsRatio)} |`,
   );
   return [
@@ -280,6 +282,6 @@ export function ablationSection(
     '',
     `Each step is the service with the parts of the steps above it taken away as well ` +
       `(\`npm run bench -- --ablation\`; the patches are in [\`bench/ablation/\`](bench/ablation/)). ` +
-      `From the service to the Nest floor: ${us(mine.cpuMicrosPerRequest - nest.cpuMicrosPerRequest)} per request.`,
+      `From the service to the Nest floor: ${micros(mine.cpuMicrosPerRequest - nest.cpuMicrosPerRequest)} per request.`,
   ].join('\n');
 }

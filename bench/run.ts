@@ -133,6 +133,8 @@ function serverEnv(iamEndpoint: string): Record<string, string> {
   return env;
 }
 
+const ABLATION_DIR = 'bench/ablation';
+
 /** Builds the service as it was at `commit`, with `patches` applied, in `dir`. */
 function buildService(commit: string, dir: string, patches: readonly string[] = []): void {
   if (existsSync(join(dir, 'dist/src/main.js'))) return;
@@ -148,8 +150,8 @@ function buildService(commit: string, dir: string, patches: readonly string[] = 
     } catch (error) {
       rmSync(dir, { recursive: true, force: true });
       throw new Error(
-        `${relative('.', patch)} no longer applies to ${commit}; regenerate the ladder ` +
-          `(README, "Benchmarks"): ${String((error as { stderr?: Buffer }).stderr ?? error)}`,
+        `${relative('.', patch)} no longer applies to ${commit}; make the ladder again ` +
+          `(${ABLATION_DIR}/README.md): ${String((error as { stderr?: Buffer }).stderr ?? error)}`,
       );
     }
   }
@@ -157,14 +159,15 @@ function buildService(commit: string, dir: string, patches: readonly string[] = 
   execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', dir]);
 }
 
+const shortCommit = (rev: string) =>
+  execFileSync('git', ['rev-parse', '--short', rev], { encoding: 'utf8' }).trim();
+
 /** Builds the service as it was at `rev`, beside this checkout, for a before/after. */
 function buildBaseline(rev: string): string {
-  const commit = execFileSync('git', ['rev-parse', '--short', rev], { encoding: 'utf8' }).trim();
+  const commit = shortCommit(rev);
   buildService(commit, resolve('.bench', `baseline-${commit}`));
   return commit;
 }
-
-const ABLATION_DIR = 'bench/ablation';
 
 /**
  * The ablation ladder: step k is the committed service with the first k
@@ -172,7 +175,7 @@ const ABLATION_DIR = 'bench/ablation';
  * patch's subject ("ablation: the guard") names the part.
  */
 function ablationLadder(): Contestant[] {
-  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  const commit = shortCommit('HEAD');
   const patches = readdirSync(ABLATION_DIR)
     .filter((name) => name.endsWith('.patch'))
     .sort()
