@@ -25,7 +25,7 @@ describe('defaults', () => {
   test('an empty environment gives the documented defaults', () => {
     assert.deepEqual(loadConfig({}), {
       production: false,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       port: 8080,
       databaseUrl: undefined,
       databasePoolSize: 10,
@@ -45,6 +45,7 @@ describe('defaults', () => {
       secretsKey: undefined,
       requestTimeoutMs: 30_000,
       healthTimeoutMs: 1000,
+      healthReadyCacheMs: 1000,
       metricsToken: undefined,
       rateLimitPerProjectPerSecond: 0,
       rateLimitProjectBurst: 1,
@@ -74,6 +75,16 @@ describe('defaults', () => {
       'readonly',
       'viewer',
     ]);
+  });
+
+  // Development mode prints working credentials: by default only this
+  // machine can reach it. Production listens on every address, for its
+  // container's port mapping.
+  test('HOST: loopback in development, every address in production, or as given', () => {
+    assert.equal(loadConfig({}).host, '127.0.0.1');
+    assert.equal(loadConfig(PRODUCTION_ENV).host, '0.0.0.0');
+    assert.equal(loadConfig({ HOST: '0.0.0.0' }).host, '0.0.0.0');
+    assert.equal(loadConfig({ ...PRODUCTION_ENV, HOST: '10.0.0.5' }).host, '10.0.0.5');
   });
 
   test('the result is frozen', () => {

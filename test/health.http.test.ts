@@ -29,6 +29,9 @@ describe('health checks', () => {
       databaseUrl: viaProxy.toString(),
       env: {
         HEALTH_TIMEOUT_MS: String(HEALTH_TIMEOUT_MS),
+        // These tests change the database and IAM between calls and expect
+        // each call to see it; sharing a result is tested below.
+        HEALTH_READY_CACHE_MS: '0',
         DATABASE_CONNECT_TIMEOUT_MS: '2000',
         IAM_TIMEOUT_MS: '2000',
       },
@@ -126,5 +129,36 @@ test('ready: 503 when IAM is not there at all (connection refused)', async () =>
     assert.deepEqual(res.body.checks.iam, { status: 'down', reason: 'error', circuit: 'closed' });
   } finally {
     await t.close().catch(() => undefined);
+  }
+});
+
+test('ready: 200 concurrent calls cost IAM one check, and a result is shared for HEALTH_READY_CACHE_MS', async () => {
+  const t = await startTestApp({ env: { HEALTH_READY_CACHE_MS: '60000' } });
+  try {
+    const before = t.keystone.versionRequests;
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () => get(t, '/health/ready').then((res) => res.status)),
+    );
+    assert.deepEqual(new Set(answers), new Set([200]));
+    assert.equal(t.keystone.versionRequests - before, 1, 'IAM checks for 200 calls');
+    // Later calls within the period are answered from that check too.
+    for (let i = 0; i < 20; i++) assert.equal((await get(t, '/health/ready')).status, 200);
+    assert.equal(t.keystone.versionRequests - before, 1, 'IAM checks for 220 calls');
+  } finally {
+    await t.close();
+  }
+});
+
+test('ready: with HEALTH_READY_CACHE_MS=0, concurrent calls still share the check in flight', async () => {
+  const t = await startTestApp({ env: { HEALTH_READY_CACHE_MS: '0' } });
+  try {
+    const before = t.keystone.versionRequests;
+    await Promise.all(Array.from({ length: 50 }, () => get(t, '/health/ready')));
+    const checks = t.keystone.versionRequests - before;
+    // Calls land over several event-loop turns, so a few checks may start;
+    // unshared there would be 50.
+    assert.ok(checks >= 1 && checks <= 10, `${checks} IAM checks for 50 concurrent calls`);
+  } finally {
+    await t.close();
   }
 });

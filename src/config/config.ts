@@ -39,6 +39,8 @@ export interface AppConfig {
   readonly requestTimeoutMs: number;
   /** Bound on each dependency check of GET /health/ready. */
   readonly healthTimeoutMs: number;
+  /** How long one readiness check's result is answered again (0: every call checks, concurrent calls still share one). */
+  readonly healthReadyCacheMs: number;
   /** Bearer token GET /metrics requires; undefined: /metrics is open. */
   readonly metricsToken: string | undefined;
   /** Token buckets per replica; a rate of 0 turns that limit off. */
@@ -174,7 +176,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const iamEndpoint = url(env, 'IAM_ENDPOINT', ['http:', 'https:'])?.replace(/\/+$/, '');
   const config: AppConfig = {
     production,
-    host: env.HOST || '0.0.0.0',
+    // Development mode prints working tokens and an access key in its banner,
+    // so it answers only this machine unless HOST says otherwise.
+    host: env.HOST || (production ? '0.0.0.0' : '127.0.0.1'),
     port: integer(env, 'PORT', 8080, 0, 65535),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
@@ -194,6 +198,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     secretsKey: aes256Key(env, 'SECRETS_KEY'),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     healthTimeoutMs: integer(env, 'HEALTH_TIMEOUT_MS', 1000, 50, 60_000),
+    healthReadyCacheMs: integer(env, 'HEALTH_READY_CACHE_MS', 1000, 0, 60_000),
     metricsToken: secret(env, 'METRICS_TOKEN', 16),
     rateLimitPerProjectPerSecond: projectRate,
     rateLimitProjectBurst: burst(env, 'RATE_LIMIT_PROJECT_BURST', projectRate),

@@ -3,7 +3,8 @@
 // /health/ready: it can do its work: the database answers a query and IAM
 // answers HTTP, each within HEALTH_TIMEOUT_MS; 503 otherwise. The answer
 // says which check failed, in a word: the details (addresses, driver
-// messages) go to the log, not to whoever can reach this URL.
+// messages) go to the log, not to whoever can reach this URL. Callers share
+// one check per HEALTH_READY_CACHE_MS (latest-result.ts says why).
 
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Controller, Get, Inject, Logger, Req, Res } from '@nestjs/common';
@@ -15,6 +16,7 @@ import { PublicRoute } from '../iam/auth.guard.js';
 import { CircuitBreakingValidator } from '../iam/circuit-breaker.js';
 import type { CircuitState } from '../iam/iam-observer.js';
 import { TOKEN_VALIDATOR, type TokenValidator } from '../iam/identity.js';
+import { LatestResult } from './latest-result.js';
 
 export interface CheckResult {
   status: 'up' | 'down';
@@ -27,6 +29,11 @@ export interface Readiness {
   checks: { database: CheckResult; iam: CheckResult & { circuit: CircuitState } };
 }
 
+interface Checks {
+  database: CheckResult;
+  iam: CheckResult;
+}
+
 class CheckTimedOut extends Error {}
 
 // Operations, not the OMS API: left out of the OpenAPI document.
@@ -35,13 +42,16 @@ class CheckTimedOut extends Error {}
 @PublicRoute()
 export class HealthController {
   private readonly logger = new Logger('Health');
+  private readonly checks: LatestResult<Checks>;
 
   constructor(
     private readonly db: DataSource,
     @Inject(TOKEN_VALIDATOR) private readonly iam: TokenValidator,
     private readonly breaker: CircuitBreakingValidator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.checks = new LatestResult(config.healthReadyCacheMs);
+  }
 
   @Get('live')
   live(): { status: 'ok' } {
@@ -53,19 +63,25 @@ export class HealthController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Readiness> {
-    const [database, iam] = await Promise.all([
-      this.check(request.id, 'database', () => this.db.query('SELECT 1')),
-      // The development IAM is in-process: always there.
-      this.check(request.id, 'IAM', async () =>
-        this.iam.checkReachable?.(this.config.healthTimeoutMs),
-      ),
-    ]);
+    const { database, iam } = await this.checks.get(() => this.runChecks(request.id));
     const ready = database.status === 'up' && iam.status === 'up';
     void reply.status(ready ? 200 : 503);
     return {
       status: ready ? 'ok' : 'unavailable',
       checks: { database, iam: { ...iam, circuit: this.breaker.state } },
     };
+  }
+
+  /** `requestId`: the request that set the checks off, named in their log lines. */
+  private async runChecks(requestId: string): Promise<Checks> {
+    const [database, iam] = await Promise.all([
+      this.check(requestId, 'database', () => this.db.query('SELECT 1')),
+      // The development IAM is in-process: always there.
+      this.check(requestId, 'IAM', async () =>
+        this.iam.checkReachable?.(this.config.healthTimeoutMs),
+      ),
+    ]);
+    return { database, iam };
   }
 
   private async check(
