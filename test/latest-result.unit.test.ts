@@ -61,6 +61,9 @@ test('maxAgeMs 0 keeps no result, but still shares the computation in flight', a
 
 test('a failed computation is not kept', async () => {
   const latest = new LatestResult<number>(1000, () => 0);
-  await assert.rejects(latest.get(() => Promise.reject(new Error('down'))), /down/);
+  await assert.rejects(
+    latest.get(() => Promise.reject(new Error('down'))),
+    /down/,
+  );
   assert.equal(await latest.get(() => Promise.resolve(5)), 5);
 });
