@@ -111,20 +111,25 @@ function printDevelopmentBanner(
   tokens: DemoCredentials,
   taskId: string | undefined,
 ): void {
-  const base = `http://127.0.0.1:${port}/v2/${DEMO_PROJECT_ID}/tasks`;
+  const origin = `http://127.0.0.1:${port}`;
+  const base = `${origin}/v2/${DEMO_PROJECT_ID}/tasks`;
+  // Lines a newcomer can paste as they are: the README's examples use these
+  // variables, and AK/SK are what the official SDKs' examples read.
   const lines = [
     '',
     'Development mode: embedded database, development IAM (never use in production).',
     `Demo project: ${DEMO_PROJECT_ID}`,
-    `Token (role member): ${tokens.writer}`,
-    `Token (role reader): ${tokens.reader}`,
-    `Access key (role member, for the official SDKs): ${tokens.key.accessKey}`,
-    `Secret key: ${tokens.key.secretKey}`,
+    `API document: ${origin}/docs`,
+    '',
+    'Paste into a shell (tokens: roles member and reader; access key: role member):',
+    `  export TOKEN=${tokens.writer} READER=${tokens.reader}`,
+    `  export B=${base}`,
+    `  export AK=${tokens.key.accessKey} SK=${tokens.key.secretKey} PROJECT=${DEMO_PROJECT_ID}`,
     '',
     taskId
-      ? 'Pause a migrating demo task:'
+      ? 'Then pause a migrating demo task:'
       : 'The demo project has no migrating task left; insert one or reset .data.',
-    taskId ? `  curl -i -X POST ${base}/${taskId}/stop -H 'X-Auth-Token: ${tokens.writer}'` : '',
+    taskId ? `  curl -i -X POST $B/${taskId}/stop -H "X-Auth-Token: $TOKEN"` : '',
     '',
   ];
   flushLog(); // the log lines before it come first

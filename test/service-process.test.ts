@@ -4,6 +4,7 @@
 // and a graceful SIGTERM.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,31 @@ import {
 const scratch: string[] = [];
 after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
+/** What the development banner hands a newcomer: its export lines, read as a shell would. */
+interface Banner {
+  TOKEN: string;
+  READER: string;
+  B: string;
+  AK: string;
+  SK: string;
+  PROJECT: string;
+  /** The demo task its curl pauses. */
+  taskId: string;
+  /** The lines to paste, exports and curl, as printed. */
+  script: string;
+}
+
+function bannerIn(output: string): Banner | undefined {
+  const curl = /^ {2}curl -i -X POST \$B\/(\d+)\/stop -H "X-Auth-Token: \$TOKEN"$/m.exec(output);
+  if (!curl) return undefined;
+  const exports = [...output.matchAll(/^ {2}export (.+)$/gm)];
+  const vars = Object.fromEntries(
+    exports.flatMap((line) => line[1].split(' ').map((pair) => pair.split('=', 2))),
+  );
+  const script = [...exports.map((line) => line[0]), curl[0]].join('\n');
+  return { ...vars, taskId: curl[1], script } as Banner;
+}
+
 test('a bad setting stops the service at start-up, naming the variable', async () => {
   const service = startService({ PORT: 'eighty' });
   assert.equal(await service.exited, 1);
@@ -45,14 +71,20 @@ test('with nothing configured: embedded database, development IAM, a working cur
   scratch.push(dataDir);
   const service = startService({ DATA_DIR: dataDir });
   try {
-    const [, url, token] = await waitFor('curl in the banner', service, () => {
-      const match = /curl -i -X POST (\S+) -H 'X-Auth-Token: (\S+)'/.exec(service.output());
-      return match ?? undefined;
+    const banner = await waitFor('the banner', service, () => bannerIn(service.output()));
+    const { TOKEN: token, READER: reader } = banner;
+    const url = `${banner.B}/${banner.taskId}/stop`;
+    assert.match(service.output(), /API document: http:\/\/127\.0\.0\.1:\d+\/docs$/m);
+    // The lines as a newcomer pastes them, run by a shell. Nothing else is
+    // set: the exports alone must make the curl work.
+    const pasted = spawnSync('bash', ['-e', '-c', banner.script], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH },
+      timeout: 20_000,
     });
-    const reader = /Token \(role reader\): (\S+)/.exec(service.output())![1];
+    assert.equal(pasted.status, 0, pasted.stderr);
+    assert.match(pasted.stdout, /^HTTP\/1\.1 200 OK/);
 
-    const paused = await fetch(url, { method: 'POST', headers: { 'X-Auth-Token': token } });
-    assert.equal(paused.status, 200);
     const again = await fetch(url, { method: 'POST', headers: { 'X-Auth-Token': token } });
     assert.equal(again.status, 400);
     assert.equal(((await again.json()) as { error_code: string }).error_code, 'OMS.0066');
@@ -77,12 +109,10 @@ test('with nothing configured: embedded database, development IAM, a working cur
   // The data survives a restart; the demo project is not seeded twice.
   const restarted = startService({ DATA_DIR: dataDir });
   try {
-    const [, url, token] = await waitFor('curl in the banner', restarted, () => {
-      const match = /curl -i -X POST (\S+) -H 'X-Auth-Token: (\S+)'/.exec(restarted.output());
-      return match ?? undefined;
-    });
-    assert.match(url, /\/tasks\/3\/stop$/, 'tasks 1 and 2 are still paused');
-    const first = url.replace(/\/tasks\/\d+\/stop$/, '/tasks/1/stop');
+    const banner = await waitFor('the banner', restarted, () => bannerIn(restarted.output()));
+    const token = banner.TOKEN;
+    assert.equal(banner.taskId, '3', 'tasks 1 and 2 are still paused');
+    const first = `${banner.B}/1/stop`;
     const res = await fetch(first, { method: 'POST', headers: { 'X-Auth-Token': token } });
     assert.equal(((await res.json()) as { error_code: string }).error_code, 'OMS.0066');
   } finally {
@@ -96,15 +126,13 @@ test('development mode prints an access key that the official SDK core can sign 
   scratch.push(dataDir);
   const service = startService({ DATA_DIR: dataDir });
   try {
-    const [, url, taskId] = await waitFor('curl in the banner', service, () => {
-      const match = /curl -i -X POST (\S+\/tasks\/(\d+)\/stop) /.exec(service.output());
-      return match ?? undefined;
+    const banner = await waitFor('the banner', service, () => bannerIn(service.output()));
+    const { taskId } = banner;
+    const oms = omsClient(new URL(banner.B).origin, {
+      accessKey: banner.AK,
+      secretKey: banner.SK,
+      projectId: banner.PROJECT,
     });
-    const banner = service.output();
-    const projectId = /Demo project: (\S+)/.exec(banner)![1];
-    const accessKey = /Access key \(role member, for the official SDKs\): (\S+)/.exec(banner)![1];
-    const secretKey = /Secret key: (\S+)/.exec(banner)![1];
-    const oms = omsClient(new URL(url).origin, { accessKey, secretKey, projectId });
     assert.equal((await oms.stopTask(taskId)).httpStatusCode, 200);
     assert.equal((await sdkError(oms.stopTask(taskId))).errorCode, 'OMS.0066');
   } finally {
