@@ -31,7 +31,9 @@ function readConfig(): AppConfig {
 
 async function main(): Promise<void> {
   let config = readConfig();
-  const logger = new JsonLogger(config.logLevel);
+  const format =
+    config.logFormat === 'auto' ? (process.stdout.isTTY ? 'text' : 'json') : config.logFormat;
+  const logger = new JsonLogger(config.logLevel, undefined, format);
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;

@@ -39,6 +39,7 @@ describe('defaults', () => {
       tokenCacheMaxEntries: 10_000,
       readOnlyRoles: ['reader', 'readonly', 'viewer'],
       logLevel: 'info',
+      logFormat: 'auto',
       maxParallelTasks: 5,
       maxTasksPerProject: 100_000,
       schedulerSweepIntervalMs: 5000,

@@ -122,3 +122,64 @@ test('the access line, written as text, is the line the generic path gives', () 
   assert.equal(text.request_id, 'r-"quoted"\\1');
   assert.ok(!Number.isNaN(Date.parse(String(text.time))));
 });
+
+test('the access line names project, task, user and error code when there are some', () => {
+  const { logger, parsed } = capture('info');
+  logger.requestAnswered('info', {
+    requestId: 'r-2',
+    method: 'POST',
+    route: '/v2/:project_id/tasks/:task_id/stop',
+    status: 400,
+    durationMs: 2,
+    projectId: 'p-"1"',
+    taskId: '7',
+    userId: 'u-1',
+    errorCode: 'OMS.0066',
+  });
+  const [line] = parsed();
+  assert.equal(line.project_id, 'p-"1"');
+  assert.equal(line.task_id, '7');
+  assert.equal(line.user_id, 'u-1');
+  assert.equal(line.error_code, 'OMS.0066');
+});
+
+test("Nest's start-up narration is debug, not info; its warnings stay", () => {
+  const { logger, parsed } = capture('info');
+  logger.log('AppModule dependencies initialized', 'InstanceLoader');
+  logger.log('Mapped {/v2/:project_id/tasks, POST} route', 'RouterExplorer');
+  logger.log('Nest application successfully started', 'NestApplication');
+  logger.warn('something Nest wants seen', 'NestApplication');
+  logger.log('Listening on 127.0.0.1:8080', 'Main');
+  assert.deepEqual(
+    parsed().map((line) => line.msg),
+    ['something Nest wants seen', 'Listening on 127.0.0.1:8080'],
+  );
+});
+
+test('text format: one readable line, fields as name=value, quoted only when needed', () => {
+  const lines: string[] = [];
+  const logger = new JsonLogger('info', (line) => lines.push(line), 'text');
+  logger.warn(
+    { msg: 'database unavailable', requestId: 'r-1', reason: 'no answer', attempt: 2 },
+    'Filter',
+  );
+  logger.requestAnswered('info', {
+    requestId: 'r-3',
+    method: 'GET',
+    route: '/v2/:project_id/tasks',
+    status: 200,
+    durationMs: 3.1,
+    projectId: 'p1',
+    userId: 'u1',
+  });
+  logger.log({ msg: 'keys', access_key: 'AKIA-SECRET' }, 'Main');
+  assert.match(
+    lines[0],
+    /^\d\d:\d\d:\d\d\.\d{3} WARN  Filter {2}database unavailable request_id=r-1 reason="no answer" attempt=2\n$/,
+  );
+  assert.match(
+    lines[1],
+    /^\d\d:\d\d:\d\d\.\d{3} INFO  Access {2}GET \/v2\/:project_id\/tasks 200 3\.1 ms project_id=p1 user_id=u1 request_id=r-3\n$/,
+  );
+  assert.ok(!lines[2].includes('AKIA-SECRET'), 'secrets are replaced in text too');
+});

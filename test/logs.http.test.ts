@@ -54,6 +54,7 @@ describe('JSON log lines with request ids', () => {
   let token: string;
   const requestIds: string[] = [];
   let started: number;
+  const stopped = { id: '' };
 
   before(async () => {
     const troubled = new TroubledValidator();
@@ -64,6 +65,7 @@ describe('JSON log lines with request ids', () => {
     started = log.raw.length;
 
     const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    stopped.id = id;
     // With a JSON body, so the request id must survive the body being read.
     const ok = await request(t.server)
       .post(stopPath(PROJECT, id))
@@ -137,20 +139,25 @@ describe('JSON log lines with request ids', () => {
         [requestIds[4], 'GET', '/health/ready', 503],
       ],
     );
-    for (const line of access) {
-      assert.deepEqual(Object.keys(line).sort(), [
-        'context',
-        'duration_ms',
-        'level',
-        'method',
-        'msg',
-        'request_id',
-        'route',
-        'status',
-        'time',
-      ]);
-      assert.equal(typeof line.duration_ms, 'number');
-    }
+    const common = ['context', 'duration_ms', 'level', 'method', 'msg', 'request_id', 'route'];
+    for (const line of access) assert.equal(typeof line.duration_ms, 'number');
+    // The project and task as the path named them, the user once
+    // authenticated, and the code of a refusal.
+    const id = String(stopped.id);
+    assert.deepEqual(
+      access.map((line) => [line.project_id, line.task_id, line.user_id, line.error_code]),
+      [
+        [PROJECT, id, 'log-user', undefined],
+        [PROJECT, id, undefined, 'OMS.2004'],
+        [PROJECT, id, undefined, 'OMS.2000'],
+        [undefined, undefined, undefined, 'APIGW.0101'],
+        [undefined, undefined, undefined, undefined],
+      ],
+    );
+    assert.deepEqual(
+      Object.keys(access[0]).sort(),
+      [...common, 'project_id', 'status', 'task_id', 'time', 'user_id'].sort(),
+    );
     assert.equal(access[4].level, 'debug', 'probes are logged at debug level');
   });
 

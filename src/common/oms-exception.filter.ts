@@ -49,6 +49,19 @@ export interface OmsErrorBody {
   request_id: string;
 }
 
+/** The error code each refused reply was answered with, for its access line. */
+const answeredCodes = new WeakMap<object, OmsErrorCode>();
+
+/** Notes the code a reply refuses with; whoever sends an OMS error body calls it. */
+export function recordErrorCode(reply: FastifyReply, code: OmsErrorCode): void {
+  answeredCodes.set(reply, code);
+}
+
+/** The code recordErrorCode noted for this reply, if it was refused. */
+export function errorCodeOf(reply: FastifyReply): OmsErrorCode | undefined {
+  return answeredCodes.get(reply);
+}
+
 /** The one shape of every error answer, here and in transport-errors.ts. */
 export function omsErrorBody(code: OmsErrorCode, message: string, requestId: string): OmsErrorBody {
   return { error_code: code, error_msg: message, request_id: requestId };
@@ -71,6 +84,7 @@ export class OmsExceptionFilter implements ExceptionFilter {
     // Fastify's last-resort 404 (a request target such as `*` that even its
     // not-found router does not match) skips the onRequest hook that sets it.
     if (!reply.hasHeader('X-Request-Id')) reply.header('X-Request-Id', request.id);
+    recordErrorCode(reply, code);
     void reply
       .status(status)
       .type('application/json; charset=utf-8')

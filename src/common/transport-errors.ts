@@ -7,7 +7,7 @@ import { Logger } from '@nestjs/common';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { omsErrorBody } from './oms-exception.filter.js';
+import { omsErrorBody, recordErrorCode } from './oms-exception.filter.js';
 import { generateRequestId, requestIdFor } from './request-id.js';
 
 export function answerFrameworkError(
@@ -15,6 +15,7 @@ export function answerFrameworkError(
   request: FastifyRequest,
   reply: FastifyReply,
 ): void {
+  recordErrorCode(reply, 'OMS.0064');
   void reply
     .status(400)
     .header('X-Request-Id', request.id)

@@ -9,6 +9,10 @@ import type { ServiceIdentity } from '../iam/keystone-service-token.js';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'verbose';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'];
 
+/** `auto`: text when standard output is a terminal, JSON otherwise. */
+export type LogFormat = 'auto' | 'json' | 'text';
+const LOG_FORMATS: readonly LogFormat[] = ['auto', 'json', 'text'];
+
 export interface AppConfig {
   readonly production: boolean;
   readonly host: string;
@@ -27,6 +31,7 @@ export interface AppConfig {
   readonly tokenCacheMaxEntries: number;
   readonly readOnlyRoles: readonly string[];
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   /** Tasks of one project migrating at once; the scheduler admits up to this. */
   readonly maxParallelTasks: number;
   /** Tasks one project may hold in all (create answers OMS.0077 beyond). */
@@ -192,6 +197,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     tokenCacheMaxEntries: integer(env, 'TOKEN_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     readOnlyRoles: list(env, 'READ_ONLY_ROLES', ['reader', 'readonly', 'viewer']),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
+    logFormat: oneOf(env, 'LOG_FORMAT', 'auto', LOG_FORMATS),
     maxParallelTasks: integer(env, 'MAX_PARALLEL_TASKS', 5, 1, 10_000),
     maxTasksPerProject: integer(env, 'MAX_TASKS_PER_PROJECT', 100_000, 1, 100_000_000),
     schedulerSweepIntervalMs: integer(env, 'SCHEDULER_SWEEP_INTERVAL_MS', 5000, 0, 3_600_000),

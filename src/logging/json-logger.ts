@@ -6,9 +6,14 @@
 // come through here too (main.ts hands this logger to Nest). An object
 // message is spread into the line; fields whose names say they hold a secret
 // (tokens, keys, signatures, passwords) are replaced, whatever logs them.
+//
+// On a terminal the same lines are written as text a person reads (LOG_FORMAT
+// says which; by default text on a TTY, JSON otherwise, so pipes and log
+// collectors get JSON). Nest's start-up chatter (modules loaded, routes
+// mapped) is logged at debug, not info: it says nothing an operator acts on.
 
 import type { LoggerService } from '@nestjs/common';
-import type { LogLevel } from '../config/config.js';
+import type { LogFormat, LogLevel } from '../config/config.js';
 
 const RANK: Record<LogLevel, number> = {
   fatal: 0,
@@ -23,6 +28,15 @@ const SECRET_FIELD =
   /token|secret|password|passwd|authorization|signature|cookie|credential|access_?key|(^|_)(ak|sk)$/i;
 const STACK_LIKE = /\n\s+at /;
 const OWN_FIELDS = new Set(['time', 'level', 'context', 'request_id']);
+
+/** Nest's contexts whose info lines only narrate start-up. */
+const NEST_STARTUP_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+]);
 
 function redact(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
@@ -92,23 +106,38 @@ function isoTime(): string {
   return isoText;
 }
 
-/** An access line's fields: all of them ours (the route's pattern, never the URL). */
+/**
+ * An access line's fields: the route's pattern, never the URL; the project
+ * and task as the path named them (bounded by the router, escaped here), the
+ * user once authenticated, and the OMS error code of a refusal.
+ */
 export interface AnsweredRequest {
   readonly requestId: string;
   readonly method: string;
   readonly route: string;
   readonly status: number;
   readonly durationMs: number;
+  readonly projectId?: string;
+  readonly taskId?: string;
+  readonly userId?: string;
+  readonly errorCode?: string;
 }
+
+/** The fields of a line in the order they are written. */
+type LineFields = Record<string, unknown>;
 
 export class JsonLogger implements LoggerService {
   private readonly maxRank: number;
 
+  private readonly text: boolean;
+
   constructor(
     level: LogLevel,
     private readonly write: (line: string) => void = stdoutLines.write,
+    format: Exclude<LogFormat, 'auto'> = 'json',
   ) {
     this.maxRank = RANK[level];
+    this.text = format === 'text';
   }
 
   log(message: unknown, ...rest: unknown[]): void {
@@ -139,11 +168,32 @@ export class JsonLogger implements LoggerService {
    */
   requestAnswered(level: 'info' | 'debug', answer: AnsweredRequest): void {
     if (!this.isEnabled(level)) return;
+    if (this.text) {
+      this.write(
+        textLine({
+          time: isoTime(),
+          level,
+          context: 'Access',
+          msg: `${answer.method} ${answer.route} ${answer.status} ${answer.durationMs} ms`,
+          error_code: answer.errorCode,
+          project_id: answer.projectId,
+          task_id: answer.taskId,
+          user_id: answer.userId,
+          request_id: answer.requestId,
+        }),
+      );
+      return;
+    }
     this.write(
       `{"time":"${isoTime()}","level":"${level}","msg":"request answered","context":"Access",` +
         `"request_id":${JSON.stringify(answer.requestId)},` +
         `"method":${JSON.stringify(answer.method)},"route":${JSON.stringify(answer.route)},` +
-        `"status":${answer.status},"duration_ms":${answer.durationMs}}\n`,
+        `"status":${answer.status},"duration_ms":${answer.durationMs}` +
+        optionalField('project_id', answer.projectId) +
+        optionalField('task_id', answer.taskId) +
+        optionalField('user_id', answer.userId) +
+        optionalField('error_code', answer.errorCode) +
+        '}\n',
     );
   }
 
@@ -152,11 +202,14 @@ export class JsonLogger implements LoggerService {
   }
 
   private emit(level: LogLevel, message: unknown, rest: unknown[]): void {
-    if (!this.isEnabled(level)) return;
     // Nest's convention: the context comes last; error() may put a stack before it.
     const last = rest.at(-1);
     const hasContext = typeof last === 'string' && !STACK_LIKE.test(last);
     const context = hasContext ? last : undefined;
+    if (level === 'info' && context !== undefined && NEST_STARTUP_CONTEXTS.has(context)) {
+      level = 'debug';
+    }
+    if (!this.isEnabled(level)) return;
     const stack =
       rest.length > (hasContext ? 1 : 0) && typeof rest[0] === 'string' ? rest[0] : undefined;
 
@@ -186,6 +239,10 @@ export class JsonLogger implements LoggerService {
       line.msg = String(message);
     }
     if (stack !== undefined) line.stack = stack;
+    if (this.text) {
+      this.write(textLine(line));
+      return;
+    }
     let text: string;
     try {
       text = JSON.stringify(line);
@@ -195,5 +252,36 @@ export class JsonLogger implements LoggerService {
       text = JSON.stringify({ time, level, msg, context, request_id, unserializable: true });
     }
     this.write(text + '\n');
+  }
+}
+
+function optionalField(name: string, value: string | undefined): string {
+  return value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`;
+}
+
+/**
+ * `21:12:35.123 INFO  Access  POST /v2/:project_id/tasks 200 3.1 ms  project_id=…`:
+ * the time of day (the date is in JSON lines, and a terminal session is
+ * short), the level, the context, the message, then the other fields as
+ * name=value, strings quoted only when they hold spaces or quotes.
+ */
+function textLine(line: LineFields): string {
+  const { time, level, context, msg, stack, ...fields } = line;
+  let text = `${String(time).slice(11, 23)} ${String(level).toUpperCase().padEnd(5)} `;
+  if (context !== undefined) text += `${String(context)}  `;
+  text += String(msg);
+  for (const [name, value] of Object.entries(fields)) {
+    if (value !== undefined) text += ` ${name}=${textValue(value)}`;
+  }
+  if (typeof stack === 'string') text += `\n${stack}`;
+  return text + '\n';
+}
+
+function textValue(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return '[unserializable]';
   }
 }
