@@ -77,7 +77,8 @@ function databasesFor(baseUrl: string, files: string[]): string[] {
   for (const file of files) {
     const url = fileDatabaseUrl(baseUrl, file);
     const other = owners.get(url);
-    if (other) throw new Error(`${file} and ${other} would share database ${assertTestDatabase(url)}`);
+    if (other)
+      throw new Error(`${file} and ${other} would share database ${assertTestDatabase(url)}`);
     owners.set(url, file);
   }
   return [...owners.keys()].slice(1);

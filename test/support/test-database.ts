@@ -105,5 +105,7 @@ export async function cloneTestDatabase(templateUrl: string, url: string): Promi
 /** Drops the database of `url`, closing whatever connections a test left open. */
 export async function dropTestDatabase(url: string): Promise<void> {
   const name = assertTestDatabase(url);
-  await withAdmin(url, (admin) => admin.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`));
+  await withAdmin(url, (admin) =>
+    admin.query(`DROP DATABASE IF EXISTS ${quote(name)} WITH (FORCE)`),
+  );
 }
