@@ -150,8 +150,12 @@ test('ready: 200 concurrent calls cost IAM one check, and a result is shared for
 });
 
 test('ready: with HEALTH_READY_CACHE_MS=0, concurrent calls still share the check in flight', async () => {
-  const t = await startTestApp({ env: { HEALTH_READY_CACHE_MS: '0' } });
+  const t = await startTestApp({ env: { HEALTH_READY_CACHE_MS: '0', HEALTH_TIMEOUT_MS: '5000' } });
   try {
+    // IAM holds each check for a second, so that the calls arrive while one
+    // is in flight even on a loaded machine (without it, 22 of 50 calls
+    // started checks of their own under parallel load).
+    t.keystone.delayMs = 1000;
     const before = t.keystone.versionRequests;
     await Promise.all(Array.from({ length: 50 }, () => get(t, '/health/ready')));
     const checks = t.keystone.versionRequests - before;

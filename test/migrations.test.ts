@@ -11,12 +11,13 @@ import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { runMigrationsLocked } from '../src/database/migrate.js';
 import { MIGRATIONS } from '../src/database/migrations/index.js';
 import { testDatabaseUrl } from './support/test-app.js';
+import { assertTestDatabase } from './support/test-database.js';
 
-// A database of this file's own, beside the shared test database.
+// This file's own database, made empty again: the migrations must meet a
+// database with nothing in it, as a new installation's.
 const url = new URL(testDatabaseUrl());
-const name = `${url.pathname.slice(1)}_migrations`;
-url.pathname = `/${name}`;
-const admin = new URL(testDatabaseUrl());
+const name = assertTestDatabase(url.toString());
+const admin = new URL(url);
 admin.pathname = '/postgres';
 
 async function adminQuery(sql: string): Promise<void> {

@@ -12,16 +12,25 @@ import { KeystoneTokenValidator } from '../../src/iam/keystone-token.validator.j
 import type { TokenValidator } from '../../src/iam/identity.js';
 import { TaskStatus } from '../../src/tasks/task-state.js';
 import { FakeKeystone } from './fake-keystone.js';
-import { assertTestDatabase } from './test-database.js';
+import { fileDatabaseUrl } from './test-database.js';
 
 /** The key tests seal task secrets with, so they can open them again. */
 export const TEST_SECRETS_KEY = Buffer.alloc(32, 0x5e);
 
+/**
+ * This test file's own database. TEST_DATABASE_URL names the base; `npm test`
+ * has cloned `<base>_<file stem>` from the migrated template for every file,
+ * and Node's test runner runs each file in a process of its own with the
+ * file as process.argv[1], so the file is known without being told.
+ */
 export function testDatabaseUrl(): string {
   const url = process.env.TEST_DATABASE_URL;
   if (!url) throw new Error('TEST_DATABASE_URL is not set: run the tests with `npm test`');
-  assertTestDatabase(url);
-  return url;
+  const testFile = process.argv[1] ?? '';
+  if (!/\.test\.[cm]?[jt]s$/.test(testFile)) {
+    throw new Error(`testDatabaseUrl() is for test files run by \`npm test\`, not ${testFile}`);
+  }
+  return fileDatabaseUrl(url, testFile);
 }
 
 export interface TestApp {
