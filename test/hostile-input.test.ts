@@ -700,7 +700,7 @@ describe('bodies costly in shape, on every route, with a token and without', () 
   test('5,000 levels of nesting in a 10 KB create, with a valid token: 400 OMS.0064, not 500', async () => {
     const created = () =>
       t.db.query('SELECT id FROM tasks WHERE project_id = $1', [CREATE_PROJECT]);
-    const before = (await created()).rows;
+    const tasksBefore = (await created()).rows;
     // 10 KB of arrays, and the same depth of objects (25 KB).
     for (const shape of [shapes[0][1], shapes[1][1]]) {
       const h: Hostile = {
@@ -711,7 +711,7 @@ describe('bodies costly in shape, on every route, with a token and without', () 
       };
       assert.equal(await check(h), '400 OMS.0064');
     }
-    assert.deepEqual((await created()).rows, before);
+    assert.deepEqual((await created()).rows, tasksBefore);
     await assertNothingChanged();
   });
 
