@@ -1,5 +1,5 @@
 // Builds the HTTP application (used by main.ts and by the tests): Fastify
-// under Nest, the global exception filter, lenient body parsing, request ids,
+// under Nest, the global exception filter, bodies kept unparsed, request ids,
 // and migrations run under an advisory lock (validation: common/validation.ts).
 
 import 'reflect-metadata';
@@ -7,7 +7,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { AppModule, type AppDependencies } from './app.module.js';
-import { MALFORMED_JSON } from './common/json-body.js';
+import { UnparsedJson } from './common/json-body.js';
 import { OmsExceptionFilter } from './common/oms-exception.filter.js';
 import { requestIdFor } from './common/request-id.js';
 import { omsErrorBody } from './common/oms-exception.filter.js';
@@ -78,20 +78,16 @@ export async function createApp(
     metrics.requestRefused(answerUnmetExpectation(request, response));
   });
   recordAnsweredRequests(fastify, metrics, logger);
-  // Stop ignores its body, whatever it is (the Go SDK sends an empty one
-  // labelled JSON, Terraform none at all), so parsing never fails a request:
-  // bad JSON becomes MALFORMED_JSON for the routes that do read bodies.
-  // Both keep the bytes as received: an access-key signature covers them.
+  // No body is parsed here, before authentication: a costly shape would cost
+  // the service its CPU whoever sent it, and stop (which ignores its body:
+  // the Go SDK sends an empty one labelled JSON, Terraform none at all),
+  // delete, the reads and unknown paths never need one parsed. Both parsers
+  // keep the bytes as received, which an access-key signature covers; the
+  // routes that read a body parse it after the guard (common/json-body.ts).
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
     (req as AuthenticatedRequest).rawBody = body as Buffer;
-    const text = body.toString();
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(null, MALFORMED_JSON);
-    }
+    done(null, new UnparsedJson(body as Buffer));
   });
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
     (req as AuthenticatedRequest).rawBody = body as Buffer;

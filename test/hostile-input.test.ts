@@ -6,8 +6,10 @@
 // bound, a 4xx in the OMS error shape with a sane X-Request-Id, and no task
 // or audit row changed.
 //
-// No case can rightly succeed: the only tasks belong to a project no token
-// is ever issued for, and valid tokens are sent only on stop-shaped paths.
+// No case can rightly change a row: the only tasks belong to a project no
+// token is ever issued for; valid tokens are sent on stop-shaped paths, on
+// reads, on bodies that no route may accept, and on creates in a project of
+// their own, which the check of the tables leaves out.
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -136,16 +138,17 @@ function assertRefused(outcome: RawOutcome, h: Hostile, maySucceed = false): voi
   assert.ok(!body.includes(validToken), `the token came back: ${what}`);
 }
 
-async function check(h: Hostile, maySucceed = false): Promise<void> {
+/** Sends one case and judges its answer; returns the status and code. */
+async function check(h: Hostile, maySucceed = false): Promise<string> {
   cases++;
   const outcome = await rawExchange(t.port, { chunks: [wire(h)], timeoutMs: ANSWER_BOUND_MS });
   assertRefused(outcome, h, maySucceed);
-  if (outcome.kind === 'answer') {
-    const ok = outcome.status < 300;
-    const code = h.method === 'HEAD' || ok ? '' : JSON.parse(outcome.body).error_code;
-    const key = `${outcome.status} ${code}`;
-    answers.set(key, (answers.get(key) ?? 0) + 1);
-  }
+  if (outcome.kind !== 'answer') return outcome.kind;
+  const ok = outcome.status < 300;
+  const code = h.method === 'HEAD' || ok ? '' : JSON.parse(outcome.body).error_code;
+  const key = `${outcome.status} ${code}`;
+  answers.set(key, (answers.get(key) ?? 0) + 1);
+  return key;
 }
 
 async function assertNothingChanged(): Promise<void> {
@@ -637,6 +640,99 @@ describe('a fixed corpus', () => {
     );
     await assertNothingChanged();
   });
+});
+
+describe('bodies costly in shape, on every route, with a token and without', () => {
+  // Deep, wide, many keys, long: each nearly the 1 MiB body limit, and 5,000
+  // levels in 10 KB (which overflowed class-transformer's stack: a 500). A
+  // route that reads its body refuses such a shape with 400 OMS.0064 once the
+  // caller is authenticated; one that does not, and an unknown path, answer
+  // as they would with no body. Without a token, 401 whatever the body.
+  const NEAR_MIB = 1024 * 1024 - 4096;
+  const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+  const keys = (n: number) => Array.from({ length: n }, (_, i) => `"k${i}":0`).join(',');
+  const LONG = JSON.stringify('a'.repeat(NEAR_MIB));
+  const shapes: [string, string][] = [
+    ['5,000 levels of arrays in 10 KB', deep(5000)],
+    ['5,000 levels of objects', '{"a":'.repeat(5000) + '1' + '}'.repeat(5000)],
+    ['nested arrays, 1 MiB', deep(NEAR_MIB >> 1)],
+    ['an array of half a million numbers', `[${'0,'.repeat((NEAR_MIB >> 1) - 1)}0]`],
+    ['an object of 80,000 keys', `{${keys(80_000)}}`],
+    ['a string of 1 MiB', LONG],
+  ];
+  const validCreate = JSON.stringify({
+    src_node: {
+      cloud_type: 'Aliyun',
+      region: 'r',
+      bucket: 'b',
+      ak: 'a',
+      sk: 's',
+      object_key: ['x'],
+    },
+    dst_node: { region: 'r', bucket: 'b', ak: 'a', sk: 's' },
+  });
+  /** A shape alone, and in an otherwise valid create: as a known field, and an unknown one. */
+  const bodies = (readsBody: boolean): [string, string][] =>
+    shapes.flatMap(([what, shape]): [string, string][] => {
+      if (!readsBody) return [[what, shape]];
+      const within = (key: string) => `{"${key}":${shape},${validCreate.slice(1)}`;
+      const wrapped: [string, string][] = [
+        [what, shape],
+        [`${what} as the description of a create`, within('description')],
+      ];
+      // A long string in a field nobody reads makes a valid create.
+      if (shape !== LONG) wrapped.push([`${what} in an unknown field of a create`, within('x')]);
+      return wrapped;
+    });
+  type Route = 'reads its body' | 'ignores its body' | 'unknown';
+  // {id}: a task of the victim's, out of reach of PROJECT's token.
+  const routes: [string, string, Route][] = [
+    ['POST', `/v2/${PROJECT}/tasks`, 'reads its body'],
+    ['POST', `/v2/${PROJECT}/tasks/{id}/start`, 'reads its body'],
+    ['PUT', `/v2/${PROJECT}/tasks/{id}/bandwidth-policy`, 'reads its body'],
+    ['POST', `/v2/${PROJECT}/tasks/{id}/stop`, 'ignores its body'],
+    ['DELETE', `/v2/${PROJECT}/tasks/{id}`, 'ignores its body'],
+    ['GET', `/v2/${PROJECT}/tasks/{id}`, 'ignores its body'],
+    ['GET', `/v2/${PROJECT}/tasks`, 'ignores its body'],
+    ['POST', `/v2/${PROJECT}/no-such-route`, 'unknown'],
+    ['POST', '/', 'unknown'],
+  ];
+  test('5,000 levels of nesting in a 10 KB create, with a valid token: 400 OMS.0064, not 500', async () => {
+    const created = () =>
+      t.db.query('SELECT id FROM tasks WHERE project_id = $1', [CREATE_PROJECT]);
+    const tasksBefore = (await created()).rows;
+    // 10 KB of arrays, and the same depth of objects (25 KB).
+    for (const shape of [shapes[0][1], shapes[1][1]]) {
+      const h: Hostile = {
+        method: 'POST',
+        target: `/v2/${CREATE_PROJECT}/tasks`,
+        headers: [`X-Auth-Token: ${createToken}`, 'Content-Type: application/json'],
+        body: `{"x":${shape},${validCreate.slice(1)}`,
+      };
+      assert.equal(await check(h), '400 OMS.0064');
+    }
+    assert.deepEqual((await created()).rows, tasksBefore);
+    await assertNothingChanged();
+  });
+
+  for (const [method, path, route] of routes) {
+    const readsBody = route === 'reads its body';
+    for (const withToken of [false, true]) {
+      test(`${method} ${path}, ${withToken ? 'a valid token' : 'no token'}`, async () => {
+        for (const [what, body] of bodies(readsBody)) {
+          const headers = ['Content-Type: application/json'];
+          if (withToken) headers.push(`X-Auth-Token: ${validToken}`);
+          const h: Hostile = { method, target: path.replace('{id}', victimIds[1]), headers, body };
+          // Listing PROJECT's tasks (none) is a read a token may make.
+          const answer = await check(h, method === 'GET');
+          if (route === 'unknown') assert.equal(answer, '404 APIGW.0101', what);
+          else if (!withToken) assert.equal(answer, '401 APIGW.0301', what);
+          else if (readsBody) assert.equal(answer, '400 OMS.0064', what);
+        }
+        await assertNothingChanged();
+      });
+    }
+  }
 });
 
 describe('slow clients are cut off (REQUEST_TIMEOUT_MS)', () => {
