@@ -221,6 +221,25 @@ describe('create', () => {
     assert.notEqual(String(id), taken);
     assert.ok(id > Number(taken));
   });
+
+  test('a name cut from buckets ending in an emoji keeps whole characters, the same in create and show', async () => {
+    // 109 letters and an emoji: 110 characters, 111 UTF-16 units.
+    const source = `${'s'.repeat(109)}😀`;
+    const destination = `${'d'.repeat(109)}🚀🚀`;
+    const res = await api.create(
+      createBody({
+        src_node: { ...(createBody().src_node as object), bucket: source },
+        dst_node: { ...(createBody().dst_node as object), bucket: destination },
+      }),
+    );
+    assert.equal(res.status, 200, res.text);
+    const name: string = res.body.task_name;
+    assert.equal(name, `${source}-${'d'.repeat(109)}🚀-${res.body.id}`);
+    assert.doesNotMatch(name, /[\uD800-\uDFFF]/u, 'no lone surrogate');
+    assert.equal((await api.show(res.body.id)).body.name, name);
+    const { rows } = await t.db.query('SELECT name FROM tasks WHERE id = $1', [res.body.id]);
+    assert.equal(rows[0].name, name);
+  });
 });
 
 describe('secrets', () => {

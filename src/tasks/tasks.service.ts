@@ -276,7 +276,16 @@ function driverCode(error: QueryFailedError): string | undefined {
   return (error.driverError as { code?: string } | undefined)?.code;
 }
 
-/** "<source bucket>-<destination bucket>-<id>", within the column's 255 characters. */
+/**
+ * "<source bucket>-<destination bucket>-<id>", within the column's 255
+ * characters: each bucket cut to 110 code points, never inside a surrogate
+ * pair (PostgreSQL counts code points too; half an emoji would come back as
+ * U+FFFD).
+ */
 function taskName(sourceBucket: string, destinationBucket: string, id: string): string {
-  return `${sourceBucket.slice(0, 110)}-${destinationBucket.slice(0, 110)}-${id}`;
+  return `${codePoints(sourceBucket, 110)}-${codePoints(destinationBucket, 110)}-${id}`;
+}
+
+function codePoints(text: string, max: number): string {
+  return Array.from(text).slice(0, max).join('');
 }
