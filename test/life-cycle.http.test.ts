@@ -10,6 +10,7 @@ import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { TaskSecretsCipher } from '../src/tasks/task-secrets.js';
 import { MAX_TASK_ID } from '../src/tasks/task.entity.js';
+import { parseMetrics } from './support/metrics-text.js';
 import { assertOmsError } from './support/stop-checks.js';
 import { createBody, startBody, TaskApi } from './support/task-api.js';
 import {
@@ -387,6 +388,44 @@ describe('bandwidth policy', () => {
     assert.deepEqual((await api.show(id)).body.bandwidth_policy, policy);
     const { rows } = await t.db.query('SELECT bandwidth_policy FROM tasks WHERE id = $1', [id]);
     assert.deepEqual(rows[0].bandwidth_policy, policy);
+  });
+
+  test('writes one audit row: who, which request, the status unchanged; not a status transition', async () => {
+    const id = await createTask();
+    await api.waitForStatus(id, [2]); // admitted: no more moves come by themselves
+    const before = await auditRows(t.db, String(id));
+    assert.equal(before.length, 2);
+    const res = await api
+      .setBandwidth(id, {
+        bandwidth_policy: [{ start: '03:00', end: '04:00', max_bandwidth: 5_242_880 }],
+      })
+      .set('X-Request-Id', 'bandwidth-audit-1');
+    assert.equal(res.status, 200, res.text);
+    const after = await auditRows(t.db, String(id));
+    assert.equal(after.length, before.length + 1);
+    const { rows } = await t.db.query('SELECT status FROM tasks WHERE id = $1', [id]);
+    const row = after.at(-1)!;
+    assert.deepEqual(
+      [row.action, row.from_status, row.to_status, row.user_id, row.request_id, row.project_id],
+      ['update_bandwidth', rows[0].status, rows[0].status, USER, 'bandwidth-audit-1', PROJECT],
+    );
+    // The transition metrics count status changes; this one changed none.
+    const metrics = await request(t.server).get('/metrics');
+    const transitions = parseMetrics(metrics.text).filter(
+      (s) => s.name === 'oms_task_transitions_total',
+    );
+    assert.ok(transitions.length > 0);
+    for (const s of transitions) assert.notEqual(s.labels.from, s.labels.to, JSON.stringify(s));
+  });
+
+  test('refused for a task that has succeeded: 400 OMS.0070, no audit row', async () => {
+    const { rows } = await t.db.query(
+      `INSERT INTO tasks (project_id, name, status) VALUES ($1, 'done', 5) RETURNING id`,
+      [PROJECT],
+    );
+    const res = await api.setBandwidth(rows[0].id, { bandwidth_policy: [] });
+    assertOmsError(res, 400, 'OMS.0070');
+    assert.deepEqual(await allAuditRows(t.db), []);
   });
 
   test('an empty list removes every limit', async () => {

@@ -140,8 +140,14 @@ export class TasksController {
     @TaskId() taskId: string,
     @ValidBody() body: BandwidthPolicyBody,
     @Caller() caller: Identity,
+    @Req() request: FastifyRequest,
   ): Promise<void> {
     this.access.authorize(caller, projectId, 'write');
-    await this.tasks.setBandwidthPolicy(projectId, taskId, body.bandwidth_policy);
+    await this.tasks.setBandwidthPolicy(
+      projectId,
+      taskId,
+      body.bandwidth_policy,
+      actor(caller, request),
+    );
   }
 }
