@@ -335,7 +335,7 @@ describe('list', () => {
     );
   });
 
-  test('defaults to 10 per page, newest first, with the full task object', async () => {
+  test('defaults to 10 per page, oldest first by id, with the full task object', async () => {
     await insertMany(12);
     const res = await api.list();
     assert.equal(res.status, 200);
@@ -343,10 +343,32 @@ describe('list', () => {
     assert.equal(res.body.count, 12);
     assert.deepEqual(Object.keys(res.body.tasks[0]).sort(), TASK_OBJECT_KEYS);
     const ids = res.body.tasks.map((task: { id: number }) => task.id);
+    const { rows } = await t.db.query(
+      'SELECT id FROM tasks WHERE project_id = $1 ORDER BY id LIMIT 10',
+      [PROJECT],
+    );
     assert.deepEqual(
       ids,
-      [...ids].sort((a, b) => b - a),
+      rows.map((row) => Number(row.id)),
     );
+  });
+
+  test('a task created between two pages: no task comes twice, the new one comes last', async () => {
+    await insertMany(15);
+    const first = await api.list({ limit: 10, offset: 0 });
+    assert.equal(first.status, 200, first.text);
+    const created = await createTask();
+    const second = await api.list({ limit: 10, offset: 10 });
+    assert.equal(second.status, 200, second.text);
+    const seen = [...first.body.tasks, ...second.body.tasks].map((task: { id: number }) => task.id);
+    assert.equal(new Set(seen).size, seen.length, `a task came twice: ${seen.join(' ')}`);
+    const { rows } = await t.db.query('SELECT id FROM tasks WHERE project_id = $1', [PROJECT]);
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      rows.map((row) => Number(row.id)).sort((a, b) => a - b),
+      'every task, the one created meanwhile included',
+    );
+    assert.equal(seen.at(-1), created);
   });
 
   test('filters by status and group_id; count follows the filter', async () => {

@@ -49,7 +49,7 @@ export class TasksController {
   }
 
   @Get()
-  @ApiOperation({ operationId: 'ListTasks', summary: 'List tasks, newest first' })
+  @ApiOperation({ operationId: 'ListTasks', summary: 'List tasks, oldest first (by id)' })
   @ApiProjectPath()
   @ApiOkResponse({ type: TaskList })
   @ApiOmsErrors('OMS.0064')

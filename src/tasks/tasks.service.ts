@@ -200,8 +200,12 @@ export class TasksService {
     if (query.group_id !== undefined) where.groupId = query.group_id;
     const [tasks, count] = await this.db.getRepository(TaskEntity).findAndCount({
       where,
-      // A total order, so pages never repeat or skip a task.
-      order: { createdAt: 'DESC', id: 'DESC' },
+      // Oldest first by id: a project's ids grow in commit order (creates
+      // take theirs under the project's lock), so a task created while a
+      // client pages lands on the last page and never shifts an earlier one.
+      // Newest first, each create pushed every task one place on and the
+      // next page repeated one. (The contract fixes no order.)
+      order: { id: 'ASC' },
       skip: Number(query.offset ?? 0),
       take: Number(query.limit ?? 10),
     });
