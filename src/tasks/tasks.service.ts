@@ -278,9 +278,15 @@ export class TasksService {
             actor.requestId,
           ])
         ).length === 1,
-      findCommitted: async (tx) =>
-        (await findTaskWrite(tx, { taskId, projectId, action, requestId: actor.requestId })) &&
-        true,
+      findCommitted: async (tx) => {
+        const found = await findTaskWrite(tx, {
+          taskId,
+          projectId,
+          action,
+          requestId: actor.requestId,
+        });
+        return found ? true : undefined;
+      },
     });
     if (updated) return;
     const exists = await this.db
