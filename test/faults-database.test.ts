@@ -18,8 +18,10 @@ import {
 } from './support/service-process.js';
 import { assertOmsError, assertStopped, assertUnchanged, stop } from './support/stop-checks.js';
 import { checkLedger, seedMigratingTasks, StopLoad } from './support/stop-load.js';
+import { createBody, TaskApi } from './support/task-api.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import {
+  allAuditRows,
   auditRows,
   emptyTables,
   insertTask,
@@ -193,6 +195,118 @@ describe('a connection lost after the commit, before the answer', () => {
       assertOmsError(res, 503, 'OMS.2004', /database/);
       assert.equal(await taskStatus(t.db, id), TaskStatus.Waiting);
       assert.deepEqual(await auditRows(t.db, id), history);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('create and bandwidth: a connection lost after the commit, before the answer', () => {
+  // The same rule as for moves: the audit row naming the request says
+  // whether the write committed. Found, the answer is the write's own; not
+  // found, 503 and nothing changed.
+  let proxy: TcpProxy;
+  const PROJECT = 'project-lost-write';
+
+  before(async () => (proxy = await TcpProxy.inFrontOf(testDatabaseUrl())));
+  after(async () => proxy.stop());
+
+  async function appViaProxy() {
+    const t = await startTestApp({
+      databaseUrl: proxy.urlThrough(testDatabaseUrl()),
+      env: { DATABASE_POOL_SIZE: '1', DATABASE_STATEMENT_TIMEOUT_MS: '1000' },
+    });
+    await emptyTables(t.db);
+    const api = new TaskApi(t, PROJECT, t.keystone.issue({ projectId: PROJECT, userId: USER }));
+    return { t, api };
+  }
+
+  async function projectTasks(db: pg.Pool) {
+    const { rows } = await db.query(
+      'SELECT id, name, status, bandwidth_policy FROM tasks WHERE project_id = $1 ORDER BY id',
+      [PROJECT],
+    );
+    return rows as { id: string; name: string; status: number; bandwidth_policy: unknown }[];
+  }
+
+  test('create committed: 200 with the created task, one row, one audit row, no duplicate', async () => {
+    const { t, api } = await appViaProxy();
+    try {
+      proxy.loseAnswerTo('COMMIT');
+      const res = await api.create(createBody()).set('X-Request-Id', 'create-lost-commit');
+      assert.equal(res.status, 200, res.text);
+      const tasks = await projectTasks(t.db);
+      assert.equal(tasks.length, 1, 'exactly one task: nothing for the client to retry');
+      assert.deepEqual(res.body, { id: Number(tasks[0].id), task_name: tasks[0].name });
+      const audit = await auditRows(t.db, tasks[0].id);
+      assert.deepEqual(
+        audit.map((row) => [
+          row.action,
+          row.from_status,
+          row.to_status,
+          row.user_id,
+          row.request_id,
+        ]),
+        [['create', null, TaskStatus.Waiting, USER, 'create-lost-commit']],
+      );
+      const shown = await api.show(res.body.id);
+      assert.equal(shown.status, 200, shown.text);
+      assert.equal(shown.body.name, res.body.task_name);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('create lost before its commit: 503, no task, no audit row', async () => {
+    const { t, api } = await appViaProxy();
+    try {
+      proxy.loseAnswerTo('INSERT INTO tasks');
+      assertOmsError(await api.create(createBody()), 503, 'OMS.2004', /database/);
+      assert.deepEqual(await projectTasks(t.db), []);
+      assert.deepEqual(await allAuditRows(t.db), []);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('bandwidth committed: 200, the policy set, one audit row naming the request', async () => {
+    const { t, api } = await appViaProxy();
+    try {
+      const id = (await api.create(createBody())).body.id;
+      const policy = [{ start: '01:00', end: '05:00', max_bandwidth: 2_097_152 }];
+      proxy.loseAnswerTo('bandwidth_policy =');
+      const res = await api
+        .setBandwidth(id, { bandwidth_policy: policy })
+        .set('X-Request-Id', 'bandwidth-lost-commit');
+      assert.equal(res.status, 200, res.text);
+      const [task] = await projectTasks(t.db);
+      assert.deepEqual(task.bandwidth_policy, policy);
+      const audit = await auditRows(t.db, String(id));
+      assert.deepEqual(
+        audit.map((row) => [row.action, row.from_status, row.to_status, row.request_id]),
+        [
+          ['create', null, TaskStatus.Waiting, audit[0].request_id],
+          ['update_bandwidth', task.status, task.status, 'bandwidth-lost-commit'],
+        ],
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('bandwidth of a finished task, answer lost: 503, nothing changed', async () => {
+    const { t, api } = await appViaProxy();
+    try {
+      const id = await insertTask(t.db, PROJECT, TaskStatus.Succeeded);
+      proxy.loseAnswerTo('bandwidth_policy =');
+      const res = await api.setBandwidth(id, {
+        bandwidth_policy: [{ start: '01:00', end: '05:00', max_bandwidth: 2_097_152 }],
+      });
+      // The write found nothing to change; its lost answer is 503, never a 200.
+      assertOmsError(res, 503, 'OMS.2004', /database/);
+      const [task] = await projectTasks(t.db);
+      assert.deepEqual(task.bandwidth_policy, []);
+      assert.deepEqual(await allAuditRows(t.db), []);
     } finally {
       await t.close();
     }

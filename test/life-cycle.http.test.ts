@@ -10,6 +10,7 @@ import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { TaskSecretsCipher } from '../src/tasks/task-secrets.js';
 import { MAX_TASK_ID } from '../src/tasks/task.entity.js';
+import { parseMetrics } from './support/metrics-text.js';
 import { assertOmsError } from './support/stop-checks.js';
 import { createBody, startBody, TaskApi } from './support/task-api.js';
 import {
@@ -221,6 +222,25 @@ describe('create', () => {
     assert.notEqual(String(id), taken);
     assert.ok(id > Number(taken));
   });
+
+  test('a name cut from buckets ending in an emoji keeps whole characters, the same in create and show', async () => {
+    // 109 letters and an emoji: 110 characters, 111 UTF-16 units.
+    const source = `${'s'.repeat(109)}😀`;
+    const destination = `${'d'.repeat(109)}🚀🚀`;
+    const res = await api.create(
+      createBody({
+        src_node: { ...(createBody().src_node as object), bucket: source },
+        dst_node: { ...(createBody().dst_node as object), bucket: destination },
+      }),
+    );
+    assert.equal(res.status, 200, res.text);
+    const name: string = res.body.task_name;
+    assert.equal(name, `${source}-${'d'.repeat(109)}🚀-${res.body.id}`);
+    assert.doesNotMatch(name, /[\uD800-\uDFFF]/u, 'no lone surrogate');
+    assert.equal((await api.show(res.body.id)).body.name, name);
+    const { rows } = await t.db.query('SELECT name FROM tasks WHERE id = $1', [res.body.id]);
+    assert.equal(rows[0].name, name);
+  });
 });
 
 describe('secrets', () => {
@@ -315,7 +335,7 @@ describe('list', () => {
     );
   });
 
-  test('defaults to 10 per page, newest first, with the full task object', async () => {
+  test('defaults to 10 per page, oldest first by id, with the full task object', async () => {
     await insertMany(12);
     const res = await api.list();
     assert.equal(res.status, 200);
@@ -323,10 +343,32 @@ describe('list', () => {
     assert.equal(res.body.count, 12);
     assert.deepEqual(Object.keys(res.body.tasks[0]).sort(), TASK_OBJECT_KEYS);
     const ids = res.body.tasks.map((task: { id: number }) => task.id);
+    const { rows } = await t.db.query(
+      'SELECT id FROM tasks WHERE project_id = $1 ORDER BY id LIMIT 10',
+      [PROJECT],
+    );
     assert.deepEqual(
       ids,
-      [...ids].sort((a, b) => b - a),
+      rows.map((row) => Number(row.id)),
     );
+  });
+
+  test('a task created between two pages: no task comes twice, the new one comes last', async () => {
+    await insertMany(15);
+    const first = await api.list({ limit: 10, offset: 0 });
+    assert.equal(first.status, 200, first.text);
+    const created = await createTask();
+    const second = await api.list({ limit: 10, offset: 10 });
+    assert.equal(second.status, 200, second.text);
+    const seen = [...first.body.tasks, ...second.body.tasks].map((task: { id: number }) => task.id);
+    assert.equal(new Set(seen).size, seen.length, `a task came twice: ${seen.join(' ')}`);
+    const { rows } = await t.db.query('SELECT id FROM tasks WHERE project_id = $1', [PROJECT]);
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      rows.map((row) => Number(row.id)).sort((a, b) => a - b),
+      'every task, the one created meanwhile included',
+    );
+    assert.equal(seen.at(-1), created);
   });
 
   test('filters by status and group_id; count follows the filter', async () => {
@@ -368,6 +410,44 @@ describe('bandwidth policy', () => {
     assert.deepEqual((await api.show(id)).body.bandwidth_policy, policy);
     const { rows } = await t.db.query('SELECT bandwidth_policy FROM tasks WHERE id = $1', [id]);
     assert.deepEqual(rows[0].bandwidth_policy, policy);
+  });
+
+  test('writes one audit row: who, which request, the status unchanged; not a status transition', async () => {
+    const id = await createTask();
+    await api.waitForStatus(id, [2]); // admitted: no more moves come by themselves
+    const before = await auditRows(t.db, String(id));
+    assert.equal(before.length, 2);
+    const res = await api
+      .setBandwidth(id, {
+        bandwidth_policy: [{ start: '03:00', end: '04:00', max_bandwidth: 5_242_880 }],
+      })
+      .set('X-Request-Id', 'bandwidth-audit-1');
+    assert.equal(res.status, 200, res.text);
+    const after = await auditRows(t.db, String(id));
+    assert.equal(after.length, before.length + 1);
+    const { rows } = await t.db.query('SELECT status FROM tasks WHERE id = $1', [id]);
+    const row = after.at(-1)!;
+    assert.deepEqual(
+      [row.action, row.from_status, row.to_status, row.user_id, row.request_id, row.project_id],
+      ['update_bandwidth', rows[0].status, rows[0].status, USER, 'bandwidth-audit-1', PROJECT],
+    );
+    // The transition metrics count status changes; this one changed none.
+    const metrics = await request(t.server).get('/metrics');
+    const transitions = parseMetrics(metrics.text).filter(
+      (s) => s.name === 'oms_task_transitions_total',
+    );
+    assert.ok(transitions.length > 0);
+    for (const s of transitions) assert.notEqual(s.labels.from, s.labels.to, JSON.stringify(s));
+  });
+
+  test('refused for a task that has succeeded: 400 OMS.0070, no audit row', async () => {
+    const { rows } = await t.db.query(
+      `INSERT INTO tasks (project_id, name, status) VALUES ($1, 'done', 5) RETURNING id`,
+      [PROJECT],
+    );
+    const res = await api.setBandwidth(rows[0].id, { bandwidth_policy: [] });
+    assertOmsError(res, 400, 'OMS.0070');
+    assert.deepEqual(await allAuditRows(t.db), []);
   });
 
   test('an empty list removes every limit', async () => {

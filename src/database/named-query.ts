@@ -49,6 +49,8 @@ export function namedQuery<Row>(
 /** A connection taken from the pool for a statement that must know whether it was sent. */
 export interface HeldConnection {
   namedQuery<Row>(name: string, text: string, values: readonly unknown[]): Promise<Row[]>;
+  /** An unnamed statement, parsed on each call: for what is not hot. */
+  query<Row>(text: string, values?: readonly unknown[]): Promise<Row[]>;
   /** Back to the pool; `error` (the statement's) if the connection broke, so it is closed. */
   release(error?: unknown): void;
 }
@@ -63,6 +65,9 @@ export async function holdConnection(db: DataSource): Promise<HeldConnection> {
   return {
     namedQuery: <Row>(name: string, text: string, values: readonly unknown[]) =>
       sendNamed<Row>(client, name, text, values),
+    async query<Row>(text: string, values: readonly unknown[] = []) {
+      return (await client.query<Row & object>(text, [...values])).rows;
+    },
     release(error?: unknown) {
       client.removeListener('error', ignore);
       client.release(error instanceof Error ? error : undefined);

@@ -81,6 +81,31 @@ export const TASK_ACTIONS = {
 
 export type TaskActionName = keyof typeof TASK_ACTIONS;
 
+/**
+ * Changes of a task that are not moves: the status stays as it is, and the
+ * audit row says so (from = to = the status). Each lists the statuses it may
+ * be made in; the write's WHERE clause is this list. Not status transitions,
+ * so the transition metrics do not count them.
+ */
+export const TASK_EDITS = {
+  /** Every status but succeeded: a finished task's bandwidth no longer matters. */
+  update_bandwidth: {
+    in: [
+      TaskStatus.Waiting,
+      TaskStatus.Migrating,
+      TaskStatus.Paused,
+      TaskStatus.Failed,
+      TaskStatus.Retrying,
+      TaskStatus.Pausing,
+    ],
+  },
+} as const satisfies Record<string, { readonly in: readonly TaskStatus[] }>;
+
+export type TaskEditName = keyof typeof TASK_EDITS;
+
+/** What an audit row records: a creation, a move or an edit (at most 16 characters). */
+export type AuditAction = 'create' | TaskActionName | TaskEditName;
+
 export function isTaskStatus(value: unknown): value is TaskStatus {
   return typeof value === 'number' && value in TASK_STATUS_NAMES;
 }

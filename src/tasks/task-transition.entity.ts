@@ -1,9 +1,9 @@
-// The audit trail: one row per status change, written in the same statement
-// as the change itself. No foreign key to tasks, so the trail outlives a
-// deleted task.
+// The audit trail: one row per change of a task (a creation, a move, an
+// edit), written in the same transaction as the change itself. No foreign
+// key to tasks, so the trail outlives a deleted task.
 
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { TaskStatus, type TaskActionName } from './task-state.js';
+import { TaskStatus, type AuditAction } from './task-state.js';
 
 @Entity('task_transitions')
 @Index('IDX_task_transitions_task', ['taskId'])
@@ -17,11 +17,11 @@ export class TaskTransitionEntity {
   @Column({ name: 'project_id', type: 'varchar', length: 1024 })
   projectId: string;
 
-  /** A TASK_ACTIONS name, or "create". */
+  /** "create", a TASK_ACTIONS name, or a TASK_EDITS name. */
   @Column({ type: 'varchar', length: 16 })
-  action: TaskActionName | 'create';
+  action: AuditAction;
 
-  /** NULL for the row that records the task's creation. */
+  /** NULL for the row that records the task's creation; for an edit, the same as to_status. */
   @Column({ name: 'from_status', type: 'smallint', nullable: true })
   fromStatus: TaskStatus | null;
 

@@ -8,8 +8,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
-import { mayHaveCommitted } from '../database/database-errors.js';
-import { holdConnection, namedQuery } from '../database/named-query.js';
+import { namedQuery } from '../database/named-query.js';
+import { auditedWrite, findTaskWrite } from './audited-write.js';
 import {
   checkTransition,
   DELETED,
@@ -83,20 +83,10 @@ const MOVE_SQL = Object.fromEntries(
 
 const CURRENT_STATUS_SQL = 'SELECT status FROM tasks WHERE id = $1 AND project_id = $2';
 
-// Waits for any move of the task still running on the server (its row lock),
-// so that the audit row looked up next is final.
-const AWAIT_MOVES_SQL = 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE';
-// The task's latest move, if it is this one: the same request and action.
-// Only the latest, because request ids can repeat (a caller's own, reused);
-// an older row with this id is an earlier request's.
-const COMMITTED_MOVE_SQL = `
-SELECT from_status,
-  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = ${TaskStatus.Waiting}) AS project_has_waiting
-FROM (
-  SELECT from_status, action, request_id FROM task_transitions
-  WHERE task_id = $1 AND project_id = $2 ORDER BY id DESC LIMIT 1
-) latest
-WHERE action = $3 AND request_id = $4`;
+// After a lost answer, the committed move's audit row says what the move
+// found; whether the project has waiting tasks is looked at again.
+const PROJECT_HAS_WAITING_SQL = `
+SELECT EXISTS (SELECT 1 FROM tasks WHERE project_id = $1 AND status = ${TaskStatus.Waiting}) AS project_has_waiting`;
 
 type Moved = { from_status: TaskStatus; project_has_waiting: boolean }[];
 
@@ -146,42 +136,20 @@ export class TaskTransitions {
     throw new DependencyUnavailable('database');
   }
 
-  /**
-   * Runs the action's MOVE_SQL. A connection lost after the statement went
-   * out leaves its outcome unknown: the server may have committed it and lost
-   * only the answer. The audit row, which names this request, tells; if it
-   * cannot be looked at either, the original error stands (503).
-   */
-  private async move(action: TaskActionName, params: unknown[]): Promise<Moved> {
-    const connection = await holdConnection(this.db); // failing here, nothing was sent
-    let lost: unknown;
-    try {
-      return await connection.namedQuery<Moved[number]>(
-        `task-move-${action}`,
-        MOVE_SQL[action],
-        params,
-      );
-    } catch (error) {
-      if (!mayHaveCommitted(error)) throw error;
-      lost = error;
-    } finally {
-      // Before the look below: under load, holding this connection while
-      // waiting for another could drain the pool. One that broke is closed.
-      connection.release(lost);
-    }
-    const [taskId, projectId, , , requestId] = params;
-    const committed = await this.db
-      .transaction(async (tx) => {
-        await tx.query(AWAIT_MOVES_SQL, [taskId, projectId]);
-        return (await tx.query(COMMITTED_MOVE_SQL, [
-          taskId,
+  /** Runs the action's MOVE_SQL; a lost answer is settled by the move's audit row. */
+  private move(action: TaskActionName, params: unknown[]): Promise<Moved> {
+    const [taskId, projectId, , , requestId] = params as string[];
+    return auditedWrite<Moved>(this.db, {
+      run: (connection) =>
+        connection.namedQuery<Moved[number]>(`task-move-${action}`, MOVE_SQL[action], params),
+      findCommitted: async (tx) => {
+        const found = await findTaskWrite(tx, { taskId, projectId, action, requestId });
+        if (found === undefined) return undefined;
+        const [{ project_has_waiting }]: Moved = await tx.query(PROJECT_HAS_WAITING_SQL, [
           projectId,
-          action,
-          requestId,
-        ])) as Moved;
-      })
-      .catch((): Moved => []);
-    if (committed.length === 0) throw lost;
-    return committed;
+        ]);
+        return [{ from_status: found.from as TaskStatus, project_has_waiting }];
+      },
+    });
   }
 }

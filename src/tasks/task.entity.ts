@@ -63,7 +63,7 @@ const bigintCounter = { type: 'bigint', default: 0 } as const;
 @Check('CHK_tasks_task_priority', `"task_priority" BETWEEN 1 AND 3`)
 @Index('IDX_tasks_project_status', ['projectId', 'status'])
 @Index('IDX_tasks_waiting', ['projectId', 'priority', 'createdAt', 'id'], { where: 'status = 1' })
-@Index('IDX_tasks_project_created', ['projectId', 'createdAt', 'id'])
+@Index('IDX_tasks_project_id', ['projectId', 'id'])
 export class TaskEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT' })
   id: string;

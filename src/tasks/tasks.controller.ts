@@ -49,7 +49,7 @@ export class TasksController {
   }
 
   @Get()
-  @ApiOperation({ operationId: 'ListTasks', summary: 'List tasks, newest first' })
+  @ApiOperation({ operationId: 'ListTasks', summary: 'List tasks, oldest first (by id)' })
   @ApiProjectPath()
   @ApiOkResponse({ type: TaskList })
   @ApiOmsErrors('OMS.0064')
@@ -140,8 +140,14 @@ export class TasksController {
     @TaskId() taskId: string,
     @ValidBody() body: BandwidthPolicyBody,
     @Caller() caller: Identity,
+    @Req() request: FastifyRequest,
   ): Promise<void> {
     this.access.authorize(caller, projectId, 'write');
-    await this.tasks.setBandwidthPolicy(projectId, taskId, body.bandwidth_policy);
+    await this.tasks.setBandwidthPolicy(
+      projectId,
+      taskId,
+      body.bandwidth_policy,
+      actor(caller, request),
+    );
   }
 }

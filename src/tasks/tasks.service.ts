@@ -1,11 +1,13 @@
 // The task life cycle behind the controller. Status changes all go through
-// TaskTransitions (the state table's moves, atomic, audited); creation is
-// the one write that is not a move, and writes its audit row (null → 1) in
-// the same statement as the row. Whenever a change may give the scheduler
+// TaskTransitions (the state table's moves, atomic, audited). Creation
+// writes its audit row (null → 1) in the same statement as the row, and a
+// bandwidth update (an edit, TASK_EDITS) its own (status → same status).
+// Every one of these writes runs through auditedWrite, so a lost answer is
+// settled the same way for all. Whenever a change may give the scheduler
 // work, it is woken.
 
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { DataSource, QueryFailedError, type FindOptionsWhere } from 'typeorm';
+import { DataSource, type FindOptionsWhere } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import {
@@ -17,7 +19,8 @@ import {
 import { checkBandwidthPolicy, checkSourceForTaskType } from './task-body-rules.js';
 import { TaskScheduler } from './task-scheduler.js';
 import { TaskSecretsCipher, type TaskSecrets } from './task-secrets.js';
-import { INITIAL_STATUS, TaskStatus } from './task-state.js';
+import { auditedWrite, findTaskWrite, inTransaction } from './audited-write.js';
+import { INITIAL_STATUS, TASK_EDITS, TaskStatus } from './task-state.js';
 import { TaskTransitions, type Actor, type MoveResult } from './task-transitions.js';
 import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 import type { BandwidthPeriodBody, CreateTaskBody, StartTaskBody } from './task.bodies.js';
@@ -37,6 +40,13 @@ const QUOTA_LOCK_SPACE = 0x0_0a_77;
 /** PostgreSQL's "sequence reached its maximum value". */
 const SEQUENCE_EXHAUSTED = '2200H';
 
+// Serialises creates of one project, so the count below stays true until
+// this one commits, on every replica (and ids of a project grow in commit
+// order, which listing relies on).
+const QUOTA_LOCK_SQL = 'SELECT pg_advisory_xact_lock($1, hashtext($2))';
+
+const COUNT_SQL = 'SELECT count(*)::int AS count FROM tasks WHERE project_id = $1';
+
 const NEXT_ID_SQL = `SELECT nextval(pg_get_serial_sequence('tasks', 'id'))::text AS id`;
 
 // An operator may have inserted a row with an id the sequence has not
@@ -53,14 +63,21 @@ INSERT INTO task_transitions (task_id, project_id, action, from_status, to_statu
 SELECT id, project_id, 'create', NULL, status, $14, $15 FROM created
 RETURNING task_id`;
 
-// Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, count].
+// Ids are never reused, so a create row naming the id and the request is
+// this create's, whatever came after it.
+const CREATED_SQL = `
+SELECT 1 FROM task_transitions WHERE task_id = $1 AND action = 'create' AND request_id = $2`;
+
+// $4 the statuses TASK_EDITS allows, $5 user, $6 request id.
 const SET_BANDWIDTH_SQL = `
 WITH updated AS (
   UPDATE tasks SET bandwidth_policy = $3::jsonb, updated_at = now()
-  WHERE id = $1 AND project_id = $2 AND status <> ${TaskStatus.Succeeded}
-  RETURNING id
+  WHERE id = $1 AND project_id = $2 AND status = ANY($4::smallint[])
+  RETURNING id, project_id, status
 )
-SELECT id FROM updated`;
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, 'update_bandwidth', status, status, $5, $6 FROM updated
+RETURNING task_id`;
 
 /** How many ids create tries before giving up (only operators' ids collide). */
 const MAX_ID_ATTEMPTS = 100;
@@ -113,51 +130,56 @@ export class TasksService {
       consistency_check: body.consistency_check,
     };
 
-    const created = await this.db.transaction(async (tx) => {
-      // Serialises creates of one project, so the count below stays true
-      // until this one commits, on every replica.
-      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-        QUOTA_LOCK_SPACE,
-        projectId,
-      ]);
-      const [{ count }]: { count: number }[] = await tx.query(
-        'SELECT count(*)::int AS count FROM tasks WHERE project_id = $1',
-        [projectId],
-      );
-      if (count >= this.config.maxTasksPerProject) {
-        throw new TaskQuotaExceeded(
-          `the project holds ${count} tasks and may hold ${this.config.maxTasksPerProject}; delete some first`,
-        );
-      }
-      for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
-        const id = await nextTaskId(tx.query.bind(tx));
-        const name = taskName(source.bucket, body.dst_node.bucket, id);
-        const inserted: unknown[] = await tx.query(INSERT_SQL, [
-          id,
-          projectId,
-          name,
-          INITIAL_STATUS,
-          body.description ?? '',
-          taskType,
-          TASK_PRIORITIES[body.task_priority ?? 'MEDIUM'],
-          JSON.stringify(source),
-          JSON.stringify({
-            region: body.dst_node.region,
-            bucket: body.dst_node.bucket,
-            ...(body.dst_node.save_prefix !== undefined && {
-              save_prefix: body.dst_node.save_prefix,
-            }),
-          }),
-          JSON.stringify(bandwidth),
-          JSON.stringify(options),
-          this.cipher.seal(secrets, projectId, id),
-          body.migrate_since ?? null,
-          actor.userId,
-          actor.requestId,
-        ]);
-        if (inserted.length === 1) return { id, name };
-      }
-      throw new Error(`create: ${MAX_ID_ATTEMPTS} task ids in a row were already taken`);
+    const nameFor = (id: string) => taskName(source.bucket, body.dst_node.bucket, id);
+    /** The id of the last insert tried: the one a lost COMMIT may have kept. */
+    let tried: string | undefined;
+    const created = await auditedWrite(this.db, {
+      run: (connection) =>
+        inTransaction(connection, async () => {
+          await connection.query(QUOTA_LOCK_SQL, [QUOTA_LOCK_SPACE, projectId]);
+          const [{ count }] = await connection.query<{ count: number }>(COUNT_SQL, [projectId]);
+          if (count >= this.config.maxTasksPerProject) {
+            throw new TaskQuotaExceeded(
+              `the project holds ${count} tasks and may hold ${this.config.maxTasksPerProject}; delete some first`,
+            );
+          }
+          for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
+            const id = await nextTaskId((sql) => connection.query<{ id: string }>(sql));
+            tried = id;
+            const inserted = await connection.query(INSERT_SQL, [
+              id,
+              projectId,
+              nameFor(id),
+              INITIAL_STATUS,
+              body.description ?? '',
+              taskType,
+              TASK_PRIORITIES[body.task_priority ?? 'MEDIUM'],
+              JSON.stringify(source),
+              JSON.stringify({
+                region: body.dst_node.region,
+                bucket: body.dst_node.bucket,
+                ...(body.dst_node.save_prefix !== undefined && {
+                  save_prefix: body.dst_node.save_prefix,
+                }),
+              }),
+              JSON.stringify(bandwidth),
+              JSON.stringify(options),
+              this.cipher.seal(secrets, projectId, id),
+              body.migrate_since ?? null,
+              actor.userId,
+              actor.requestId,
+            ]);
+            if (inserted.length === 1) return { id, name: nameFor(id) };
+          }
+          throw new Error(`create: ${MAX_ID_ATTEMPTS} task ids in a row were already taken`);
+        }),
+      findCommitted: async (tx) => {
+        if (tried === undefined) return undefined;
+        // Held by the create until it ended, committed or not.
+        await tx.query(QUOTA_LOCK_SQL, [QUOTA_LOCK_SPACE, projectId]);
+        const found: unknown[] = await tx.query(CREATED_SQL, [tried, actor.requestId]);
+        return found.length === 1 ? { id: tried, name: nameFor(tried) } : undefined;
+      },
     });
     this.observer?.transitioned(null, INITIAL_STATUS);
     this.scheduler.wake(projectId);
@@ -178,8 +200,12 @@ export class TasksService {
     if (query.group_id !== undefined) where.groupId = query.group_id;
     const [tasks, count] = await this.db.getRepository(TaskEntity).findAndCount({
       where,
-      // A total order, so pages never repeat or skip a task.
-      order: { createdAt: 'DESC', id: 'DESC' },
+      // Oldest first by id: a project's ids grow in commit order (creates
+      // take theirs under the project's lock), so a task created while a
+      // client pages lands on the last page and never shifts an earlier one.
+      // Newest first, each create pushed every task one place on and the
+      // next page repeated one. (The contract fixes no order.)
+      order: { id: 'ASC' },
       skip: Number(query.offset ?? 0),
       take: Number(query.limit ?? 10),
     });
@@ -234,16 +260,35 @@ export class TasksService {
     projectId: string,
     taskIdText: string,
     periods: BandwidthPeriodBody[],
+    actor: Actor,
   ): Promise<void> {
     const taskId = parseTaskId(taskIdText);
     const policy = plainPeriods(periods);
     checkBandwidthPolicy(policy);
-    const updated: unknown[] = await this.db.query(SET_BANDWIDTH_SQL, [
-      taskId,
-      projectId,
-      JSON.stringify(policy),
-    ]);
-    if (updated.length === 1) return;
+    const action = 'update_bandwidth';
+    const updated = await auditedWrite(this.db, {
+      run: async (connection) =>
+        (
+          await connection.query(SET_BANDWIDTH_SQL, [
+            taskId,
+            projectId,
+            JSON.stringify(policy),
+            TASK_EDITS[action].in,
+            actor.userId,
+            actor.requestId,
+          ])
+        ).length === 1,
+      findCommitted: async (tx) => {
+        const found = await findTaskWrite(tx, {
+          taskId,
+          projectId,
+          action,
+          requestId: actor.requestId,
+        });
+        return found ? true : undefined;
+      },
+    });
+    if (updated) return;
     const exists = await this.db
       .getRepository(TaskEntity)
       .exists({ where: { id: taskId, projectId } });
@@ -265,18 +310,23 @@ async function nextTaskId(query: (sql: string) => Promise<{ id: string }[]>): Pr
     const [{ id }] = await query(NEXT_ID_SQL);
     return id;
   } catch (error) {
-    if (error instanceof QueryFailedError && driverCode(error) === SEQUENCE_EXHAUSTED) {
+    if ((error as { code?: unknown }).code === SEQUENCE_EXHAUSTED) {
       throw new TaskQuotaExceeded('every task id this service can issue has been used');
     }
     throw error;
   }
 }
 
-function driverCode(error: QueryFailedError): string | undefined {
-  return (error.driverError as { code?: string } | undefined)?.code;
+/**
+ * "<source bucket>-<destination bucket>-<id>", within the column's 255
+ * characters: each bucket cut to 110 code points, never inside a surrogate
+ * pair (PostgreSQL counts code points too; half an emoji would come back as
+ * U+FFFD).
+ */
+function taskName(sourceBucket: string, destinationBucket: string, id: string): string {
+  return `${codePoints(sourceBucket, 110)}-${codePoints(destinationBucket, 110)}-${id}`;
 }
 
-/** "<source bucket>-<destination bucket>-<id>", within the column's 255 characters. */
-function taskName(sourceBucket: string, destinationBucket: string, id: string): string {
-  return `${sourceBucket.slice(0, 110)}-${destinationBucket.slice(0, 110)}-${id}`;
+function codePoints(text: string, max: number): string {
+  return Array.from(text).slice(0, max).join('');
 }

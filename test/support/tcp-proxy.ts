@@ -9,6 +9,8 @@ export class TcpProxy {
   private readonly upstreams = new Set<Socket>();
   /** Upstream connections whose next answer is lost, together with the connection. */
   private readonly losing = new Set<Socket>();
+  /** Text of a statement whose answer is lost, on whichever connection sends it first. */
+  private losingOn: Buffer | undefined;
   private cutOff = false;
   /** Bytes are swallowed both ways and new connections are held, unanswered. */
   private frozen = false;
@@ -50,8 +52,13 @@ export class TcpProxy {
         });
         socket.on('error', () => undefined);
       }
-      client.on('data', (chunk) => {
-        if (!proxy.frozen) upstream.write(chunk);
+      client.on('data', (chunk: Buffer) => {
+        if (proxy.frozen) return;
+        if (proxy.losingOn && chunk.includes(proxy.losingOn)) {
+          proxy.losingOn = undefined;
+          proxy.losing.add(upstream);
+        }
+        upstream.write(chunk);
       });
       client.on('end', () => upstream.end());
       upstream.on('data', (chunk) => {
@@ -98,6 +105,15 @@ export class TcpProxy {
    */
   loseNextAnswers(): void {
     for (const upstream of this.upstreams) this.losing.add(upstream);
+  }
+
+  /**
+   * The answer to the next message that contains `text` (a statement, such
+   * as "COMMIT") never arrives: the server runs it, the connection breaks
+   * before the client hears back. Once, on whichever connection sends it.
+   */
+  loseAnswerTo(text: string): void {
+    this.losingOn = Buffer.from(text);
   }
 
   /**

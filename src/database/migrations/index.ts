@@ -3,5 +3,10 @@
 
 import { CreateTasks1764352800000 } from './1764352800000-create-tasks.js';
 import { TaskLifeCycle1764612000000 } from './1764612000000-task-life-cycle.js';
+import { ListById1796159365000 } from './1796159365000-list-by-id.js';
 
-export const MIGRATIONS = [CreateTasks1764352800000, TaskLifeCycle1764612000000];
+export const MIGRATIONS = [
+  CreateTasks1764352800000,
+  TaskLifeCycle1764612000000,
+  ListById1796159365000,
+];
