@@ -24,6 +24,7 @@ import {
   stop,
   stopPath,
 } from './support/stop-checks.js';
+import { TcpProxy } from './support/tcp-proxy.js';
 import { createBody, startBody } from './support/task-api.js';
 import {
   allAuditRows,
@@ -31,6 +32,7 @@ import {
   emptyTables,
   insertTask,
   startTestApp,
+  testDatabaseUrl,
   type TestApp,
 } from './support/test-app.js';
 
@@ -378,6 +380,38 @@ describe('signatures bound to this service: its host names, and once per write',
     assertOmsError(await sendRaw(t.port, sent), 403, 'OMS.0206');
     assertOmsError(await sendRaw(t.port, sent), 403, 'OMS.0206');
     await assertUnchanged(t.db, id, TaskStatus.Migrating);
+  });
+});
+
+describe('the database out of reach when a signed write is recorded', () => {
+  test('503 OMS.2004 with Retry-After, nothing changed; served again once it is back', async () => {
+    const proxy = await TcpProxy.inFrontOf(testDatabaseUrl());
+    const t = await startTestApp({
+      databaseUrl: proxy.urlThrough(testDatabaseUrl()),
+      env: { ...FAKE_SERVICE_IDENTITY, DATABASE_CONNECT_TIMEOUT_MS: '500' },
+    });
+    try {
+      await emptyTables(t.db);
+      const key = t.keystone.addAccessKey({ userId: USER, projectId: PROJECT });
+      const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+      const sent = signed(t.port, key, {
+        method: 'POST',
+        path: stopPath(PROJECT, id),
+        headers: { 'X-Project-Id': PROJECT },
+      });
+      proxy.cut();
+      assertOmsError(await sendRaw(t.port, sent), 503, 'OMS.2004');
+      await assertUnchanged(t.db, id, TaskStatus.Migrating);
+      proxy.restore();
+      // The 503 recorded nothing, so the same bytes act now.
+      await assertStopped(t.db, await sendRaw(t.port, sent), id, {
+        projectId: PROJECT,
+        userId: USER,
+      });
+    } finally {
+      await t.close();
+      await proxy.stop();
+    }
   });
 });
 
