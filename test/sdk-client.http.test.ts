@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY, type FakeAccessKey } from './support/fake-keystone.js';
-import { omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
-import { sdkDate } from './support/sdk-signing.js';
+import { aSecondLater, omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
 import { assertUnchanged } from './support/stop-checks.js';
 import { createBody, startBody } from './support/task-api.js';
 import {
@@ -21,14 +20,6 @@ import {
 } from './support/test-app.js';
 
 const PROJECT = 'project-1';
-
-/**
- * The headers of the same call made a second later. The very same signed
- * bytes sent again after they acted, within one second, are a replay,
- * refused (README, "Access-key signatures"); the SDK signs the time to the
- * second, so a test repeating a successful call at once says when it signed.
- */
-const aSecondLater = () => ({ 'X-Sdk-Date': sdkDate(new Date(Date.now() + 1000)) });
 
 describe('the official SDK core, signing with an access key', () => {
   let t: TestApp;
@@ -63,12 +54,7 @@ describe('the official SDK core, signing with an access key', () => {
     assert.equal(res.httpStatusCode, 200);
     await assertPausedBy(id, 'sdk-user');
 
-    const again = await sdkError(
-      oms.send('POST', '/v2/{project_id}/tasks/{task_id}/stop', {
-        path: { task_id: id },
-        headers: aSecondLater(),
-      }),
-    );
+    const again = await sdkError(oms.stopTask(id, aSecondLater()));
     assert.equal(again.httpStatusCode, 400);
     assert.equal(again.errorCode, 'OMS.0066');
     await assertPausedBy(id, 'sdk-user'); // still one audit row

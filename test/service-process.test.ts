@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY, FakeKeystone } from './support/fake-keystone.js';
-import { omsClient, sdkError } from './support/oms-sdk-client.js';
+import { aSecondLater, omsClient, sdkError } from './support/oms-sdk-client.js';
 import {
   startServiceProcess as startService,
   waitForOutput as waitFor,
@@ -106,7 +106,7 @@ test('development mode prints an access key that the official SDK core can sign 
     const secretKey = /Secret key: (\S+)/.exec(banner)![1];
     const oms = omsClient(new URL(url).origin, { accessKey, secretKey, projectId });
     assert.equal((await oms.stopTask(taskId)).httpStatusCode, 200);
-    assert.equal((await sdkError(oms.stopTask(taskId))).errorCode, 'OMS.0066');
+    assert.equal((await sdkError(oms.stopTask(taskId, aSecondLater()))).errorCode, 'OMS.0066');
   } finally {
     service.child.kill('SIGTERM');
   }
