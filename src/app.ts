@@ -35,6 +35,7 @@ export async function createApp(
   const adapter = new FastifyAdapter({
     logger: false,
     genReqId: requestIdFor,
+    trustProxy: deps.config.trustProxy, // request.ip: the client behind a load balancer
     routerOptions: { maxParamLength: MAX_HEADER_BYTES, ignoreTrailingSlash: true },
     bodyLimit: MAX_BODY_BYTES,
     // A client gets REQUEST_TIMEOUT_MS to send its whole request (408 in

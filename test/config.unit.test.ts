@@ -52,11 +52,15 @@ describe('defaults', () => {
       rateLimitProjectBurst: 1,
       rateLimitPerCredentialPerSecond: 0,
       rateLimitCredentialBurst: 1,
+      rateLimitUnprovenPerSecond: 0,
+      rateLimitUnprovenBurst: 1,
+      trustProxy: false,
       iamCircuitFailureThreshold: 5,
       iamCircuitProbeIntervalMs: 5000,
       iamServiceIdentity: undefined,
       accessKeyCacheTtlSeconds: 300,
       accessKeyCacheMaxEntries: 10_000,
+      signatureHosts: ['localhost', '127.0.0.1', '[::1]'],
     });
   });
 
@@ -111,6 +115,24 @@ describe('good values are read', () => {
     assert.deepEqual(config.readOnlyRoles, ['auditor', 'guest']);
     assert.equal(config.databaseUrl, 'postgresql://u@localhost/oms');
     assert.equal(config.iamEndpoint, 'http://127.0.0.1:5000/v3');
+  });
+
+  test('the unproven limit, the proxies trusted and the hosts signatures are for', () => {
+    const config = loadConfig({
+      RATE_LIMIT_UNPROVEN_RPS: '50',
+      TRUST_PROXY: '10.0.0.0/8, 192.168.1.1,loopback,::1',
+      SIGNATURE_HOSTS: 'OMS.example.com, oms.internal:8443,[2001:db8::1]',
+    });
+    assert.equal(config.rateLimitUnprovenPerSecond, 50);
+    assert.equal(config.rateLimitUnprovenBurst, 100);
+    assert.equal(config.trustProxy, '10.0.0.0/8,192.168.1.1,loopback,::1');
+    assert.deepEqual(config.signatureHosts, [
+      'oms.example.com',
+      'oms.internal:8443',
+      '[2001:db8::1]',
+    ]);
+    assert.equal(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, true);
+    assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
   });
 
   test('the bounds themselves are allowed', () => {
@@ -175,6 +197,16 @@ describe('bad values stop the start-up, naming the variable', () => {
     ['SECRETS_KEY', Buffer.alloc(33).toString('base64')],
     ['ACCESS_KEY_CACHE_TTL_SECONDS', '86401'],
     ['ACCESS_KEY_CACHE_MAX_ENTRIES', '0'],
+    ['RATE_LIMIT_UNPROVEN_RPS', '-1'],
+    ['RATE_LIMIT_UNPROVEN_BURST', '0'],
+    ['TRUST_PROXY', 'yes'],
+    ['TRUST_PROXY', '2'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', '10.0.0.1,proxy.internal'],
+    ['SIGNATURE_HOSTS', ' , '],
+    ['SIGNATURE_HOSTS', 'https://oms.example.com'],
+    ['SIGNATURE_HOSTS', 'oms.example.com/v2'],
+    ['SIGNATURE_HOSTS', 'oms.example.com:port'],
   ]) {
     test(`${variable}=${JSON.stringify(raw)}`, () => {
       assert.throws(() => loadConfig({ [variable]: raw }), configErrorNaming(variable));

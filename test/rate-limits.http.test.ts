@@ -7,7 +7,16 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
-import { assertOmsError, assertStopped, stop, type Answer } from './support/stop-checks.js';
+import { FAKE_SERVICE_IDENTITY } from './support/fake-keystone.js';
+import { sdkDate, sendRaw, sendSigned, type AccessKeyPair } from './support/sdk-signing.js';
+import {
+  assertOmsError,
+  assertStopped,
+  assertUnchanged,
+  stop,
+  stopPath,
+  type Answer,
+} from './support/stop-checks.js';
 import {
   auditRows,
   emptyTables,
@@ -87,6 +96,147 @@ describe('per credential', () => {
       assert.equal((await request(t.server).get('/health/live')).status, 200);
       assert.equal((await request(t.server).get('/metrics')).status, 200);
     }
+  });
+});
+
+/**
+ * A stop that names `accessKey` but is signed with no secret at all: what
+ * anyone can send, since access keys travel in clear on every request.
+ */
+function junkSignature(t: TestApp, accessKey: string, taskId: string, from?: string) {
+  const headers: Record<string, string> = {
+    Host: `127.0.0.1:${t.port}`,
+    'X-Sdk-Date': sdkDate(new Date()),
+    'X-Project-Id': PROJECT,
+    Authorization:
+      `SDK-HMAC-SHA256 Access=${accessKey}, SignedHeaders=host;x-sdk-date, ` +
+      `Signature=${'0'.repeat(64)}`,
+  };
+  if (from) headers['X-Forwarded-For'] = from;
+  return sendRaw(t.port, { method: 'POST', path: stopPath(PROJECT, taskId), headers });
+}
+
+function signedStop(t: TestApp, key: AccessKeyPair, taskId: string, from?: string) {
+  return sendSigned(
+    t.port,
+    key,
+    { method: 'POST', path: stopPath(PROJECT, taskId), headers: { 'X-Project-Id': PROJECT } },
+    (sent) => {
+      if (from) sent.headers['X-Forwarded-For'] = from;
+    },
+  );
+}
+
+describe('per credential, for access keys: counted once the signature is proven', () => {
+  let t: TestApp;
+  let victim: AccessKeyPair;
+  before(async () => {
+    t = await startTestApp({
+      env: {
+        ...FAKE_SERVICE_IDENTITY,
+        RATE_LIMIT_CREDENTIAL_RPS: '1',
+        RATE_LIMIT_CREDENTIAL_BURST: '2',
+      },
+    });
+    victim = t.keystone.addAccessKey({ projectId: PROJECT, userId: 'victim' });
+  });
+  after(async () => t.close());
+  beforeEach(async () => emptyTables(t.db));
+
+  test("junk signatures naming a victim's access key do not use up the victim's allowance", async () => {
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    for (let i = 0; i < 6; i++) {
+      assertOmsError(
+        await junkSignature(t, victim.accessKey, id),
+        401,
+        'APIGW.0301',
+        /signature does not match/,
+      );
+    }
+    await assertUnchanged(t.db, id, TaskStatus.Migrating);
+    await assertStopped(t.db, await signedStop(t, victim, id), id, {
+      projectId: PROJECT,
+      userId: 'victim',
+    });
+  });
+
+  test("the key's own proven requests are counted: the third in a burst is 429", async () => {
+    await sleep(2100); // the bucket full again after the test before
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(await insertTask(t.db, PROJECT, TaskStatus.Migrating));
+    const answers = [];
+    for (const id of ids) answers.push(await signedStop(t, victim, id));
+    const by = { projectId: PROJECT, userId: 'victim' };
+    await assertStopped(t.db, answers[0], ids[0], by);
+    await assertStopped(t.db, answers[1], ids[1], by);
+    await assertThrottled(t, answers[2], ids[2], /credential/);
+  });
+});
+
+describe('per client address, for credentials not yet proven', () => {
+  const FLOODER = '203.0.113.7';
+  const ELSEWHERE = '198.51.100.9';
+  let t: TestApp;
+  let victim: AccessKeyPair;
+  before(async () => {
+    t = await startTestApp({
+      env: {
+        ...FAKE_SERVICE_IDENTITY,
+        RATE_LIMIT_UNPROVEN_RPS: '1',
+        RATE_LIMIT_UNPROVEN_BURST: '3',
+        // The test's clients all come from 127.0.0.1; X-Forwarded-For says
+        // which client each is, as a load balancer would.
+        TRUST_PROXY: 'true',
+      },
+    });
+    victim = t.keystone.addAccessKey({ projectId: PROJECT, userId: 'victim' });
+  });
+  after(async () => t.close());
+  beforeEach(async () => emptyTables(t.db));
+
+  test("a flood from one address is 429 there; another address's signed call passes", async () => {
+    // A token validated before the flood is proven, wherever it comes from.
+    const cached = t.keystone.issue({ projectId: PROJECT, userId: 'cached' });
+    const warm = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    assert.equal(
+      (await stop(t, PROJECT, warm, cached).set('X-Forwarded-For', ELSEWHERE)).status,
+      200,
+    );
+
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const statuses = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await junkSignature(t, victim.accessKey, id, FLOODER);
+      statuses.push(res.status);
+      if (res.status === 429) assertOmsError(res, 429, 'APIGW.0308', /client address/);
+    }
+    assert.deepEqual(statuses, [401, 401, 401, 429, 429, 429]);
+    const untouched = async () => {
+      assert.equal(await taskStatus(t.db, id), TaskStatus.Migrating);
+      assert.deepEqual(await auditRows(t.db, id), []);
+    };
+    await untouched();
+
+    // From the flooding address: a new token is refused before IAM hears of
+    // it, a cached one still works.
+    const fresh = t.keystone.issue({ projectId: PROJECT, userId: 'fresh' });
+    const refused = await stop(t, PROJECT, id, fresh).set('X-Forwarded-For', FLOODER);
+    assertOmsError(refused, 429, 'APIGW.0308', /client address/);
+    assert.equal(t.keystone.validationCount(fresh), 0);
+    await untouched();
+    const other = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    await assertStopped(
+      t.db,
+      await stop(t, PROJECT, other, cached).set('X-Forwarded-For', FLOODER),
+      other,
+      { projectId: PROJECT, userId: 'cached' },
+    );
+
+    // The victim, from its own address, is not affected.
+    await assertStopped(t.db, await signedStop(t, victim, id, ELSEWHERE), id, {
+      projectId: PROJECT,
+      userId: 'victim',
+    });
   });
 });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY, type FakeAccessKey } from './support/fake-keystone.js';
-import { omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
+import { aSecondLater, omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
 import { assertUnchanged } from './support/stop-checks.js';
 import { createBody, startBody } from './support/task-api.js';
 import {
@@ -54,7 +54,7 @@ describe('the official SDK core, signing with an access key', () => {
     assert.equal(res.httpStatusCode, 200);
     await assertPausedBy(id, 'sdk-user');
 
-    const again = await sdkError(oms.stopTask(id));
+    const again = await sdkError(oms.stopTask(id, aSecondLater()));
     assert.equal(again.httpStatusCode, 400);
     assert.equal(again.errorCode, 'OMS.0066');
     await assertPausedBy(id, 'sdk-user'); // still one audit row

@@ -213,4 +213,42 @@ describe('requests signed by the official SDK core verify', () => {
     const changed = { ...request, url: request.url.replace('limit=10', 'limit=11') };
     await assert.rejects(verifier.authenticate(changed), /signature does not match/);
   });
+
+  describe('the signed Host, against the names the service answers to', () => {
+    const bound = new SignatureAuthenticator(store, {
+      ttlSeconds: 60,
+      maxEntries: 10,
+      hosts: ['oms.example.com:8443', 'api.example', '[2001:db8::1]'],
+    });
+    const stopFor = (host: string) =>
+      received({ method: 'POST', path: '/v2/p1/tasks/1/stop', host });
+
+    for (const host of [
+      'oms.example.com:8443',
+      'OMS.Example.com:8443',
+      'api.example',
+      'api.example:1',
+      '[2001:db8::1]:8080',
+    ]) {
+      test(`${host}: accepted`, async () => {
+        assert.deepEqual(await bound.authenticate(stopFor(host)), identity);
+      });
+    }
+    for (const host of [
+      'oms.example.com',
+      'oms.example.com:443',
+      'api.example.evil',
+      'evil.api.example',
+      '127.0.0.1:8080',
+      '[::1]',
+      '2001:db8::1',
+    ]) {
+      test(`${host}: refused`, async () => {
+        await assert.rejects(
+          bound.authenticate(stopFor(host)),
+          /not a name this service answers to/,
+        );
+      });
+    }
+  });
 });

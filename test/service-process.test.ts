@@ -12,7 +12,7 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY, FakeKeystone } from './support/fake-keystone.js';
-import { omsClient, sdkError } from './support/oms-sdk-client.js';
+import { aSecondLater, omsClient, sdkError } from './support/oms-sdk-client.js';
 import {
   startServiceProcess as startService,
   waitForOutput as waitFor,
@@ -134,7 +134,7 @@ test('development mode prints an access key that the official SDK core can sign 
       projectId: banner.PROJECT,
     });
     assert.equal((await oms.stopTask(taskId)).httpStatusCode, 200);
-    assert.equal((await sdkError(oms.stopTask(taskId))).errorCode, 'OMS.0066');
+    assert.equal((await sdkError(oms.stopTask(taskId, aSecondLater()))).errorCode, 'OMS.0066');
   } finally {
     service.child.kill('SIGTERM');
   }

@@ -9,7 +9,14 @@ import { createHash } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY } from './support/fake-keystone.js';
-import { sendSigned, type AccessKeyPair, type Sent, type ToSign } from './support/sdk-signing.js';
+import {
+  sendRaw,
+  sendSigned,
+  signed,
+  type AccessKeyPair,
+  type Sent,
+  type ToSign,
+} from './support/sdk-signing.js';
 import {
   assertOmsError,
   assertStopped,
@@ -17,7 +24,17 @@ import {
   stop,
   stopPath,
 } from './support/stop-checks.js';
-import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+import { createBody, startBody } from './support/task-api.js';
+import {
+  allAuditRows,
+  auditRows,
+  emptyTables,
+  insertTask,
+  startTestApp,
+  testDatabaseUrl,
+  type TestApp,
+} from './support/test-app.js';
 
 const PROJECT = 'project-1';
 const USER = 'signing-user';
@@ -237,6 +254,164 @@ describe('signed requests: accepted, and refused with a reason', () => {
   test('a credential of another type with the same id is not an access key', async () => {
     const other = t.keystone.addAccessKey({ projectId: PROJECT }, 'cert');
     await refused(/access key is unknown/, untouched, { signer: other });
+  });
+});
+
+describe('signatures bound to this service: its host names, and once per write', () => {
+  let t: TestApp;
+  let key: AccessKeyPair;
+  before(async () => {
+    t = await startTestApp({ env: FAKE_SERVICE_IDENTITY });
+    key = t.keystone.addAccessKey({ userId: USER, projectId: PROJECT });
+  });
+  after(async () => t.close());
+  beforeEach(async () => emptyTables(t.db));
+
+  const taskCount = async () =>
+    Number((await t.db.query('SELECT count(*) FROM tasks')).rows[0].count);
+  let creates = 0;
+  /** A create unlike any other: the same body in the same second would be a replay. */
+  const createRequest = (extra: Partial<ToSign> = {}): ToSign => ({
+    method: 'POST',
+    path: `/v2/${PROJECT}/tasks`,
+    headers: { 'X-Project-Id': PROJECT },
+    body: createBody({ description: `create ${++creates}` }),
+    ...extra,
+  });
+
+  for (const host of ['oms.other.example', 'oms.other.example:443', `10.0.0.1:${8080}`]) {
+    test(`a create signed for another host (${host}): 401, no task made`, async () => {
+      const res = await sendSigned(t.port, key, createRequest({ host }));
+      assertOmsError(res, 401, 'APIGW.0301', /Host .*not a name this service answers to/);
+      assert.equal(await taskCount(), 0);
+      assert.deepEqual(await allAuditRows(t.db), []);
+    });
+  }
+
+  test('a Host in another case, or on another port of an accepted name: accepted', async () => {
+    const res = await sendSigned(t.port, key, createRequest({ host: `LocalHost:${t.port + 1}` }));
+    assert.equal(res.status, 200, res.text);
+    assert.equal(await taskCount(), 1);
+  });
+
+  test('a replayed create: the first makes one task, the replay is 401 and makes none', async () => {
+    const sent = signed(t.port, key, createRequest());
+    const first = await sendRaw(t.port, sent);
+    assert.equal(first.status, 200, first.text);
+    for (let i = 0; i < 2; i++) {
+      assertOmsError(await sendRaw(t.port, sent), 401, 'APIGW.0301', /replay/);
+    }
+    assert.equal(await taskCount(), 1);
+    const rows = await allAuditRows(t.db);
+    assert.deepEqual(
+      rows.map((row) => row.action),
+      ['create'],
+    );
+  });
+
+  test('a replayed stop: one pause, one audit row, the replay refused as such', async () => {
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const sent = signed(t.port, key, {
+      method: 'POST',
+      path: stopPath(PROJECT, id),
+      headers: { 'X-Project-Id': PROJECT },
+    });
+    await assertStopped(t.db, await sendRaw(t.port, sent), id, {
+      projectId: PROJECT,
+      userId: USER,
+    });
+    // Started again by hand: a replay that acted would pause it a second time.
+    await t.db.query('UPDATE tasks SET status = $2 WHERE id = $1', [id, TaskStatus.Migrating]);
+    assertOmsError(await sendRaw(t.port, sent), 401, 'APIGW.0301', /replay/);
+    assert.equal((await auditRows(t.db, id)).length, 1);
+    assert.equal(
+      (await t.db.query('SELECT status FROM tasks WHERE id = $1', [id])).rows[0].status,
+      TaskStatus.Migrating,
+    );
+  });
+
+  test('concurrent copies of one signed create: exactly one acts', async () => {
+    const sent = signed(t.port, key, createRequest());
+    const answers = await Promise.all(Array.from({ length: 6 }, () => sendRaw(t.port, sent)));
+    const statuses = answers.map((res) => res.status).sort();
+    assert.deepEqual(statuses, [200, 401, 401, 401, 401, 401]);
+    assert.equal(await taskCount(), 1);
+  });
+
+  test('a signed read may be sent again: reads change nothing', async () => {
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const sent = signed(t.port, key, {
+      method: 'GET',
+      path: `/v2/${PROJECT}/tasks/${id}`,
+      headers: { 'X-Project-Id': PROJECT },
+    });
+    assert.equal((await sendRaw(t.port, sent)).status, 200);
+    assert.equal((await sendRaw(t.port, sent)).status, 200);
+  });
+
+  test('a signed write refused with a 4xx changed nothing: the same bytes may act once later', async () => {
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Waiting);
+    const sent = signed(t.port, key, {
+      method: 'POST',
+      path: `/v2/${PROJECT}/tasks/${id}/start`,
+      headers: { 'X-Project-Id': PROJECT },
+      body: startBody(),
+    });
+    assertOmsError(await sendRaw(t.port, sent), 400, 'OMS.0065');
+    await t.db.query('UPDATE tasks SET status = $2 WHERE id = $1', [id, TaskStatus.Paused]);
+    assert.equal((await sendRaw(t.port, sent)).status, 200);
+    await t.db.query('UPDATE tasks SET status = $2 WHERE id = $1', [id, TaskStatus.Paused]);
+    assertOmsError(await sendRaw(t.port, sent), 401, 'APIGW.0301', /replay/);
+    const starts = (await auditRows(t.db, id)).filter((row) => row.action === 'start');
+    assert.equal(starts.length, 1);
+    assert.equal(
+      (await t.db.query('SELECT status FROM tasks WHERE id = $1', [id])).rows[0].status,
+      TaskStatus.Paused,
+    );
+  });
+
+  test('a signed write refused before it acts is refused alike when sent again', async () => {
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const sent = signed(t.port, key, {
+      method: 'POST',
+      path: stopPath(PROJECT, id),
+      headers: { 'X-Project-Id': 'another-project' },
+    });
+    assertOmsError(await sendRaw(t.port, sent), 403, 'OMS.0206');
+    assertOmsError(await sendRaw(t.port, sent), 403, 'OMS.0206');
+    await assertUnchanged(t.db, id, TaskStatus.Migrating);
+  });
+});
+
+describe('the database out of reach when a signed write is recorded', () => {
+  test('503 OMS.2004 with Retry-After, nothing changed; served again once it is back', async () => {
+    const proxy = await TcpProxy.inFrontOf(testDatabaseUrl());
+    const t = await startTestApp({
+      databaseUrl: proxy.urlThrough(testDatabaseUrl()),
+      env: { ...FAKE_SERVICE_IDENTITY, DATABASE_CONNECT_TIMEOUT_MS: '500' },
+    });
+    try {
+      await emptyTables(t.db);
+      const key = t.keystone.addAccessKey({ userId: USER, projectId: PROJECT });
+      const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+      const sent = signed(t.port, key, {
+        method: 'POST',
+        path: stopPath(PROJECT, id),
+        headers: { 'X-Project-Id': PROJECT },
+      });
+      proxy.cut();
+      assertOmsError(await sendRaw(t.port, sent), 503, 'OMS.2004');
+      await assertUnchanged(t.db, id, TaskStatus.Migrating);
+      proxy.restore();
+      // The 503 recorded nothing, so the same bytes act now.
+      await assertStopped(t.db, await sendRaw(t.port, sent), id, {
+        projectId: PROJECT,
+        userId: USER,
+      });
+    } finally {
+      await t.close();
+      await proxy.stop();
+    }
   });
 });
 

@@ -92,7 +92,7 @@ export class TaskFinished extends OmsError {
 
 export class Throttled extends OmsError {
   constructor(
-    readonly limit: 'project' | 'credential',
+    readonly limit: 'project' | 'credential' | 'client address',
     /** Whole seconds until the caller may try again; sent as Retry-After. */
     readonly retryAfterSeconds: number,
   ) {

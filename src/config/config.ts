@@ -3,6 +3,7 @@
 // code reads process.env. A bad value stops the process with a message that
 // names the variable, what it got and what it wants.
 
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { ServiceIdentity } from '../iam/keystone-service-token.js';
 
@@ -53,6 +54,11 @@ export interface AppConfig {
   readonly rateLimitProjectBurst: number;
   readonly rateLimitPerCredentialPerSecond: number;
   readonly rateLimitCredentialBurst: number;
+  /** Per client address, for requests whose credential is not proven yet; 0: off. */
+  readonly rateLimitUnprovenPerSecond: number;
+  readonly rateLimitUnprovenBurst: number;
+  /** Fastify's trustProxy: which peers' X-Forwarded-For names the client. */
+  readonly trustProxy: TrustProxy;
   /** Consecutive IAM failures that open the circuit; 0 turns the breaker off. */
   readonly iamCircuitFailureThreshold: number;
   /** While the circuit is open, one validation is let through this often. */
@@ -61,7 +67,19 @@ export interface AppConfig {
   readonly iamServiceIdentity: ServiceIdentity | undefined;
   readonly accessKeyCacheTtlSeconds: number;
   readonly accessKeyCacheMaxEntries: number;
+  /** Host names a signed request may be signed for; `name` or `name:port`, lower case. */
+  readonly signatureHosts: readonly string[];
 }
+
+/**
+ * As Fastify takes it: false, the peer is the client; true, any peer may say
+ * who the client is (X-Forwarded-For); or the proxies' addresses and CIDR
+ * ranges, comma-separated.
+ */
+export type TrustProxy = boolean | string;
+
+/** What a request to the service on this machine is signed for (development, tests). */
+export const DEFAULT_SIGNATURE_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
 export class ConfigError extends Error {}
 
@@ -143,6 +161,45 @@ function secret(env: Env, name: string, minLength: number): string | undefined {
   return raw;
 }
 
+/** proxy-addr's names for address ranges, which Fastify takes as well. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** `true`, `false`, or the proxies' addresses, CIDR ranges and range names. */
+function trustProxy(env: Env, name: string): TrustProxy {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  const entries = raw.split(',').map((entry) => entry.trim());
+  const bad = entries.find((entry) => {
+    if (PROXY_RANGE_NAMES.includes(entry)) return false;
+    const [address, bits, ...rest] = entry.split('/');
+    const version = isIP(address);
+    if (version === 0 || rest.length > 0) return true;
+    if (bits === undefined) return false;
+    return !/^\d+$/.test(bits) || Number(bits) > (version === 4 ? 32 : 128);
+  });
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `${name}: ${JSON.stringify(bad)} is not an IP address or CIDR range ` +
+        "(expected true, false, or the proxies' addresses, comma-separated)",
+    );
+  }
+  return entries.join(',');
+}
+
+/** Host names, `[IPv6]` literals, each with an optional `:port`. */
+function hostList(env: Env, name: string, fallback: readonly string[]): readonly string[] {
+  const hosts = list(env, name, fallback);
+  const bad = hosts.find((host) => !/^([a-z0-9_.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?$/.test(host));
+  if (bad !== undefined || hosts.length === 0) {
+    throw new ConfigError(
+      `${name}: ${JSON.stringify(bad ?? '')} is not a host name (expected names such as ` +
+        'oms.example.com or oms.example.com:8443, comma-separated)',
+    );
+  }
+  return hosts;
+}
+
 /** A bucket's size: given, or twice the rate so that short bursts pass. */
 function burst(env: Env, name: string, rate: number): number {
   return integer(env, name, Math.max(1, rate * 2), 1, 10_000_000);
@@ -178,6 +235,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
   const projectRate = integer(env, 'RATE_LIMIT_PROJECT_RPS', 0, 0, 1_000_000);
   const credentialRate = integer(env, 'RATE_LIMIT_CREDENTIAL_RPS', 0, 0, 1_000_000);
+  const unprovenRate = integer(env, 'RATE_LIMIT_UNPROVEN_RPS', 0, 0, 1_000_000);
   const iamEndpoint = url(env, 'IAM_ENDPOINT', ['http:', 'https:'])?.replace(/\/+$/, '');
   const config: AppConfig = {
     production,
@@ -210,11 +268,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitProjectBurst: burst(env, 'RATE_LIMIT_PROJECT_BURST', projectRate),
     rateLimitPerCredentialPerSecond: credentialRate,
     rateLimitCredentialBurst: burst(env, 'RATE_LIMIT_CREDENTIAL_BURST', credentialRate),
+    rateLimitUnprovenPerSecond: unprovenRate,
+    rateLimitUnprovenBurst: burst(env, 'RATE_LIMIT_UNPROVEN_BURST', unprovenRate),
+    trustProxy: trustProxy(env, 'TRUST_PROXY'),
     iamCircuitFailureThreshold: integer(env, 'IAM_CIRCUIT_FAILURE_THRESHOLD', 5, 0, 1000),
     iamCircuitProbeIntervalMs: integer(env, 'IAM_CIRCUIT_PROBE_INTERVAL_MS', 5000, 10, 600_000),
     iamServiceIdentity: serviceIdentity(env, iamEndpoint),
     accessKeyCacheTtlSeconds: integer(env, 'ACCESS_KEY_CACHE_TTL_SECONDS', 300, 0, 86_400),
     accessKeyCacheMaxEntries: integer(env, 'ACCESS_KEY_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
+    signatureHosts: hostList(env, 'SIGNATURE_HOSTS', DEFAULT_SIGNATURE_HOSTS),
   };
   if (production && (!config.databaseUrl || !config.iamEndpoint || !config.secretsKey)) {
     const missing = [

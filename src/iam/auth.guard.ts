@@ -7,9 +7,17 @@
 // both is refused (401) rather than authenticated by one and not the other:
 // two credentials that may name different users or projects are ambiguous.
 //
-// The rate limits sit on either side of authentication: per credential (the
-// token, or the access key) before it, so a flood costs IAM nothing; per
-// project after it, so only the project's own callers count against it.
+// The rate limits (src/limits/rate-limits.ts) sit where each credential is
+// known to be its sender's: a token's before IAM is asked (a token is a
+// secret), an access key's once its signature is verified (a key is not);
+// per client address while a credential is not proven yet; per project once
+// the credential names it.
+//
+// A signed write is then recorded, so that the same signed bytes, sent again
+// within the signature's window, are refused on any replica
+// (signature-replays.ts). Last, so that a request throttled or refused
+// before does not use up its signature; one refused later (a 4xx, nothing
+// changed) has it forgotten again.
 
 import {
   createParamDecorator,
@@ -24,17 +32,27 @@ import type { FastifyRequest } from 'fastify';
 import { Unauthenticated } from '../common/oms-errors.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import type { Identity } from './identity.js';
-import { isSdkSignature, parseAuthorization } from './sdk-signature.js';
-import { SignatureAuthenticator, type SignedRequest } from './signature-authenticator.js';
+import { isSdkSignature } from './sdk-signature.js';
+import {
+  SignatureAuthenticator,
+  type SignedRequest,
+  type VerifiedSignature,
+} from './signature-authenticator.js';
+import { SignatureReplays } from './signature-replays.js';
 import { TokenAuthenticator, tokenKey } from './token-authenticator.js';
 
 export type AuthenticatedRequest = FastifyRequest & {
   identity?: Identity;
+  /** A signed write's signature, once recorded against replays. */
+  acceptedSignature?: string;
   /** The body bytes as received, kept by the content-type parsers for the signature check. */
   rawBody?: Buffer;
 };
 
 const PUBLIC_ROUTE = 'oms:public-route';
+
+/** Methods that change nothing: sending one of them again is harmless. */
+const READ_METHODS = new Set(['GET', 'HEAD']);
 
 /** Marks a route that needs no credentials (health checks). */
 export const PublicRoute = () => SetMetadata(PUBLIC_ROUTE, true);
@@ -52,6 +70,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly rateLimits: RateLimits,
     @Optional() private readonly signatures?: SignatureAuthenticator,
+    @Optional() private readonly replays?: SignatureReplays,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -61,19 +80,29 @@ export class AuthGuard implements CanActivate {
     ]);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    request.identity = await this.authenticate(request);
-    this.rateLimits.checkProject(request.identity.projectId);
+    const { identity, signature } = await this.authenticate(request);
+    request.identity = identity;
+    this.rateLimits.checkProject(identity.projectId);
+    if (signature && !READ_METHODS.has(request.method.toUpperCase())) {
+      await this.replays!.accept(signature.signature, signature.signedAt);
+      request.acceptedSignature = signature.signature;
+    }
     return true;
   }
 
-  private async authenticate(request: AuthenticatedRequest): Promise<Identity> {
+  private async authenticate(
+    request: AuthenticatedRequest,
+  ): Promise<{ identity: Identity; signature?: VerifiedSignature }> {
     const token = headerValue(request, 'x-auth-token');
     const authorization = headerValue(request, 'authorization');
     if (!isSdkSignature(authorization)) {
       // Hashed once here, for the rate limit and the token cache alike.
       const key = token ? tokenKey(token) : undefined;
       this.rateLimits.checkCredential(key);
-      return this.tokens.authenticate(token, key);
+      const identity = await this.tokens.authenticate(token, key, () =>
+        this.rateLimits.checkUnproven(request.ip),
+      );
+      return { identity };
     }
     if (token !== undefined) {
       throw new Unauthenticated(
@@ -85,9 +114,10 @@ export class AuthGuard implements CanActivate {
         'access-key signatures are not enabled on this service (no IAM service identity).',
       );
     }
-    const accessKey = parseAuthorization(authorization!)?.accessKey;
-    if (accessKey) this.rateLimits.checkCredential(`access-key:${accessKey}`);
-    return this.signatures.authenticate(signedRequest(request));
+    this.rateLimits.checkUnproven(request.ip);
+    const signature = await this.signatures.verify(signedRequest(request));
+    this.rateLimits.checkCredential(`access-key:${signature.accessKey}`);
+    return { identity: signature.identity, signature };
   }
 }
 

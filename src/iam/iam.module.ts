@@ -1,5 +1,6 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import type { AccessKeyStore } from './access-key.js';
@@ -9,6 +10,7 @@ import { CircuitBreakingValidator } from './circuit-breaker.js';
 import { IAM_OBSERVER, type IamObserver } from './iam-observer.js';
 import { TOKEN_VALIDATOR, type TokenValidator } from './identity.js';
 import { SignatureAuthenticator } from './signature-authenticator.js';
+import { ForgetRefusedSignatures, SignatureReplays } from './signature-replays.js';
 import { TokenAuthenticator } from './token-authenticator.js';
 
 const optionalObserver = { token: IAM_OBSERVER, optional: true };
@@ -26,8 +28,15 @@ export class IamModule {
               new SignatureAuthenticator(accessKeys, {
                 ttlSeconds: config.accessKeyCacheTtlSeconds,
                 maxEntries: config.accessKeyCacheMaxEntries,
+                hosts: config.signatureHosts,
               }),
           },
+          {
+            provide: SignatureReplays,
+            inject: [DataSource],
+            useFactory: (db: DataSource) => new SignatureReplays(db),
+          },
+          { provide: APP_INTERCEPTOR, useClass: ForgetRefusedSignatures },
         ]
       : [];
     return {

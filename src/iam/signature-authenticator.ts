@@ -1,11 +1,13 @@
 // Turns a request signed with SDK-HMAC-SHA256 into an Identity: checks the
-// Authorization header, the date and the body hash (all local, so a stale or
-// broken request costs IAM nothing), then the access key's secret (cached,
-// one IAM lookup for concurrent requests), then the signature itself.
+// Authorization header, the date, the signed Host and the body hash (all
+// local, so a stale, misdirected or broken request costs IAM nothing), then
+// the access key's secret (cached, one IAM lookup for concurrent requests),
+// then the signature itself.
 // Rejections are 401 APIGW.0301 with a message that says which check
 // failed; the messages never quote a secret or a signature.
 
 import { Forbidden, Unauthenticated } from '../common/oms-errors.js';
+import { DEFAULT_SIGNATURE_HOSTS } from '../config/config.js';
 import type { AccessKeyRecord, AccessKeyStore } from './access-key.js';
 import type { Identity } from './identity.js';
 import {
@@ -41,7 +43,19 @@ export interface SignedRequest {
 /** What the request says about itself, once its shape, date and body hash are checked. */
 interface Claim extends ParsedAuthorization {
   readonly sdkDate: string;
+  readonly signedAt: number;
   readonly payloadHash: string;
+}
+
+/** A request whose signature checked out. */
+export interface VerifiedSignature {
+  readonly identity: Identity;
+  /** At most MAX_ACCESS_KEY_LENGTH characters, and known to IAM. */
+  readonly accessKey: string;
+  /** 64 hex digits: these bytes, signed with this secret at this second. */
+  readonly signature: string;
+  /** X-Sdk-Date, ms since the epoch: the signature is accepted until MAX_CLOCK_SKEW_MS after. */
+  readonly signedAt: number;
 }
 
 /** Headers a signature must cover: without them it could be replayed elsewhere or later. */
@@ -49,19 +63,41 @@ const REQUIRED_SIGNED_HEADERS = ['host', 'x-sdk-date'];
 
 const MAX_ACCESS_KEY_LENGTH = 128;
 
+/**
+ * Room for the algorithm, a 128-character key, a 64-digit signature and
+ * dozens of signed header names. A longer header is refused before it is
+ * parsed, and nothing of it is kept.
+ */
+export const MAX_AUTHORIZATION_LENGTH = 4096;
+
+/** The Host header's name and the port if any: `name[:port]`, `[v6][:port]`. */
+const HOST_SHAPE = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d+))?$/;
+
 export class SignatureAuthenticator {
   private readonly cache: TokenCache<AccessKeyRecord>;
   private readonly inflight = new SingleFlight<AccessKeyRecord | undefined>();
+  /** Accepted `name:port` entries, compared with the whole Host header. */
+  private readonly hostsWithPort = new Set<string>();
+  /** Accepted names without a port: any port of theirs goes. */
+  private readonly hostNames = new Set<string>();
 
   constructor(
     private readonly store: AccessKeyStore,
-    options: { ttlSeconds: number; maxEntries: number },
+    options: { ttlSeconds: number; maxEntries: number; hosts?: readonly string[] },
     private readonly now: () => number = Date.now,
   ) {
     this.cache = new TokenCache(options.ttlSeconds * 1000, options.maxEntries);
+    for (const host of options.hosts ?? DEFAULT_SIGNATURE_HOSTS) {
+      const port = HOST_SHAPE.exec(host.toLowerCase())?.[2];
+      (port === undefined ? this.hostNames : this.hostsWithPort).add(host.toLowerCase());
+    }
   }
 
   async authenticate(request: SignedRequest): Promise<Identity> {
+    return (await this.verify(request)).identity;
+  }
+
+  async verify(request: SignedRequest): Promise<VerifiedSignature> {
     const claim = this.checkLocally(request);
     const record = await this.lookup(claim.accessKey);
     if (!record) throw new Unauthenticated('the access key is unknown.');
@@ -76,21 +112,31 @@ export class SignatureAuthenticator {
     if (projectHeader !== undefined && projectHeader !== record.identity.projectId) {
       throw new Forbidden("X-Project-Id is not the access key's project.");
     }
-    return record.identity;
+    const { accessKey, signature, signedAt } = claim;
+    return { identity: record.identity, accessKey, signature, signedAt };
   }
 
   /** Everything that can be checked without the secret. */
   private checkLocally(request: SignedRequest): Claim {
-    const authorization = parseAuthorization(request.header('authorization') ?? '');
+    const header = request.header('authorization') ?? '';
+    if (header.length > MAX_AUTHORIZATION_LENGTH) {
+      throw new Unauthenticated(
+        `the Authorization header is longer than ${MAX_AUTHORIZATION_LENGTH} characters.`,
+      );
+    }
+    const authorization = parseAuthorization(header);
     if (!authorization) {
       throw new Unauthenticated(
         'the Authorization header is not a valid SDK-HMAC-SHA256 signature ' +
           '(Access=..., SignedHeaders=..., Signature=<64 hex digits>).',
       );
     }
+    if (authorization.accessKey.length > MAX_ACCESS_KEY_LENGTH) {
+      throw new Unauthenticated('the access key is unknown.');
+    }
     const sdkDate = request.header('x-sdk-date');
     if (sdkDate === undefined) throw new Unauthenticated('the X-Sdk-Date header is missing.');
-    this.checkDate(sdkDate);
+    const signedAt = this.checkDate(sdkDate);
     const { signedHeaders } = authorization;
     const missingRequired = REQUIRED_SIGNED_HEADERS.filter((name) => !signedHeaders.includes(name));
     if (missingRequired.length > 0) {
@@ -100,14 +146,26 @@ export class SignatureAuthenticator {
     if (absent !== undefined) {
       throw new Unauthenticated(`the signed header ${absent} is missing from the request.`);
     }
+    // A signature made for another service that shares the key must not
+    // act here. (The header is not quoted back: it is the caller's text.)
+    if (!this.isAcceptedHost(request.header('host'))) {
+      throw new Unauthenticated(
+        'the signed Host is not a name this service answers to (SIGNATURE_HOSTS).',
+      );
+    }
     if (request.header('x-security-token') !== undefined) {
       throw new Unauthenticated('temporary credentials (X-Security-Token) are not supported.');
     }
     const payloadHash = this.payloadHash(request);
-    if (authorization.accessKey.length > MAX_ACCESS_KEY_LENGTH) {
-      throw new Unauthenticated('the access key is unknown.');
-    }
-    return { ...authorization, sdkDate, payloadHash };
+    return { ...authorization, sdkDate, signedAt, payloadHash };
+  }
+
+  /** `name` entries match the name on any port; `name:port` entries the whole header. */
+  private isAcceptedHost(host: string | undefined): boolean {
+    if (host === undefined) return false;
+    const value = host.trim().toLowerCase();
+    const name = HOST_SHAPE.exec(value)?.[1];
+    return name !== undefined && (this.hostNames.has(name) || this.hostsWithPort.has(value));
   }
 
   private signatureMatches(request: SignedRequest, claim: Claim, secretKey: string): boolean {
@@ -126,7 +184,8 @@ export class SignatureAuthenticator {
     });
   }
 
-  private checkDate(sdkDate: string): void {
+  /** X-Sdk-Date in ms since the epoch, once it is well-formed and close enough to now. */
+  private checkDate(sdkDate: string): number {
     const signedAt = parseSdkDate(sdkDate);
     if (signedAt === undefined) {
       throw new Unauthenticated('X-Sdk-Date is malformed (expected YYYYMMDDTHHMMSSZ, UTC).');
@@ -134,6 +193,7 @@ export class SignatureAuthenticator {
     if (Math.abs(this.now() - signedAt) > MAX_CLOCK_SKEW_MS) {
       throw new Unauthenticated("X-Sdk-Date is more than 15 minutes from the server's clock.");
     }
+    return signedAt;
   }
 
   /**

@@ -40,8 +40,16 @@ export class TokenAuthenticator {
     this.cache = new TokenCache(options.ttlSeconds * 1000, options.maxEntries);
   }
 
-  /** `key`: tokenKey(token), if the caller has made it already. */
-  async authenticate(token: string | undefined, key?: string): Promise<Identity> {
+  /**
+   * `key`: tokenKey(token), if the caller has made it already. `beforeIam`
+   * runs when the token is not cached, before IAM is asked; it may refuse by
+   * throwing (the guard's limit on unproven credentials).
+   */
+  async authenticate(
+    token: string | undefined,
+    key?: string,
+    beforeIam?: () => void,
+  ): Promise<Identity> {
     if (token === undefined || token === '') {
       throw new Unauthenticated('the X-Auth-Token header is missing.');
     }
@@ -56,6 +64,7 @@ export class TokenAuthenticator {
     this.observer?.tokenCacheLookup(cached !== undefined);
     if (cached) return cached;
 
+    beforeIam?.();
     return this.inflight.run(key, () => this.validateAndCache(key, token));
   }
 

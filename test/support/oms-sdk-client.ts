@@ -10,6 +10,7 @@ import { ClientBuilder } from '@huaweicloud/huaweicloud-sdk-core/ClientBuilder.j
 import type { HcClient, HttpRequestOptions } from '@huaweicloud/huaweicloud-sdk-core/HcClient.js';
 import { Logger4jInstance } from '@huaweicloud/huaweicloud-sdk-core/logger/log4jLogger.js';
 import type { SdkResponse } from '@huaweicloud/huaweicloud-sdk-core/SdkResponse.js';
+import { sdkDate } from './sdk-signing.js';
 
 // The core logs every failed call to stdout, request headers included; the
 // tests assert on the errors instead.
@@ -31,9 +32,10 @@ export class OmsClient {
   }
 
   /** POST /v2/{project_id}/tasks/{task_id}/stop */
-  stopTask(taskId: string): Promise<SdkResponse> {
+  stopTask(taskId: string, headers?: Record<string, string>): Promise<SdkResponse> {
     return this.send('POST', '/v2/{project_id}/tasks/{task_id}/stop', {
       path: { task_id: taskId },
+      headers,
     });
   }
 
@@ -105,6 +107,17 @@ export class OmsClient {
     // The core answers with the parsed JSON body, httpStatusCode added.
     return this.hcClient.sendRequest(options) as Promise<SdkResponse & T>;
   }
+}
+
+/**
+ * Headers that make a call the one an SDK would sign a second later. The
+ * very same signed bytes sent again after they acted, within one second,
+ * are a replay, refused (README, "Access-key signatures"); the SDK signs the
+ * time to the second, so a test repeating a successful write at once says
+ * when it signed.
+ */
+export function aSecondLater(): Record<string, string> {
+  return { 'X-Sdk-Date': sdkDate(new Date(Date.now() + 1000)) };
 }
 
 export interface SdkCaller {

@@ -20,6 +20,8 @@ export interface ToSign {
   body?: Record<string, unknown>;
   /** Default: now. */
   signedAt?: Date;
+  /** The Host signed and sent; default: 127.0.0.1 and the port. */
+  host?: string;
 }
 
 export interface AccessKeyPair {
@@ -35,7 +37,7 @@ export function sdkDate(at: Date): string {
     .replace(/\.\d{3}/, '');
 }
 
-/** The headers the SDK would send for `req` to 127.0.0.1:port. */
+/** The headers the SDK would send for `req` to 127.0.0.1:port (or to `req.host`). */
 export function signWithSdk(port: number, key: AccessKeyPair, req: ToSign): Record<string, string> {
   const headers: Record<string, string> = { ...req.headers };
   // A given X-Sdk-Date is signed and sent as given (and re-formatted for
@@ -45,7 +47,7 @@ export function signWithSdk(port: number, key: AccessKeyPair, req: ToSign): Reco
   const signed = AKSKSigner.sign(
     {
       method: req.method,
-      endpoint: `http://127.0.0.1:${port}${req.path}`,
+      endpoint: `http://${req.host ?? `127.0.0.1:${port}`}${req.path}`,
       headers,
       queryParams: req.query ?? {},
       data: req.body,
@@ -95,6 +97,18 @@ export function sendRaw(port: number, sent: Sent): Promise<Answer> {
   });
 }
 
+/** What goes on the wire for `req` signed with the SDK: send it with sendRaw, once or again. */
+export function signed(port: number, key: AccessKeyPair, req: ToSign): Sent {
+  const headers = signWithSdk(port, key, req);
+  return {
+    method: req.method,
+    path: req.path,
+    query: req.query,
+    headers: req.body ? { 'Content-Type': 'application/json', ...headers } : headers,
+    body: req.body ? JSON.stringify(req.body) : undefined,
+  };
+}
+
 /** Signs with the SDK and sends; `tamper` may change what goes on the wire after signing. */
 export function sendSigned(
   port: number,
@@ -102,14 +116,7 @@ export function sendSigned(
   req: ToSign,
   tamper: (sent: Sent) => void = () => undefined,
 ): Promise<Answer> {
-  const headers = signWithSdk(port, key, req);
-  const sent: Sent = {
-    method: req.method,
-    path: req.path,
-    query: req.query,
-    headers: req.body ? { 'Content-Type': 'application/json', ...headers } : headers,
-    body: req.body ? JSON.stringify(req.body) : undefined,
-  };
+  const sent = signed(port, key, req);
   tamper(sent);
   return sendRaw(port, sent);
 }
