@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { rawExchange, type RawOutcome } from './support/raw-exchange.js';
+import { FAKE_SERVICE_IDENTITY } from './support/fake-keystone.js';
 import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 20261128);
@@ -60,7 +61,14 @@ async function tableSnapshot(): Promise<string> {
 
 before(async () => {
   t = await startTestApp({
-    env: { REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS), IAM_TIMEOUT_MS: '3000' },
+    env: {
+      REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
+      IAM_TIMEOUT_MS: '3000',
+      // Signatures on, and a per-credential limit, so that credentials an
+      // outsider makes up travel the whole way a real one does.
+      ...FAKE_SERVICE_IDENTITY,
+      RATE_LIMIT_CREDENTIAL_RPS: '100000',
+    },
   });
   await emptyTables(t.db);
   validToken = t.keystone.issue({ projectId: PROJECT, userId: 'u-hostile' });
@@ -480,6 +488,29 @@ describe('generated hostile reads and creates, authenticated (fast-check)', () =
   });
 });
 
+/** Credentials no one issued, as long as the headers allow: each must be refused and kept nowhere. */
+function longCredentials(): [string, string[]][] {
+  const signed = (access: string, signedHeaders = 'host', extra: string[] = []) => [
+    `Authorization: SDK-HMAC-SHA256 Access=${access}, SignedHeaders=${signedHeaders}, Signature=${'0'.repeat(64)}`,
+    ...extra,
+  ];
+  return [
+    ['an access key of 60,000 characters, no date, a zero signature', signed('A'.repeat(60_000))],
+    [
+      'an access key of 60,000 characters with a date',
+      signed('B'.repeat(60_000), 'host;x-sdk-date', ['X-Sdk-Date: 20261201T000000Z']),
+    ],
+    ['SignedHeaders of 60,000 characters', signed('AK', 'h;'.repeat(30_000) + 'host')],
+    [
+      'an X-Sdk-Date of 60,000 characters',
+      signed('AK', 'host;x-sdk-date', [`X-Sdk-Date: ${'2'.repeat(60_000)}`]),
+    ],
+    ['an X-Auth-Token of 16,385 characters', [`X-Auth-Token: ${'t'.repeat(16_385)}`]],
+    ['an X-Auth-Token of 16,384 characters nobody issued', [`X-Auth-Token: ${'u'.repeat(16_384)}`]],
+    ['an X-Auth-Token of 60,000 characters', [`X-Auth-Token: ${'v'.repeat(60_000)}`]],
+  ];
+}
+
 describe('a fixed corpus', () => {
   const stopOf = (project: string, id: string) => `/v2/${project}/tasks/${id}/stop`;
   const auth = () => `X-Auth-Token: ${validToken}`;
@@ -562,6 +593,10 @@ describe('a fixed corpus', () => {
     ],
     ['an asterisk-form target, GET *', () => post('*', [], '', { method: 'GET' })],
     ['an asterisk-form target, OPTIONS *', () => post('*', [], '', { method: 'OPTIONS' })],
+    ...longCredentials().map(([name, headers]): [string, () => Hostile] => [
+      name,
+      () => ({ method: 'POST', target: stop1(), headers, body: '' }),
+    ]),
     ['a lower-case method', () => post(stop1(), [], '', { method: 'post' })],
     ['an unknown method', () => post(stop1(), [], '', { method: 'BREW' })],
     ['CRLF injection in X-Request-Id', () => post(stop1(), ['X-Request-Id: a%0d%0aX-Injected: 1'])],
