@@ -35,6 +35,10 @@ describe('defaults', () => {
       dataDir: resolve('.data'),
       iamEndpoint: undefined,
       iamTimeoutMs: 3000,
+      iamMaxTokenLength: 16_384,
+      iamMaxConnections: 64,
+      iamQueueMax: 256,
+      iamQueueTimeoutMs: 1000,
       tokenCacheTtlSeconds: 300,
       tokenCacheMaxEntries: 10_000,
       readOnlyRoles: ['reader', 'readonly', 'viewer'],
@@ -55,6 +59,7 @@ describe('defaults', () => {
       iamServiceIdentity: undefined,
       accessKeyCacheTtlSeconds: 300,
       accessKeyCacheMaxEntries: 10_000,
+      unknownAccessKeyTtlSeconds: 30,
     });
   });
 
@@ -99,6 +104,21 @@ describe('good values are read', () => {
     assert.deepEqual(config.readOnlyRoles, ['auditor', 'guest']);
     assert.equal(config.databaseUrl, 'postgresql://u@localhost/oms');
     assert.equal(config.iamEndpoint, 'http://127.0.0.1:5000/v3');
+  });
+
+  test('the IAM connection pools, the token bound and the unknown-key TTL', () => {
+    const config = loadConfig({
+      IAM_MAX_TOKEN_LENGTH: '4000',
+      IAM_MAX_CONNECTIONS: '8',
+      IAM_QUEUE_MAX: '0',
+      IAM_QUEUE_TIMEOUT_MS: '250',
+      UNKNOWN_AK_CACHE_TTL_SECONDS: '0',
+    });
+    assert.equal(config.iamMaxTokenLength, 4000);
+    assert.equal(config.iamMaxConnections, 8);
+    assert.equal(config.iamQueueMax, 0);
+    assert.equal(config.iamQueueTimeoutMs, 250);
+    assert.equal(config.unknownAccessKeyTtlSeconds, 0);
   });
 
   test('the bounds themselves are allowed', () => {
@@ -163,6 +183,12 @@ describe('bad values stop the start-up, naming the variable', () => {
     ['SECRETS_KEY', Buffer.alloc(33).toString('base64')],
     ['ACCESS_KEY_CACHE_TTL_SECONDS', '86401'],
     ['ACCESS_KEY_CACHE_MAX_ENTRIES', '0'],
+    ['IAM_MAX_TOKEN_LENGTH', '0'],
+    ['IAM_MAX_TOKEN_LENGTH', '16385'],
+    ['IAM_MAX_CONNECTIONS', '0'],
+    ['IAM_QUEUE_MAX', '-1'],
+    ['IAM_QUEUE_TIMEOUT_MS', '0'],
+    ['UNKNOWN_AK_CACHE_TTL_SECONDS', '3601'],
   ]) {
     test(`${variable}=${JSON.stringify(raw)}`, () => {
       assert.throws(() => loadConfig({ [variable]: raw }), configErrorNaming(variable));

@@ -6,13 +6,13 @@
 // messages) go to the log, not to whoever can reach this URL.
 
 import { ApiExcludeController } from '@nestjs/swagger';
-import { Controller, Get, Inject, Logger, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Optional, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { PublicRoute } from '../iam/auth.guard.js';
-import { CircuitBreakingValidator } from '../iam/circuit-breaker.js';
+import { CircuitBreakingAccessKeyStore, CircuitBreakingValidator } from '../iam/circuit-breaker.js';
 import type { CircuitState } from '../iam/iam-observer.js';
 import { TOKEN_VALIDATOR, type TokenValidator } from '../iam/identity.js';
 
@@ -24,7 +24,11 @@ export interface CheckResult {
 
 export interface Readiness {
   status: 'ok' | 'unavailable';
-  checks: { database: CheckResult; iam: CheckResult & { circuit: CircuitState } };
+  checks: {
+    database: CheckResult;
+    /** accessKeyCircuit: only when access-key signatures are on. */
+    iam: CheckResult & { circuit: CircuitState; accessKeyCircuit?: CircuitState };
+  };
 }
 
 class CheckTimedOut extends Error {}
@@ -41,6 +45,7 @@ export class HealthController {
     @Inject(TOKEN_VALIDATOR) private readonly iam: TokenValidator,
     private readonly breaker: CircuitBreakingValidator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly accessKeyBreaker?: CircuitBreakingAccessKeyStore,
   ) {}
 
   @Get('live')
@@ -64,7 +69,14 @@ export class HealthController {
     void reply.status(ready ? 200 : 503);
     return {
       status: ready ? 'ok' : 'unavailable',
-      checks: { database, iam: { ...iam, circuit: this.breaker.state } },
+      checks: {
+        database,
+        iam: {
+          ...iam,
+          circuit: this.breaker.state,
+          ...(this.accessKeyBreaker && { accessKeyCircuit: this.accessKeyBreaker.state }),
+        },
+      },
     };
   }
 
