@@ -9,7 +9,7 @@ import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './database/embedded-database.js';
 import { DEMO_PROJECT_ID, DevelopmentIam } from './iam/development-iam.js';
 import { keystoneAccessKeys } from './iam/keystone-access-key.store.js';
-import { KeystoneTokenValidator } from './iam/keystone-token.validator.js';
+import { keystoneTokenValidator } from './iam/keystone-token.validator.js';
 import type { AccessKeyStore } from './iam/access-key.js';
 import type { TokenValidator } from './iam/identity.js';
 import { flushLog, JsonLogger } from './logging/json-logger.js';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   let accessKeyStore: AccessKeyStore | undefined;
   let demo: DemoCredentials | undefined;
   if (config.iamEndpoint) {
-    tokenValidator = new KeystoneTokenValidator(config.iamEndpoint, config.iamTimeoutMs);
+    tokenValidator = keystoneTokenValidator(config);
     accessKeyStore = keystoneAccessKeys(config);
   } else {
     const devIam = new DevelopmentIam();

@@ -35,6 +35,10 @@ describe('defaults', () => {
       dataDir: resolve('.data'),
       iamEndpoint: undefined,
       iamTimeoutMs: 3000,
+      iamMaxTokenLength: 16_384,
+      iamMaxConnections: 64,
+      iamQueueMax: 256,
+      iamQueueTimeoutMs: 1000,
       tokenCacheTtlSeconds: 300,
       tokenCacheMaxEntries: 10_000,
       readOnlyRoles: ['reader', 'readonly', 'viewer'],
@@ -61,6 +65,7 @@ describe('defaults', () => {
       accessKeyCacheTtlSeconds: 300,
       accessKeyCacheMaxEntries: 10_000,
       signatureHosts: ['localhost', '127.0.0.1', '[::1]'],
+      unknownAccessKeyTtlSeconds: 30,
     });
   });
 
@@ -135,6 +140,21 @@ describe('good values are read', () => {
     assert.equal(loadConfig({ TRUST_PROXY: 'false' }).trustProxy, false);
   });
 
+  test('the IAM connection pools, the token bound and the unknown-key TTL', () => {
+    const config = loadConfig({
+      IAM_MAX_TOKEN_LENGTH: '4000',
+      IAM_MAX_CONNECTIONS: '8',
+      IAM_QUEUE_MAX: '0',
+      IAM_QUEUE_TIMEOUT_MS: '250',
+      UNKNOWN_AK_CACHE_TTL_SECONDS: '0',
+    });
+    assert.equal(config.iamMaxTokenLength, 4000);
+    assert.equal(config.iamMaxConnections, 8);
+    assert.equal(config.iamQueueMax, 0);
+    assert.equal(config.iamQueueTimeoutMs, 250);
+    assert.equal(config.unknownAccessKeyTtlSeconds, 0);
+  });
+
   test('the bounds themselves are allowed', () => {
     assert.equal(loadConfig({ PORT: '65535' }).port, 65535);
     assert.equal(loadConfig({ TOKEN_CACHE_TTL_SECONDS: '86400' }).tokenCacheTtlSeconds, 86_400);
@@ -207,6 +227,12 @@ describe('bad values stop the start-up, naming the variable', () => {
     ['SIGNATURE_HOSTS', 'https://oms.example.com'],
     ['SIGNATURE_HOSTS', 'oms.example.com/v2'],
     ['SIGNATURE_HOSTS', 'oms.example.com:port'],
+    ['IAM_MAX_TOKEN_LENGTH', '0'],
+    ['IAM_MAX_TOKEN_LENGTH', '16385'],
+    ['IAM_MAX_CONNECTIONS', '0'],
+    ['IAM_QUEUE_MAX', '-1'],
+    ['IAM_QUEUE_TIMEOUT_MS', '0'],
+    ['UNKNOWN_AK_CACHE_TTL_SECONDS', '3601'],
   ]) {
     test(`${variable}=${JSON.stringify(raw)}`, () => {
       assert.throws(() => loadConfig({ [variable]: raw }), configErrorNaming(variable));

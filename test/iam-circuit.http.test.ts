@@ -58,7 +58,10 @@ for (const mode of ['error', 'reset', 'hang'] as const) {
         'IAM asked after the circuit opened',
       );
       await assertUnchanged(t.db, id, TaskStatus.Migrating);
-      assert.equal(await metric(t, 'oms_iam_circuit_state', { state: 'open' }), 1);
+      assert.equal(
+        await metric(t, 'oms_iam_circuit_state', { circuit: 'token', state: 'open' }),
+        1,
+      );
       assert.equal(
         await metric(t, 'oms_iam_validations_total', { outcome: 'circuit_open' }),
         FAST_FAILS,
@@ -90,7 +93,10 @@ for (const mode of ['error', 'reset', 'hang'] as const) {
       await sleep(PROBE_INTERVAL_MS + 50);
       const user = { projectId: PROJECT, userId: 'fresh-user' };
       await assertStopped(t.db, await stop(t, PROJECT, again, fresh()), again, user);
-      assert.equal(await metric(t, 'oms_iam_circuit_state', { state: 'closed' }), 1);
+      assert.equal(
+        await metric(t, 'oms_iam_circuit_state', { circuit: 'token', state: 'closed' }),
+        1,
+      );
       const counted = t.keystone.validationCount();
       for (let i = 0; i < 3; i++) {
         const next = await insertTask(t.db, PROJECT, TaskStatus.Migrating);

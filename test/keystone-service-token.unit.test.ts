@@ -36,6 +36,7 @@ describe('KeystoneServiceToken', () => {
       keystone.endpoint,
       IDENTITY,
       2000,
+      undefined, // the default pool of connections
       () => Date.now() + offset,
     );
     const first = await service.get();

@@ -229,8 +229,8 @@ describe('against a stub with hand-written answers', () => {
     assert.deepEqual(result.roles, ['reader']);
   });
 
-  for (const status of [401, 403]) {
-    test(`${status} (the checking token is refused) → Unauthenticated`, async () => {
+  for (const status of [401, 403, 400, 413, 431]) {
+    test(`${status} (the token is refused, or too long for the front end) → Unauthenticated`, async () => {
       await assert.rejects(
         validateAgainst(json(status, { error: { code: status } })),
         isUnauthenticated,
@@ -238,7 +238,7 @@ describe('against a stub with hand-written answers', () => {
     });
   }
 
-  for (const status of [400, 429, 502, 503]) {
+  for (const status of [408, 429, 500, 502, 503]) {
     test(`${status} → DependencyUnavailable(IAM)`, async () => {
       await assert.rejects(
         validateAgainst(json(status, { error: { code: status } })),

@@ -18,6 +18,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
 import { assertOmsError, assertStopped, assertUnchanged, stop } from './support/stop-checks.js';
@@ -299,6 +300,25 @@ describe('real Keystone', { skip: skipReason !== undefined }, () => {
       assert.match(err.errorMsg ?? '', /access key is unknown/);
       await assertUnchanged(t.db, id, TaskStatus.Migrating);
     }));
+
+  test('junk tokens as long as the service takes (IAM_MAX_TOKEN_LENGTH) are bad tokens: 401, the circuit stays closed', async () => {
+    // Each is sent twice (X-Auth-Token, X-Subject-Token): 32 KiB of headers,
+    // which setup.sh's uwsgi (--buffer-size 65535) passes on. A uwsgi with
+    // its default 4 KiB buffer drops such a request unanswered, and this
+    // test fails: the remedy is IAM_MAX_TOKEN_LENGTH=2000 or a larger buffer.
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    for (let i = 0; i < 6; i++) {
+      const junk = `junk${i}${randomBytes(8).toString('hex')}`.padEnd(16_384, 'j');
+      assertOmsError(await stop(t, PROJECT, id, junk), 401, 'APIGW.0301');
+    }
+    await assertUnchanged(t.db, id, TaskStatus.Migrating);
+    const ready = await request(t.server).get('/health/ready');
+    assert.equal(ready.body.checks.iam.circuit, 'closed');
+    await assertStopped(t.db, await stop(t, PROJECT, id, await demoToken()), id, {
+      projectId: PROJECT,
+      userId: ks.KEYSTONE_DEMO_USER_ID,
+    });
+  });
 
   test('Keystone unreachable (proxy cut): 503 OMS.2004; reachable again: served', async () => {
     const token = await demoToken(); // not yet cached by the service

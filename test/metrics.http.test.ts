@@ -107,8 +107,10 @@ describe('metrics after a known sequence of requests', () => {
     assert.ok(total >= 1 && total <= 10, `total ${total}`);
     assert.ok(idle >= 0 && idle <= total, `idle ${idle} of ${total}`);
     assert.equal(valueOf(samples, 'oms_db_pool_waiting_clients'), 0);
-    assert.equal(valueOf(samples, 'oms_iam_circuit_state', { state: 'closed' }), 1);
-    assert.equal(valueOf(samples, 'oms_iam_circuit_state', { state: 'open' }), 0);
+    for (const circuit of ['token', 'access_key']) {
+      assert.equal(valueOf(samples, 'oms_iam_circuit_state', { circuit, state: 'closed' }), 1);
+      assert.equal(valueOf(samples, 'oms_iam_circuit_state', { circuit, state: 'open' }), 0);
+    }
   });
 
   test('process metrics are there too', () => {

@@ -5,8 +5,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DependencyUnavailable, Unauthenticated } from '../src/common/oms-errors.js';
-import { IamCircuitOpen } from '../src/iam/circuit-breaker.js';
-import type { CircuitState, IamObserver, ValidationOutcome } from '../src/iam/iam-observer.js';
+import { IamCircuitOpen, IamQueueFull } from '../src/iam/circuit-breaker.js';
+import type {
+  CircuitState,
+  IamCircuit,
+  IamObserver,
+  ValidationOutcome,
+} from '../src/iam/iam-observer.js';
 import type { Identity, TokenValidator } from '../src/iam/identity.js';
 import { TokenAuthenticator } from '../src/iam/token-authenticator.js';
 
@@ -21,7 +26,7 @@ class Recorder implements IamObserver {
   iamValidation(outcome: ValidationOutcome): void {
     this.outcomes.push(outcome);
   }
-  iamCircuitState(_state: CircuitState): void {}
+  iamCircuitState(_circuit: IamCircuit, _state: CircuitState): void {}
 }
 
 function identity(expiresAt = NOW + 3_600_000): Identity {
@@ -35,6 +40,7 @@ const iam: TokenValidator = {
     if (token.startsWith('expired-')) return identity(NOW - 1);
     if (token.startsWith('down-')) throw new DependencyUnavailable('IAM');
     if (token.startsWith('open-')) throw new IamCircuitOpen();
+    if (token.startsWith('queued-')) throw new IamQueueFull();
     throw new Unauthenticated('unknown');
   },
 };
@@ -58,11 +64,17 @@ test('a miss, then hits: the hit ratio the metrics compute', async () => {
 
 test('each outcome of a validation past the cache', async () => {
   const { auth, recorder } = authenticator();
-  for (const token of ['unknown-1', 'expired-1', 'down-1', 'open-1']) {
+  for (const token of ['unknown-1', 'expired-1', 'down-1', 'open-1', 'queued-1']) {
     await assert.rejects(auth.authenticate(token));
   }
-  assert.deepEqual(recorder.outcomes, ['invalid', 'invalid', 'unavailable', 'circuit_open']);
-  assert.deepEqual(recorder.lookups, [false, false, false, false]);
+  assert.deepEqual(recorder.outcomes, [
+    'invalid',
+    'invalid',
+    'unavailable',
+    'circuit_open',
+    'queue_full',
+  ]);
+  assert.deepEqual(recorder.lookups, [false, false, false, false, false]);
 });
 
 test('concurrent misses of one token: one validation, every lookup counted', async () => {

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { ServiceIdentity } from '../iam/keystone-service-token.js';
+import { MAX_TOKEN_LENGTH } from '../iam/token-authenticator.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'verbose';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose'];
@@ -28,6 +29,14 @@ export interface AppConfig {
   /** Keystone v3 base URL; undefined means "use the development IAM". */
   readonly iamEndpoint: string | undefined;
   readonly iamTimeoutMs: number;
+  /** Longer tokens are refused (401) without asking IAM: what its front end accepts. */
+  readonly iamMaxTokenLength: number;
+  /** Connections to IAM per pool (token validations, access-key reads). */
+  readonly iamMaxConnections: number;
+  /** Calls that may wait for a connection, per pool; beyond, 503 at once. */
+  readonly iamQueueMax: number;
+  /** How long a call may wait for a connection before its 503. */
+  readonly iamQueueTimeoutMs: number;
   readonly tokenCacheTtlSeconds: number;
   readonly tokenCacheMaxEntries: number;
   readonly readOnlyRoles: readonly string[];
@@ -69,6 +78,8 @@ export interface AppConfig {
   readonly accessKeyCacheMaxEntries: number;
   /** Host names a signed request may be signed for; `name` or `name:port`, lower case. */
   readonly signatureHosts: readonly string[];
+  /** How long an access key IAM does not know is refused without asking again. */
+  readonly unknownAccessKeyTtlSeconds: number;
 }
 
 /**
@@ -251,6 +262,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dataDir: resolve(env.DATA_DIR || '.data'),
     iamEndpoint,
     iamTimeoutMs: integer(env, 'IAM_TIMEOUT_MS', 3000, 50, 60_000),
+    iamMaxTokenLength: integer(env, 'IAM_MAX_TOKEN_LENGTH', MAX_TOKEN_LENGTH, 1, MAX_TOKEN_LENGTH),
+    iamMaxConnections: integer(env, 'IAM_MAX_CONNECTIONS', 64, 1, 10_000),
+    iamQueueMax: integer(env, 'IAM_QUEUE_MAX', 256, 0, 1_000_000),
+    iamQueueTimeoutMs: integer(env, 'IAM_QUEUE_TIMEOUT_MS', 1000, 1, 60_000),
     tokenCacheTtlSeconds: integer(env, 'TOKEN_CACHE_TTL_SECONDS', 300, 0, 86_400),
     tokenCacheMaxEntries: integer(env, 'TOKEN_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     readOnlyRoles: list(env, 'READ_ONLY_ROLES', ['reader', 'readonly', 'viewer']),
@@ -277,6 +292,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     accessKeyCacheTtlSeconds: integer(env, 'ACCESS_KEY_CACHE_TTL_SECONDS', 300, 0, 86_400),
     accessKeyCacheMaxEntries: integer(env, 'ACCESS_KEY_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     signatureHosts: hostList(env, 'SIGNATURE_HOSTS', DEFAULT_SIGNATURE_HOSTS),
+    unknownAccessKeyTtlSeconds: integer(env, 'UNKNOWN_AK_CACHE_TTL_SECONDS', 30, 0, 3600),
   };
   if (production && (!config.databaseUrl || !config.iamEndpoint || !config.secretsKey)) {
     const missing = [

@@ -7,13 +7,13 @@
 // one check per HEALTH_READY_CACHE_MS (latest-result.ts says why).
 
 import { ApiExcludeController } from '@nestjs/swagger';
-import { Controller, Get, Inject, Logger, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Optional, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { PublicRoute } from '../iam/auth.guard.js';
-import { CircuitBreakingValidator } from '../iam/circuit-breaker.js';
+import { CircuitBreakingAccessKeyStore, CircuitBreakingValidator } from '../iam/circuit-breaker.js';
 import type { CircuitState } from '../iam/iam-observer.js';
 import { TOKEN_VALIDATOR, type TokenValidator } from '../iam/identity.js';
 import { LatestResult } from './latest-result.js';
@@ -26,7 +26,11 @@ export interface CheckResult {
 
 export interface Readiness {
   status: 'ok' | 'unavailable';
-  checks: { database: CheckResult; iam: CheckResult & { circuit: CircuitState } };
+  checks: {
+    database: CheckResult;
+    /** accessKeyCircuit: only when access-key signatures are on. */
+    iam: CheckResult & { circuit: CircuitState; accessKeyCircuit?: CircuitState };
+  };
 }
 
 interface Checks {
@@ -49,6 +53,7 @@ export class HealthController {
     @Inject(TOKEN_VALIDATOR) private readonly iam: TokenValidator,
     private readonly breaker: CircuitBreakingValidator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly accessKeyBreaker?: CircuitBreakingAccessKeyStore,
   ) {
     this.checks = new LatestResult(config.healthReadyCacheMs);
   }
@@ -68,7 +73,14 @@ export class HealthController {
     void reply.status(ready ? 200 : 503);
     return {
       status: ready ? 'ok' : 'unavailable',
-      checks: { database, iam: { ...iam, circuit: this.breaker.state } },
+      checks: {
+        database,
+        iam: {
+          ...iam,
+          circuit: this.breaker.state,
+          ...(this.accessKeyBreaker && { accessKeyCircuit: this.accessKeyBreaker.state }),
+        },
+      },
     };
   }
 

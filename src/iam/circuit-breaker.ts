@@ -1,25 +1,40 @@
 // Stops asking IAM while it keeps failing. After `failureThreshold`
 // consecutive failures (no answer in time, a refused or reset connection, a
-// 5xx: whatever the validator reports as DependencyUnavailable) the circuit
-// opens and validations fail at once with 503, which spares a struggling IAM
-// a stampede and spares callers a timeout each. Every `probeIntervalMs` one
-// validation is let through as a probe: its success closes the circuit, its
-// failure keeps it open for another interval. A token IAM rejects (401) is
-// IAM answering, so it counts as a success.
+// 5xx: whatever the IAM client reports as DependencyUnavailable) the circuit
+// opens and calls fail at once with 503, which spares a struggling IAM a
+// stampede and spares callers a timeout each. Every `probeIntervalMs` one
+// call is let through as a probe: its success closes the circuit, its
+// failure keeps it open for another interval. An answer that refuses the
+// credential (a 4xx) is IAM answering, so it counts as a success.
 //
-// The token cache sits in front of this (TokenAuthenticator consults it
-// first), so tokens validated before the outage keep working until their
-// cache entry ages out.
+// Only IAM's own failures count. A call refused before IAM was asked
+// (IamNotAsked: the service's own queue to IAM was full) says nothing about
+// IAM, so it neither counts as a failure nor resets the count; otherwise a
+// flood of made-up credentials could open the circuit for everyone.
+//
+// One mechanism, two circuits: token validations (CircuitBreakingValidator)
+// and access-key lookups (CircuitBreakingAccessKeyStore), each with a breaker
+// of its own, so that one kind of call failing does not stop the other. The
+// caches sit in front (TokenAuthenticator, SignatureAuthenticator consult
+// theirs first), so credentials looked up before an outage keep working
+// until their cache entry ages out.
 
 import { DependencyUnavailable } from '../common/oms-errors.js';
+import type { AccessKeyRecord, AccessKeyStore } from './access-key.js';
 import type { CircuitState } from './iam-observer.js';
 import type { Identity, TokenValidator } from './identity.js';
 
-export class IamCircuitOpen extends DependencyUnavailable {
+/** A 503 for IAM given without IAM being asked: not IAM's failure. */
+export class IamNotAsked extends DependencyUnavailable {
   constructor() {
     super('IAM');
   }
 }
+
+export class IamCircuitOpen extends IamNotAsked {}
+
+/** No connection to IAM came free in time (see keystone-http.ts). */
+export class IamQueueFull extends IamNotAsked {}
 
 export interface CircuitBreakerOptions {
   /** Consecutive failures that open the circuit; 0 never opens it. */
@@ -28,13 +43,12 @@ export interface CircuitBreakerOptions {
   readonly onStateChange?: (state: CircuitState) => void;
 }
 
-export class CircuitBreakingValidator implements TokenValidator {
+export class CircuitBreaker {
   private current: CircuitState = 'closed';
   private consecutiveFailures = 0;
   private openedAt = 0;
 
   constructor(
-    private readonly inner: TokenValidator,
     private readonly options: CircuitBreakerOptions,
     private readonly now: () => number = Date.now,
   ) {}
@@ -43,23 +57,25 @@ export class CircuitBreakingValidator implements TokenValidator {
     return this.current;
   }
 
-  async validate(token: string): Promise<Identity> {
+  /** Runs `call` unless the circuit is open, and counts how it ended. */
+  async run<T>(call: () => Promise<T>): Promise<T> {
     if (this.current !== 'closed') {
       // One probe at a time: while it is out, everyone else fails fast.
       const waiting = this.now() - this.openedAt < this.options.probeIntervalMs;
       if (this.current === 'half_open' || waiting) throw new IamCircuitOpen();
       this.moveTo('half_open');
     }
-    let identity: Identity;
+    let result: T;
     try {
-      identity = await this.inner.validate(token);
+      result = await call();
     } catch (error) {
-      if (error instanceof DependencyUnavailable) this.failed();
+      if (error instanceof IamNotAsked) this.notAsked();
+      else if (error instanceof DependencyUnavailable) this.failed();
       else this.succeeded();
       throw error;
     }
     this.succeeded();
-    return identity;
+    return result;
   }
 
   private failed(): void {
@@ -72,6 +88,11 @@ export class CircuitBreakingValidator implements TokenValidator {
     }
   }
 
+  /** A probe that never reached IAM proved nothing: the next call probes again. */
+  private notAsked(): void {
+    if (this.current === 'half_open') this.moveTo('open');
+  }
+
   private succeeded(): void {
     this.consecutiveFailures = 0;
     this.moveTo('closed');
@@ -81,5 +102,47 @@ export class CircuitBreakingValidator implements TokenValidator {
     if (state === this.current) return;
     this.current = state;
     this.options.onStateChange?.(state);
+  }
+}
+
+/** Token validations behind a breaker of their own. */
+export class CircuitBreakingValidator implements TokenValidator {
+  private readonly breaker: CircuitBreaker;
+
+  constructor(
+    private readonly inner: TokenValidator,
+    options: CircuitBreakerOptions,
+    now: () => number = Date.now,
+  ) {
+    this.breaker = new CircuitBreaker(options, now);
+  }
+
+  get state(): CircuitState {
+    return this.breaker.state;
+  }
+
+  validate(token: string): Promise<Identity> {
+    return this.breaker.run(() => this.inner.validate(token));
+  }
+}
+
+/** Access-key lookups behind a breaker of their own. */
+export class CircuitBreakingAccessKeyStore implements AccessKeyStore {
+  private readonly breaker: CircuitBreaker;
+
+  constructor(
+    private readonly inner: AccessKeyStore,
+    options: CircuitBreakerOptions,
+    now: () => number = Date.now,
+  ) {
+    this.breaker = new CircuitBreaker(options, now);
+  }
+
+  get state(): CircuitState {
+    return this.breaker.state;
+  }
+
+  lookup(accessKey: string): Promise<AccessKeyRecord | undefined> {
+    return this.breaker.run(() => this.inner.lookup(accessKey));
   }
 }

@@ -6,12 +6,13 @@ import type { AppConfig } from '../config/config.js';
 import type { AccessKeyStore } from './access-key.js';
 import { AccessPolicy } from './access-policy.js';
 import { AuthGuard } from './auth.guard.js';
-import { CircuitBreakingValidator } from './circuit-breaker.js';
+import { CircuitBreakingAccessKeyStore, CircuitBreakingValidator } from './circuit-breaker.js';
 import { IAM_OBSERVER, type IamObserver } from './iam-observer.js';
 import { TOKEN_VALIDATOR, type TokenValidator } from './identity.js';
 import { SignatureAuthenticator } from './signature-authenticator.js';
 import { ForgetRefusedSignatures, SignatureReplays } from './signature-replays.js';
 import { TokenAuthenticator } from './token-authenticator.js';
+import { UnknownAccessKeys } from './unknown-access-keys.js';
 
 const optionalObserver = { token: IAM_OBSERVER, optional: true };
 
@@ -19,17 +20,35 @@ const optionalObserver = { token: IAM_OBSERVER, optional: true };
 export class IamModule {
   /** Without an access-key store, signed requests are refused (401). */
   static register(validator: TokenValidator, accessKeys?: AccessKeyStore): DynamicModule {
+    // Cache → unknown keys → breaker → IAM, as for tokens: keys looked up
+    // before an outage keep working while the access-key circuit is open.
     const signatures: Provider[] = accessKeys
       ? [
           {
-            provide: SignatureAuthenticator,
-            inject: [APP_CONFIG],
-            useFactory: (config: AppConfig) =>
-              new SignatureAuthenticator(accessKeys, {
-                ttlSeconds: config.accessKeyCacheTtlSeconds,
-                maxEntries: config.accessKeyCacheMaxEntries,
-                hosts: config.signatureHosts,
+            provide: CircuitBreakingAccessKeyStore,
+            inject: [APP_CONFIG, optionalObserver],
+            useFactory: (config: AppConfig, observer?: IamObserver) =>
+              new CircuitBreakingAccessKeyStore(accessKeys, {
+                failureThreshold: config.iamCircuitFailureThreshold,
+                probeIntervalMs: config.iamCircuitProbeIntervalMs,
+                onStateChange: (state) => observer?.iamCircuitState('access_key', state),
               }),
+          },
+          {
+            provide: SignatureAuthenticator,
+            inject: [CircuitBreakingAccessKeyStore, APP_CONFIG],
+            useFactory: (store: AccessKeyStore, config: AppConfig) =>
+              new SignatureAuthenticator(
+                new UnknownAccessKeys(store, {
+                  ttlSeconds: config.unknownAccessKeyTtlSeconds,
+                  maxEntries: config.accessKeyCacheMaxEntries,
+                }),
+                {
+                  ttlSeconds: config.accessKeyCacheTtlSeconds,
+                  maxEntries: config.accessKeyCacheMaxEntries,
+                  hosts: config.signatureHosts,
+                },
+              ),
           },
           {
             provide: SignatureReplays,
@@ -53,7 +72,7 @@ export class IamModule {
             new CircuitBreakingValidator(tokens, {
               failureThreshold: config.iamCircuitFailureThreshold,
               probeIntervalMs: config.iamCircuitProbeIntervalMs,
-              onStateChange: (state) => observer?.iamCircuitState(state),
+              onStateChange: (state) => observer?.iamCircuitState('token', state),
             }),
         },
         {
@@ -64,6 +83,7 @@ export class IamModule {
               ttlSeconds: config.tokenCacheTtlSeconds,
               maxEntries: config.tokenCacheMaxEntries,
               observer,
+              maxIamTokenLength: config.iamMaxTokenLength,
             }),
         },
         {
@@ -74,7 +94,13 @@ export class IamModule {
         ...signatures,
         { provide: APP_GUARD, useClass: AuthGuard },
       ],
-      exports: [AccessPolicy, TokenAuthenticator, CircuitBreakingValidator, TOKEN_VALIDATOR],
+      exports: [
+        AccessPolicy,
+        TokenAuthenticator,
+        CircuitBreakingValidator,
+        TOKEN_VALIDATOR,
+        ...(accessKeys ? [CircuitBreakingAccessKeyStore] : []),
+      ],
     };
   }
 }

@@ -8,7 +8,13 @@ import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/config.js';
 import { DependencyUnavailable, Unauthenticated } from '../common/oms-errors.js';
 import type { AccessKeyRecord, AccessKeyStore } from './access-key.js';
-import { callKeystone, parseJson, type KeystoneAnswer } from './keystone-http.js';
+import { IamQueueFull } from './circuit-breaker.js';
+import {
+  KeystoneConnections,
+  keystonePool,
+  parseJson,
+  type KeystoneAnswer,
+} from './keystone-http.js';
 import { KeystoneServiceToken } from './keystone-service-token.js';
 import { roleNames } from './keystone-token.validator.js';
 import { sha256Hex } from './sdk-signature.js';
@@ -31,6 +37,8 @@ export class KeystoneAccessKeyStore implements AccessKeyStore {
     private readonly timeoutMs: number,
     /** How long a looked-up secret and role list are trusted. */
     private readonly ttlMs: number,
+    /** Apart from token validations, so that neither can starve the other. */
+    private readonly connections = new KeystoneConnections(),
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -122,12 +130,13 @@ export class KeystoneAccessKeyStore implements AccessKeyStore {
       const token = await this.serviceToken.get();
       let answer: KeystoneAnswer;
       try {
-        answer = await callKeystone(new URL(`${this.endpoint}${path}`), {
+        answer = await this.connections.call(new URL(`${this.endpoint}${path}`), {
           headers: { 'X-Auth-Token': token },
           timeoutMs: this.timeoutMs,
           retryOnStaleConnection: true, // reads only
         });
-      } catch {
+      } catch (error) {
+        if (error instanceof IamQueueFull) throw error;
         throw new DependencyUnavailable('IAM');
       }
       if (answer.status === 401 && attempt === 0) {
@@ -147,15 +156,25 @@ export class KeystoneAccessKeyStore implements AccessKeyStore {
   }
 }
 
-/** The store for a configured service identity, or undefined (signatures off). */
+/**
+ * The store for a configured service identity, or undefined (signatures
+ * off). It and the service token share one pool of connections to IAM.
+ */
 export function keystoneAccessKeys(config: AppConfig): KeystoneAccessKeyStore | undefined {
   const { iamEndpoint, iamServiceIdentity, iamTimeoutMs, accessKeyCacheTtlSeconds } = config;
   if (!iamEndpoint || !iamServiceIdentity) return undefined;
-  const serviceToken = new KeystoneServiceToken(iamEndpoint, iamServiceIdentity, iamTimeoutMs);
+  const connections = new KeystoneConnections(keystonePool(config));
+  const serviceToken = new KeystoneServiceToken(
+    iamEndpoint,
+    iamServiceIdentity,
+    iamTimeoutMs,
+    connections,
+  );
   return new KeystoneAccessKeyStore(
     iamEndpoint,
     serviceToken,
     iamTimeoutMs,
     accessKeyCacheTtlSeconds * 1000,
+    connections,
   );
 }

@@ -4,7 +4,8 @@
 // re-issued at once when IAM says it is no longer good.
 
 import { DependencyUnavailable } from '../common/oms-errors.js';
-import { callKeystone, parseJson } from './keystone-http.js';
+import { IamQueueFull } from './circuit-breaker.js';
+import { KeystoneConnections, parseJson } from './keystone-http.js';
 import { SingleFlight } from './single-flight.js';
 
 export interface ServiceIdentity {
@@ -31,6 +32,8 @@ export class KeystoneServiceToken {
     private readonly endpoint: string,
     private readonly identity: ServiceIdentity,
     private readonly timeoutMs: number,
+    /** Shared with the access-key reads, apart from token validations. */
+    private readonly connections = new KeystoneConnections(),
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -51,7 +54,7 @@ export class KeystoneServiceToken {
     const issuedAt = this.now();
     let answer;
     try {
-      answer = await callKeystone(new URL(`${this.endpoint}/auth/tokens?nocatalog=1`), {
+      answer = await this.connections.call(new URL(`${this.endpoint}/auth/tokens?nocatalog=1`), {
         method: 'POST',
         headers: {},
         json: {
@@ -67,7 +70,8 @@ export class KeystoneServiceToken {
         // A second token, at worst; the first is simply never used.
         retryOnStaleConnection: true,
       });
-    } catch {
+    } catch (error) {
+      if (error instanceof IamQueueFull) throw error;
       throw new DependencyUnavailable('IAM');
     }
     const token = answer.headers['x-subject-token'];

@@ -1,10 +1,12 @@
-// Turns an X-Auth-Token into an Identity: checks its shape, then the cache,
-// then IAM (concurrent requests with the same unvalidated token share one
-// IAM call).
+// Turns an X-Auth-Token into an Identity: checks its shape and length, then
+// the cache, then IAM (concurrent requests with the same unvalidated token
+// share one IAM call). A token longer than IAM's front end accepts
+// (IAM_MAX_TOKEN_LENGTH) is refused here: sent, it would be dropped or
+// refused there, and no valid token is that long.
 
 import { hash } from 'node:crypto';
 import { DependencyUnavailable, InvalidParameter, Unauthenticated } from '../common/oms-errors.js';
-import { IamCircuitOpen } from './circuit-breaker.js';
+import { IamCircuitOpen, IamQueueFull } from './circuit-breaker.js';
 import type { IamObserver, ValidationOutcome } from './iam-observer.js';
 import type { Identity, TokenValidator } from './identity.js';
 import { SingleFlight } from './single-flight.js';
@@ -23,6 +25,7 @@ export function tokenKey(token: string): string {
 
 function outcomeOf(error: unknown): ValidationOutcome {
   if (error instanceof IamCircuitOpen) return 'circuit_open';
+  if (error instanceof IamQueueFull) return 'queue_full';
   return error instanceof DependencyUnavailable ? 'unavailable' : 'invalid';
 }
 
@@ -30,13 +33,21 @@ export class TokenAuthenticator {
   private readonly cache: TokenCache;
   private readonly inflight = new SingleFlight<Identity>();
   private readonly observer: IamObserver | undefined;
+  private readonly maxIamTokenLength: number;
 
   constructor(
     private readonly validator: TokenValidator,
-    options: { ttlSeconds: number; maxEntries: number; observer?: IamObserver },
+    options: {
+      ttlSeconds: number;
+      maxEntries: number;
+      observer?: IamObserver;
+      /** What IAM's front end accepts; default MAX_TOKEN_LENGTH. */
+      maxIamTokenLength?: number;
+    },
     private readonly now: () => number = Date.now,
   ) {
     this.observer = options.observer;
+    this.maxIamTokenLength = options.maxIamTokenLength ?? MAX_TOKEN_LENGTH;
     this.cache = new TokenCache(options.ttlSeconds * 1000, options.maxEntries);
   }
 
@@ -58,6 +69,9 @@ export class TokenAuthenticator {
     }
     if (!TOKEN_SHAPE.test(token)) {
       throw new Unauthenticated('the token is malformed.');
+    }
+    if (token.length > this.maxIamTokenLength) {
+      throw new Unauthenticated('the token is longer than IAM accepts.');
     }
     key ??= tokenKey(token);
     const cached = this.cache.get(key, this.now());

@@ -4,7 +4,12 @@
 // once, and are merged in at scrape time.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CircuitState, IamObserver, ValidationOutcome } from '../iam/iam-observer.js';
+import type {
+  CircuitState,
+  IamCircuit,
+  IamObserver,
+  ValidationOutcome,
+} from '../iam/iam-observer.js';
 import { TASK_STATUS_NAMES, type TaskDestination, type TaskStatus } from '../tasks/task-state.js';
 import type { TransitionObserver } from '../tasks/transition-observer.js';
 
@@ -22,6 +27,7 @@ export const UNMATCHED_ROUTE = 'unmatched';
 export const UNPARSED_ROUTE = 'unparsed';
 
 const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half_open'];
+const CIRCUITS: readonly IamCircuit[] = ['token', 'access_key'];
 
 let processRegistry: Registry | undefined;
 
@@ -54,7 +60,7 @@ export class Metrics implements IamObserver, TransitionObserver {
 
   private readonly validations = new Counter({
     name: 'oms_iam_validations_total',
-    help: 'Token validations that went past the cache, by outcome (valid, invalid, unavailable, circuit_open).',
+    help: 'Token validations that went past the cache, by outcome (valid, invalid, unavailable, circuit_open, queue_full).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
@@ -68,8 +74,8 @@ export class Metrics implements IamObserver, TransitionObserver {
 
   private readonly circuit = new Gauge({
     name: 'oms_iam_circuit_state',
-    help: 'The IAM circuit breaker: 1 for its current state (closed, open, half_open), 0 for the others.',
-    labelNames: ['state'] as const,
+    help: 'The IAM circuit breakers (circuit: token, access_key): 1 for the current state (closed, open, half_open), 0 for the others.',
+    labelNames: ['circuit', 'state'] as const,
     registers: [this.registry],
   });
 
@@ -99,7 +105,7 @@ export class Metrics implements IamObserver, TransitionObserver {
       'Queries waiting for a connection.',
       (s) => s.waitingCount,
     );
-    this.iamCircuitState('closed');
+    for (const circuit of CIRCUITS) this.iamCircuitState(circuit, 'closed');
   }
 
   get contentType(): string {
@@ -134,8 +140,10 @@ export class Metrics implements IamObserver, TransitionObserver {
     this.validations.inc({ outcome });
   }
 
-  iamCircuitState(state: CircuitState): void {
-    for (const each of CIRCUIT_STATES) this.circuit.set({ state: each }, each === state ? 1 : 0);
+  iamCircuitState(circuit: IamCircuit, state: CircuitState): void {
+    for (const each of CIRCUIT_STATES) {
+      this.circuit.set({ circuit, state: each }, each === state ? 1 : 0);
+    }
   }
 
   transitioned(from: TaskStatus | null, to: TaskDestination, count = 1): void {

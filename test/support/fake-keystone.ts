@@ -3,8 +3,10 @@
 // expired subject token), counts validations per token, and can be made slow
 // or broken. For access-key signatures it also issues the service identity's
 // token (POST /v3/auth/tokens) and serves, to that token only, EC2
-// credentials by id, users, projects and effective role assignments. The
-// real protocol is proven against a real Keystone elsewhere.
+// credentials by id, users, projects and effective role assignments. It can
+// also stand for a front end that refuses long headers (Apache answers 400
+// over 8,190 bytes) and for an IAM whose latency differs by call. The real
+// protocol is proven against a real Keystone elsewhere.
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -56,13 +58,17 @@ export class FakeKeystone {
   private readonly users = new Map<string, { enabled: boolean }>();
   private readonly projects = new Map<string, { enabled: boolean }>();
   private readonly roleAssignments = new Map<string, string[]>();
-  /** Service-token issues and credential reads, for cache and refresh tests. */
+  /** Service-token issues and credential reads (counted on arrival), for cache and refresh tests. */
   serviceTokensIssued = 0;
   credentialReads = 0;
   /** GET /v3 requests seen (readiness checks). */
   versionRequests = 0;
   mode: FakeKeystoneMode = 'ok';
   delayMs = 0;
+  /** When set, each request's delay in ms (instead of delayMs), by method and path. */
+  latency: ((method: string, path: string) => number) | undefined;
+  /** When set, a request with a header value longer than this is answered 400, as Apache does. */
+  maxHeaderValueLength: number | undefined;
 
   private constructor(private readonly server: Server) {}
 
@@ -149,10 +155,14 @@ export class FakeKeystone {
         const subject = String(req.headers['x-subject-token'] ?? '');
         this.validations.set(subject, (this.validations.get(subject) ?? 0) + 1);
       }
+      if (req.method === 'GET' && req.url?.startsWith('/v3/credentials/')) this.credentialReads++;
       // The version document, what a readiness check asks for: counted apart.
       if (req.method === 'GET' && req.url === '/v3') this.versionRequests++;
       const route = () => this.route(req, res, body);
-      if (this.delayMs > 0) setTimeout(route, this.delayMs);
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      const delayMs = this.latency ? this.latency(req.method ?? 'GET', path) : this.delayMs;
+      // Unref'd: a test that ends before a slow answer is due must not wait for it.
+      if (delayMs > 0) setTimeout(route, delayMs).unref();
       else route();
     });
   }
@@ -167,6 +177,15 @@ export class FakeKeystone {
     }
     if (this.mode === 'error') {
       res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":{"code":500}}');
+      return;
+    }
+    const limit = this.maxHeaderValueLength;
+    if (limit !== undefined && Object.values(req.headers).some((v) => String(v).length > limit)) {
+      // What Apache in front of Keystone says; Keystone never sees the request.
+      res.writeHead(400, { 'Content-Type': 'text/html; charset=iso-8859-1' });
+      res.end(
+        '<html><body><h1>Bad Request</h1>Size of a request header field exceeds server limit.</body></html>',
+      );
       return;
     }
     if (req.method === 'GET' && path === '/v3') return this.answerVersion(res);
@@ -214,7 +233,6 @@ export class FakeKeystone {
   }
 
   private credential(res: ServerResponse, id: string): void {
-    this.credentialReads++;
     const found = this.credentials.get(id);
     if (!found) return sendError(res, 404, `Could not find credential: ${id}.`);
     sendJson(res, {

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { createApp } from '../../src/app.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { keystoneAccessKeys } from '../../src/iam/keystone-access-key.store.js';
-import { KeystoneTokenValidator } from '../../src/iam/keystone-token.validator.js';
+import { keystoneTokenValidator } from '../../src/iam/keystone-token.validator.js';
 import type { TokenValidator } from '../../src/iam/identity.js';
 import { TaskStatus } from '../../src/tasks/task-state.js';
 import { FakeKeystone } from './fake-keystone.js';
@@ -69,7 +69,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const tokenValidator =
     options.tokenValidator ??
-    new KeystoneTokenValidator(config.iamEndpoint ?? keystone.endpoint, config.iamTimeoutMs);
+    keystoneTokenValidator(config, config.iamEndpoint ?? keystone.endpoint);
   const app = await createApp(
     {
       config,
