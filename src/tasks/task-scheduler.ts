@@ -5,8 +5,8 @@
 // is made inside PostgreSQL, not in this process:
 // - a per-project advisory transaction lock (SCHEDULER, in
 //   database/advisory-locks.ts) serialises admissions of one project across
-//   replicas, and the count of running tasks is read after
-//   the lock is taken, so it sees every admission committed before;
+//   replicas, and the count of running tasks is read after the lock is
+//   taken, so it sees every admission committed before;
 // - FOR UPDATE SKIP LOCKED picks waiting rows that no one else (a delete, a
 //   start) is holding, so a task is never admitted twice or admitted while
 //   being deleted.
