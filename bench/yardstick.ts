@@ -33,10 +33,11 @@ const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
 const TASK_ID_SHAPE = /^[1-9][0-9]{0,14}$/;
 const SANE_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
-// The service's statement for a move (src/tasks/task-transitions.ts), here
-// for stop only (2 → 3): lock, update, audit row, and whether the project has
-// waiting tasks for the scheduler (the yardstick has no scheduler, but the
-// database does the same work).
+// The service's statement for a move (MOVE_TASK in src/tasks/task.sql.ts),
+// here for stop only (2 → 3), with its statuses and action written in rather
+// than bound: lock, update, audit row, and whether the project has waiting
+// tasks for the scheduler (the yardstick has no scheduler, but the database
+// does the same work).
 const MOVE = {
   name: 'stop',
   text: `

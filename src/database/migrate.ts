@@ -4,22 +4,21 @@
 // it and then find nothing left to do.
 
 import { MigrationExecutor, type DataSource } from 'typeorm';
-
-/** Arbitrary but fixed: "OMS" "MIGR" in ASCII. */
-const MIGRATION_LOCK_KEY = '5713878855045203026';
+import { LOCK_MIGRATIONS, UNLOCK_MIGRATIONS } from './advisory-locks.js';
+import { execute } from './statement.js';
 
 export async function runMigrationsLocked(dataSource: DataSource): Promise<string[]> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
-    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await execute(runner, LOCK_MIGRATIONS);
     try {
       const executor = new MigrationExecutor(dataSource, runner);
       executor.transaction = 'each';
       const applied = await executor.executePendingMigrations();
       return applied.map((migration) => migration.name);
     } finally {
-      await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+      await execute(runner, UNLOCK_MIGRATIONS);
     }
   } finally {
     await runner.release();

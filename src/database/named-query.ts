@@ -8,12 +8,14 @@
 // path also takes its connection from pg directly, without the per-statement
 // set-up and tear-down of a TypeORM QueryRunner.
 //
-// Only for hot, fixed statements: a name must always stand for one text.
+// Only for hot statements: a name must always stand for one text, which a
+// Statement (statement.ts) guarantees by carrying both.
 
 import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { DatabaseNotConnected } from './database-errors.js';
+import { valuesOf, type ParamsOf, type Statement } from './statement.js';
 
 /** pg's Pool, which TypeORM's postgres driver keeps as `master`. */
 function poolOf(db: DataSource): Pool {
@@ -27,30 +29,29 @@ function poolOf(db: DataSource): Pool {
 }
 
 /** The one way a named statement is sent, on the pool or on a held connection. */
-async function sendNamed<Row>(
+async function sendNamed<P, R>(
   on: Pool | PoolClient,
-  name: string,
-  text: string,
-  values: readonly unknown[],
-): Promise<Row[]> {
-  const result = await on.query<Row & object>({ name, text, values: [...values] });
+  statement: Statement<P, R>,
+  params: ParamsOf<P>,
+): Promise<R[]> {
+  const { name, text } = statement;
+  const result = await on.query<R & object>({ name, text, values: valuesOf(statement, params) });
   return result.rows;
 }
 
-export function namedQuery<Row>(
+export function namedQuery<P, R>(
   db: DataSource,
-  name: string,
-  text: string,
-  values: readonly unknown[],
-): Promise<Row[]> {
-  return sendNamed<Row>(poolOf(db), name, text, values);
+  statement: Statement<P, R>,
+  ...params: ParamsOf<P>
+): Promise<R[]> {
+  return sendNamed(poolOf(db), statement, params);
 }
 
 /** A connection taken from the pool for a statement that must know whether it was sent. */
 export interface HeldConnection {
-  namedQuery<Row>(name: string, text: string, values: readonly unknown[]): Promise<Row[]>;
+  namedQuery<P, R>(statement: Statement<P, R>, ...params: ParamsOf<P>): Promise<R[]>;
   /** An unnamed statement, parsed on each call: for what is not hot. */
-  query<Row>(text: string, values?: readonly unknown[]): Promise<Row[]>;
+  query<P, R>(statement: Statement<P, R>, ...params: ParamsOf<P>): Promise<R[]>;
   /** Back to the pool; `error` (the statement's) if the connection broke, so it is closed. */
   release(error?: unknown): void;
 }
@@ -63,10 +64,11 @@ export async function holdConnection(db: DataSource): Promise<HeldConnection> {
   const ignore = () => undefined;
   client.on('error', ignore);
   return {
-    namedQuery: <Row>(name: string, text: string, values: readonly unknown[]) =>
-      sendNamed<Row>(client, name, text, values),
-    async query<Row>(text: string, values: readonly unknown[] = []) {
-      return (await client.query<Row & object>(text, [...values])).rows;
+    namedQuery: <P, R>(statement: Statement<P, R>, ...params: ParamsOf<P>) =>
+      sendNamed(client, statement, params),
+    async query<P, R>(statement: Statement<P, R>, ...params: ParamsOf<P>) {
+      const values = valuesOf(statement, params);
+      return (await client.query<R & object>(statement.text, values)).rows;
     },
     release(error?: unknown) {
       client.removeListener('error', ignore);

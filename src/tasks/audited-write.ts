@@ -10,7 +10,9 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { mayHaveCommitted } from '../database/database-errors.js';
 import { holdConnection, type HeldConnection } from '../database/named-query.js';
+import { BEGIN, COMMIT, execute, ROLLBACK } from '../database/statement.js';
 import type { AuditAction, TaskStatus } from './task-state.js';
+import { AWAIT_TASK_WRITES, LATEST_AUDIT_ROW } from './task.sql.js';
 
 export interface AuditedWrite<T> {
   /** Makes the change and writes its audit row on `connection`; committed once it returns. */
@@ -47,32 +49,18 @@ export async function inTransaction<T>(
   connection: HeldConnection,
   work: () => Promise<T>,
 ): Promise<T> {
-  await connection.query('BEGIN');
+  await connection.query(BEGIN);
   try {
     const result = await work();
-    await connection.query('COMMIT');
+    await connection.query(COMMIT);
     return result;
   } catch (error) {
     // A connection that broke cannot roll back; the server does it itself
     // when it sees the connection go, and the pool drops it.
-    await connection.query('ROLLBACK').catch(() => undefined);
+    await connection.query(ROLLBACK).catch(() => undefined);
     throw error;
   }
 }
-
-// Waits for any write of the task still running on the server (its row
-// lock), so that the audit row looked up next is final.
-const AWAIT_TASK_WRITES_SQL = 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE';
-
-// The task's latest audit row, if it is this write's: the same request and
-// action. Only the latest, because request ids can repeat (a caller's own,
-// reused); an older row with this id is an earlier request's.
-const LATEST_AUDIT_ROW_SQL = `
-SELECT from_status FROM (
-  SELECT from_status, action, request_id FROM task_transitions
-  WHERE task_id = $1 AND project_id = $2 ORDER BY id DESC LIMIT 1
-) latest
-WHERE action = $3 AND request_id = $4`;
 
 /**
  * findCommitted for a write of an existing task (a move or an edit): the
@@ -82,12 +70,8 @@ export async function findTaskWrite(
   tx: EntityManager,
   write: { taskId: string; projectId: string; action: AuditAction; requestId: string },
 ): Promise<{ from: TaskStatus | null } | undefined> {
-  await tx.query(AWAIT_TASK_WRITES_SQL, [write.taskId, write.projectId]);
-  const [row]: { from_status: TaskStatus | null }[] = await tx.query(LATEST_AUDIT_ROW_SQL, [
-    write.taskId,
-    write.projectId,
-    write.action,
-    write.requestId,
-  ]);
+  // The lock first, so that the audit row looked up next is final.
+  await execute(tx, AWAIT_TASK_WRITES, write);
+  const [row] = await execute(tx, LATEST_AUDIT_ROW, write);
   return row && { from: row.from_status };
 }

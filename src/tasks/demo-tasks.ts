@@ -2,7 +2,9 @@
 // something to pause. Only ever used with the embedded database.
 
 import type { DataSource } from 'typeorm';
+import { execute } from '../database/statement.js';
 import { TaskStatus } from './task-state.js';
+import { COUNT_TASKS, INSERT_DEMO_TASK, TASK_IDS_IN_STATUS } from './task.sql.js';
 
 const DEMO_TASKS: [name: string, status: TaskStatus][] = [
   ['demo-photos', TaskStatus.Migrating],
@@ -14,22 +16,12 @@ const DEMO_TASKS: [name: string, status: TaskStatus][] = [
 /** Inserts the demo tasks unless the project has tasks; returns its migrating task ids. */
 export async function seedDemoTasks(db: DataSource, projectId: string): Promise<string[]> {
   await db.transaction(async (tx) => {
-    const [{ count }] = await tx.query(
-      'SELECT count(*)::int AS count FROM tasks WHERE project_id = $1',
-      [projectId],
-    );
+    const [{ count }] = await execute(tx, COUNT_TASKS, { projectId });
     if (count > 0) return;
     for (const [name, status] of DEMO_TASKS) {
-      await tx.query('INSERT INTO tasks (project_id, name, status) VALUES ($1, $2, $3)', [
-        projectId,
-        name,
-        status,
-      ]);
+      await execute(tx, INSERT_DEMO_TASK, { projectId, name, status });
     }
   });
-  const rows: { id: string }[] = await db.query(
-    'SELECT id FROM tasks WHERE project_id = $1 AND status = $2 ORDER BY id',
-    [projectId, TaskStatus.Migrating],
-  );
+  const rows = await execute(db, TASK_IDS_IN_STATUS, { projectId, status: TaskStatus.Migrating });
   return rows.map((row) => row.id);
 }

@@ -3,9 +3,10 @@
 //
 // Correct with any number of replicas on one database, because the decision
 // is made inside PostgreSQL, not in this process:
-// - a per-project advisory transaction lock serialises admissions of one
-//   project across replicas, and the count of running tasks is read after
-//   the lock is taken, so it sees every admission committed before;
+// - a per-project advisory transaction lock (SCHEDULER, in
+//   database/advisory-locks.ts) serialises admissions of one project across
+//   replicas, and the count of running tasks is read after the lock is
+//   taken, so it sees every admission committed before;
 // - FOR UPDATE SKIP LOCKED picks waiting rows that no one else (a delete, a
 //   start) is holding, so a task is never admitted twice or admitted while
 //   being deleted.
@@ -25,34 +26,14 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { generateRequestId } from '../common/request-id.js';
+import { LOCK_PROJECT } from '../database/advisory-locks.js';
+import { execute } from '../database/statement.js';
 import { TASK_ACTIONS, TaskStatus } from './task-state.js';
+import { ADMIT_TASKS, PROJECTS_WITH_WAITING } from './task.sql.js';
 import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 
 /** Statuses that hold one of the project's migration slots. */
 export const RUNNING_STATUSES = [TaskStatus.Migrating, TaskStatus.Retrying, TaskStatus.Pausing];
-
-/** First key of the scheduler's two-key advisory locks (the second is the project's hash). */
-export const ADMISSION_LOCK_SPACE = 0x0_5c_ed;
-
-const ADMIT_SQL = `
-WITH running AS (
-  SELECT count(*) AS n FROM tasks WHERE project_id = $1 AND status = ANY($2::smallint[])
-), chosen AS (
-  SELECT id, status FROM tasks
-  WHERE project_id = $1 AND status = ANY($3::smallint[])
-  ORDER BY task_priority DESC, created_at, id
-  LIMIT GREATEST(0, $4 - (SELECT n FROM running))
-  FOR UPDATE SKIP LOCKED
-), moved AS (
-  UPDATE tasks SET status = $5, start_time = now(), updated_at = now()
-  FROM chosen WHERE tasks.id = chosen.id
-  RETURNING tasks.id, tasks.project_id, chosen.status AS from_status
-)
-INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, 'admit', from_status, $5, 'scheduler', $6 FROM moved
-RETURNING task_id`;
-
-const PROJECTS_WITH_WAITING_SQL = `SELECT DISTINCT project_id FROM tasks WHERE status = ${TaskStatus.Waiting}`;
 
 @Injectable()
 export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -97,7 +78,7 @@ export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutd
   /** Wakes every project that has waiting tasks. */
   async sweep(): Promise<void> {
     try {
-      const rows: { project_id: string }[] = await this.db.query(PROJECTS_WITH_WAITING_SQL);
+      const rows = await execute(this.db, PROJECTS_WITH_WAITING);
       for (const row of rows) this.wake(row.project_id);
     } catch (error) {
       this.logger.warn(`Sweep failed, will retry: ${(error as Error).message}`);
@@ -108,18 +89,15 @@ export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutd
   async admit(projectId: string): Promise<string[]> {
     const { from, to } = TASK_ACTIONS.admit;
     const admitted = await this.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
-        ADMISSION_LOCK_SPACE,
+      await execute(tx, LOCK_PROJECT, { lock: 'SCHEDULER', projectId });
+      const rows = await execute(tx, ADMIT_TASKS, {
         projectId,
-      ]);
-      const rows: { task_id: string }[] = await tx.query(ADMIT_SQL, [
-        projectId,
-        RUNNING_STATUSES,
+        running: RUNNING_STATUSES,
         from,
-        this.config.maxParallelTasks,
+        maxParallel: this.config.maxParallelTasks,
         to,
-        generateRequestId(),
-      ]);
+        requestId: generateRequestId(),
+      });
       return rows.map((row) => row.task_id);
     });
     if (admitted.length > 0) this.observer?.transitioned(from[0], to, admitted.length);

@@ -1,14 +1,16 @@
 // Applies a TASK_ACTIONS move to one task, atomically. The move is a single
-// statement, built from the action's row in the state table: lock the task
-// only if its status is one the action may leave, change it (or delete it),
-// and write the audit row, all or nothing. Of any number of concurrent
-// identical moves exactly one finds the row still in a `from` status; the
-// rest find nothing and are told why.
+// statement (task.sql.ts), picked by the action's row in the state table: a
+// move to a status, one that also brings changes (start), or one to DELETED.
+// It locks the task only if its status is one the action may leave, changes
+// it (or deletes it) and writes the audit row, all or nothing. Of any number
+// of concurrent identical moves exactly one finds the row still in a `from`
+// status; the rest find nothing and are told why.
 
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
-import { namedQuery } from '../database/named-query.js';
+import { namedQuery, type HeldConnection } from '../database/named-query.js';
+import { execute } from '../database/statement.js';
 import { auditedWrite, findTaskWrite } from './audited-write.js';
 import {
   checkTransition,
@@ -18,6 +20,15 @@ import {
   type TaskAction,
   type TaskActionName,
 } from './task-state.js';
+import {
+  DELETE_TASK,
+  MOVE_TASK,
+  MOVE_TASK_WITH_CHANGES,
+  PROJECT_HAS_WAITING,
+  TASK_STATUS,
+  type MovedRow,
+  type MoveParams,
+} from './task.sql.js';
 import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 
 export interface Actor {
@@ -40,56 +51,6 @@ export interface MoveResult {
   readonly projectHasWaiting: boolean;
 }
 
-// $1 task id, $2 project, $3 from statuses, $4 user, $5 request id; a move
-// to a status adds $6 that status, and a move withChanges $7 sealed secrets
-// or NULL, $8 options to merge. (Each statement gets exactly the parameters
-// it uses: PostgreSQL wants a type for every parameter it is given.)
-const LOCK = `
-WITH locked AS (
-  SELECT id, project_id, status FROM tasks
-  WHERE id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
-  FOR UPDATE
-)`;
-
-const AUDIT = (action: TaskActionName, source: string, to: string) => `
-INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, '${action}', from_status, ${to}, $4, $5 FROM ${source}
-RETURNING from_status,
-  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = ${TaskStatus.Waiting}) AS project_has_waiting`;
-
-// Only what the action changes: a stop writes the status and the time, and
-// nothing else of the row (no jsonb to rebuild on the hot path).
-const CHANGES = `,
-    secrets = COALESCE($7::bytea, tasks.secrets), options = tasks.options || $8::jsonb`;
-
-function moveSql(action: TaskActionName): string {
-  const spec: TaskAction = TASK_ACTIONS[action];
-  if (spec.to === DELETED) {
-    return `${LOCK}, removed AS (
-  DELETE FROM tasks USING locked WHERE tasks.id = locked.id
-  RETURNING tasks.id, tasks.project_id, locked.status AS from_status
-)${AUDIT(action, 'removed', 'NULL')}`;
-  }
-  return `${LOCK}, moved AS (
-  UPDATE tasks SET status = $6, updated_at = now()${spec.withChanges ? CHANGES : ''}
-  FROM locked WHERE tasks.id = locked.id
-  RETURNING tasks.id, tasks.project_id, locked.status AS from_status
-)${AUDIT(action, 'moved', '$6::smallint')}`;
-}
-
-const MOVE_SQL = Object.fromEntries(
-  (Object.keys(TASK_ACTIONS) as TaskActionName[]).map((action) => [action, moveSql(action)]),
-) as Record<TaskActionName, string>;
-
-const CURRENT_STATUS_SQL = 'SELECT status FROM tasks WHERE id = $1 AND project_id = $2';
-
-// After a lost answer, the committed move's audit row says what the move
-// found; whether the project has waiting tasks is looked at again.
-const PROJECT_HAS_WAITING_SQL = `
-SELECT EXISTS (SELECT 1 FROM tasks WHERE project_id = $1 AND status = ${TaskStatus.Waiting}) AS project_has_waiting`;
-
-type Moved = { from_status: TaskStatus; project_has_waiting: boolean }[];
-
 @Injectable()
 export class TaskTransitions {
   constructor(
@@ -105,51 +66,76 @@ export class TaskTransitions {
     actor: Actor,
     changes: MoveChanges = {},
   ): Promise<MoveResult> {
-    const { from, to, withChanges }: TaskAction = TASK_ACTIONS[action];
-    if (!withChanges && (changes.secrets !== undefined || changes.options !== undefined)) {
+    const spec: TaskAction = TASK_ACTIONS[action];
+    if (!spec.withChanges && (changes.secrets !== undefined || changes.options !== undefined)) {
       throw new Error(`the ${action} action takes no changes`);
     }
+    const params: MoveParams = {
+      taskId,
+      projectId,
+      from: spec.from,
+      action,
+      userId: actor.userId,
+      requestId: actor.requestId,
+    };
+    const run = moveFor(spec, changes, params);
     // A retry is needed only when the task changed status between the move
     // and the look that explains its failure. Such a race is rare; if it
     // keeps happening the caller is told to retry (503), never misled.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const params: unknown[] = [taskId, projectId, from, actor.userId, actor.requestId];
-      if (to !== DELETED) params.push(to);
-      if (withChanges) {
-        params.push(changes.secrets ?? null, JSON.stringify(changes.options ?? {}));
-      }
-      const moved = await this.move(action, params);
+      const moved = await this.move(run, params);
       if (moved.length === 1) {
-        this.observer?.transitioned(moved[0].from_status, to);
+        this.observer?.transitioned(moved[0].from_status, spec.to);
         return { from: moved[0].from_status, projectHasWaiting: moved[0].project_has_waiting };
       }
 
-      const [current] = await namedQuery<{ status: TaskStatus }>(
-        this.db,
-        'task-current-status',
-        CURRENT_STATUS_SQL,
-        [taskId, projectId],
-      );
+      const [current] = await namedQuery(this.db, TASK_STATUS, { taskId, projectId });
       if (current === undefined) throw new TaskNotFound();
       checkTransition(action, current.status); // throws TaskTransitionRejected
     }
     throw new DependencyUnavailable('database');
   }
 
-  /** Runs the action's MOVE_SQL; a lost answer is settled by the move's audit row. */
-  private move(action: TaskActionName, params: unknown[]): Promise<Moved> {
-    const [taskId, projectId, , , requestId] = params as string[];
-    return auditedWrite<Moved>(this.db, {
-      run: (connection) =>
-        connection.namedQuery<Moved[number]>(`task-move-${action}`, MOVE_SQL[action], params),
+  /** Runs the move; a lost answer is settled by the move's audit row. */
+  private move(
+    run: (connection: HeldConnection) => Promise<MovedRow[]>,
+    write: MoveParams,
+  ): Promise<MovedRow[]> {
+    return auditedWrite<MovedRow[]>(this.db, {
+      run,
       findCommitted: async (tx) => {
-        const found = await findTaskWrite(tx, { taskId, projectId, action, requestId });
+        const found = await findTaskWrite(tx, write);
         if (found === undefined) return undefined;
-        const [{ project_has_waiting }]: Moved = await tx.query(PROJECT_HAS_WAITING_SQL, [
-          projectId,
-        ]);
+        const [{ project_has_waiting }] = await execute(tx, PROJECT_HAS_WAITING, {
+          projectId: write.projectId,
+        });
         return [{ from_status: found.from as TaskStatus, project_has_waiting }];
       },
     });
   }
+}
+
+/**
+ * The one of the literal move statements the action's row calls for, bound
+ * to its parameters: to DELETED, to a status with changes (start), or to a
+ * status and nothing else (stop: no jsonb rebuilt on the hot path).
+ */
+function moveFor(
+  spec: TaskAction,
+  changes: MoveChanges,
+  params: MoveParams,
+): (connection: HeldConnection) => Promise<MovedRow[]> {
+  const to = spec.to;
+  if (to === DELETED) return (connection) => connection.namedQuery(DELETE_TASK, params);
+  if (spec.withChanges) {
+    const withChanges = {
+      ...params,
+      to,
+      secrets: changes.secrets ?? null,
+      options: changes.options ?? {},
+    };
+    return (connection) => connection.namedQuery(MOVE_TASK_WITH_CHANGES, withChanges);
+  }
+  const toStatus = { ...params, to };
+  return (connection) => connection.namedQuery(MOVE_TASK, toStatus);
 }

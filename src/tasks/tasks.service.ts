@@ -16,6 +16,8 @@ import {
   TaskNotFound,
   TaskQuotaExceeded,
 } from '../common/oms-errors.js';
+import { LOCK_PROJECT } from '../database/advisory-locks.js';
+import { execute } from '../database/statement.js';
 import { checkBandwidthPolicy, checkSourceForTaskType } from './task-body-rules.js';
 import { TaskScheduler } from './task-scheduler.js';
 import { TaskSecretsCipher, type TaskSecrets } from './task-secrets.js';
@@ -33,51 +35,16 @@ import {
 } from './task.entity.js';
 import { parseTaskId, type ListTasksQuery } from './task.params.js';
 import { toTaskObject, type CreatedTask, type TaskList, type TaskObject } from './task-view.js';
-
-/** First key of the quota's two-key advisory locks (the second is the project's hash). */
-const QUOTA_LOCK_SPACE = 0x0_0a_77;
+import {
+  COUNT_TASKS,
+  CREATE_TASK,
+  NEXT_TASK_ID,
+  SET_BANDWIDTH_POLICY,
+  TASK_CREATED,
+} from './task.sql.js';
 
 /** PostgreSQL's "sequence reached its maximum value". */
 const SEQUENCE_EXHAUSTED = '2200H';
-
-// Serialises creates of one project, so the count below stays true until
-// this one commits, on every replica (and ids of a project grow in commit
-// order, which listing relies on).
-const QUOTA_LOCK_SQL = 'SELECT pg_advisory_xact_lock($1, hashtext($2))';
-
-const COUNT_SQL = 'SELECT count(*)::int AS count FROM tasks WHERE project_id = $1';
-
-const NEXT_ID_SQL = `SELECT nextval(pg_get_serial_sequence('tasks', 'id'))::text AS id`;
-
-// An operator may have inserted a row with an id the sequence has not
-// reached yet; ON CONFLICT lets create simply take the next number.
-const INSERT_SQL = `
-WITH created AS (
-  INSERT INTO tasks (id, project_id, name, status, description, task_type, task_priority,
-                     src_node, dst_node, bandwidth_policy, options, secrets, migrate_since)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, to_timestamp($13))
-  ON CONFLICT (id) DO NOTHING
-  RETURNING id, project_id, status
-)
-INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, 'create', NULL, status, $14, $15 FROM created
-RETURNING task_id`;
-
-// Ids are never reused, so a create row naming the id and the request is
-// this create's, whatever came after it.
-const CREATED_SQL = `
-SELECT 1 FROM task_transitions WHERE task_id = $1 AND action = 'create' AND request_id = $2`;
-
-// $4 the statuses TASK_EDITS allows, $5 user, $6 request id.
-const SET_BANDWIDTH_SQL = `
-WITH updated AS (
-  UPDATE tasks SET bandwidth_policy = $3::jsonb, updated_at = now()
-  WHERE id = $1 AND project_id = $2 AND status = ANY($4::smallint[])
-  RETURNING id, project_id, status
-)
-INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, 'update_bandwidth', status, status, $5, $6 FROM updated
-RETURNING task_id`;
 
 /** How many ids create tries before giving up (only operators' ids collide). */
 const MAX_ID_ATTEMPTS = 100;
@@ -133,42 +100,46 @@ export class TasksService {
     const nameFor = (id: string) => taskName(source.bucket, body.dst_node.bucket, id);
     /** The id of the last insert tried: the one a lost COMMIT may have kept. */
     let tried: string | undefined;
+    // The project's TASK_QUOTA lock serialises its creates, so the count
+    // stays true until this one commits, on every replica (and ids of a
+    // project grow in commit order, which listing relies on).
+    const quotaLock = { lock: 'TASK_QUOTA', projectId } as const;
     const created = await auditedWrite(this.db, {
       run: (connection) =>
         inTransaction(connection, async () => {
-          await connection.query(QUOTA_LOCK_SQL, [QUOTA_LOCK_SPACE, projectId]);
-          const [{ count }] = await connection.query<{ count: number }>(COUNT_SQL, [projectId]);
+          await connection.query(LOCK_PROJECT, quotaLock);
+          const [{ count }] = await connection.query(COUNT_TASKS, { projectId });
           if (count >= this.config.maxTasksPerProject) {
             throw new TaskQuotaExceeded(
               `the project holds ${count} tasks and may hold ${this.config.maxTasksPerProject}; delete some first`,
             );
           }
           for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
-            const id = await nextTaskId((sql) => connection.query<{ id: string }>(sql));
+            const id = await nextTaskId(() => connection.query(NEXT_TASK_ID));
             tried = id;
-            const inserted = await connection.query(INSERT_SQL, [
+            const inserted = await connection.query(CREATE_TASK, {
               id,
               projectId,
-              nameFor(id),
-              INITIAL_STATUS,
-              body.description ?? '',
+              name: nameFor(id),
+              status: INITIAL_STATUS,
+              description: body.description ?? '',
               taskType,
-              TASK_PRIORITIES[body.task_priority ?? 'MEDIUM'],
-              JSON.stringify(source),
-              JSON.stringify({
+              priority: TASK_PRIORITIES[body.task_priority ?? 'MEDIUM'],
+              source,
+              destination: {
                 region: body.dst_node.region,
                 bucket: body.dst_node.bucket,
                 ...(body.dst_node.save_prefix !== undefined && {
                   save_prefix: body.dst_node.save_prefix,
                 }),
-              }),
-              JSON.stringify(bandwidth),
-              JSON.stringify(options),
-              this.cipher.seal(secrets, projectId, id),
-              body.migrate_since ?? null,
-              actor.userId,
-              actor.requestId,
-            ]);
+              },
+              bandwidth,
+              options,
+              secrets: this.cipher.seal(secrets, projectId, id),
+              migrateSince: body.migrate_since ?? null,
+              userId: actor.userId,
+              requestId: actor.requestId,
+            });
             if (inserted.length === 1) return { id, name: nameFor(id) };
           }
           throw new Error(`create: ${MAX_ID_ATTEMPTS} task ids in a row were already taken`);
@@ -176,8 +147,11 @@ export class TasksService {
       findCommitted: async (tx) => {
         if (tried === undefined) return undefined;
         // Held by the create until it ended, committed or not.
-        await tx.query(QUOTA_LOCK_SQL, [QUOTA_LOCK_SPACE, projectId]);
-        const found: unknown[] = await tx.query(CREATED_SQL, [tried, actor.requestId]);
+        await execute(tx, LOCK_PROJECT, quotaLock);
+        const found = await execute(tx, TASK_CREATED, {
+          taskId: tried,
+          requestId: actor.requestId,
+        });
         return found.length === 1 ? { id: tried, name: nameFor(tried) } : undefined;
       },
     });
@@ -269,14 +243,14 @@ export class TasksService {
     const updated = await auditedWrite(this.db, {
       run: async (connection) =>
         (
-          await connection.query(SET_BANDWIDTH_SQL, [
+          await connection.query(SET_BANDWIDTH_POLICY, {
             taskId,
             projectId,
-            JSON.stringify(policy),
-            TASK_EDITS[action].in,
-            actor.userId,
-            actor.requestId,
-          ])
+            policy,
+            in: TASK_EDITS[action].in,
+            userId: actor.userId,
+            requestId: actor.requestId,
+          })
         ).length === 1,
       findCommitted: async (tx) => {
         const found = await findTaskWrite(tx, {
@@ -305,9 +279,9 @@ function plainPeriods(periods: readonly BandwidthPeriodBody[]): BandwidthPeriod[
   return periods.map(({ start, end, max_bandwidth }) => ({ start, end, max_bandwidth }));
 }
 
-async function nextTaskId(query: (sql: string) => Promise<{ id: string }[]>): Promise<string> {
+async function nextTaskId(next: () => Promise<{ id: string }[]>): Promise<string> {
   try {
-    const [{ id }] = await query(NEXT_ID_SQL);
+    const [{ id }] = await next();
     return id;
   } catch (error) {
     if ((error as { code?: unknown }).code === SEQUENCE_EXHAUSTED) {

@@ -1,0 +1,418 @@
+// Every SQL statement the tasks feature runs, written out in full: the
+// moves, the lost-answer look-up, create, the bandwidth update, the
+// scheduler and the demo tasks. Nothing here is put together from pieces;
+// what varies between callers (the action, the statuses the state table
+// names) is a parameter, so one text per statement is all there is to read,
+// and the name a hot statement is prepared under always stands for it.
+// The advisory locks these writes take are in database/advisory-locks.ts.
+//
+// Each statement lists the parameters its mapping fills, as `$n name`.
+// Statuses are always parameters, cast to smallint, and never numbers in the
+// text: the state table (task-state.ts) is their one source.
+
+import type { Statement } from '../database/statement.js';
+import { TaskStatus, type AuditAction, type TaskActionName } from './task-state.js';
+import type { BandwidthPeriod, DestinationNode, SourceNode, TaskOptions } from './task.entity.js';
+
+// ---------------------------------------------------------------- the moves
+//
+// A move of TASK_ACTIONS is one statement: lock the task only if its status
+// is one the action may leave, change it (or delete it), write the audit row,
+// all or nothing, and say whether the project has waiting tasks (so the
+// scheduler may have work). Of any number of concurrent identical moves
+// exactly one finds the row still in a `from` status; the rest find nothing.
+// The action's row in the state table picks one of the three below
+// (task-transitions.ts); they differ only in what they change.
+
+/** What every move names: the task, the statuses it may leave, who asks. */
+export interface MoveParams {
+  readonly taskId: string;
+  readonly projectId: string;
+  readonly from: readonly TaskStatus[];
+  readonly action: TaskActionName;
+  readonly userId: string;
+  readonly requestId: string;
+}
+
+/** A move's answer: the status it found, and whether the project has waiting tasks. */
+export interface MovedRow {
+  from_status: TaskStatus;
+  project_has_waiting: boolean;
+}
+
+/**
+ * A move to a status that changes nothing else (stop, and any action
+ * without changes): only the status and the time are written, no jsonb
+ * rebuilt. The stop's statement, the service's hot path.
+ */
+export const MOVE_TASK: Statement<MoveParams & { readonly to: TaskStatus }, MovedRow> = {
+  // $1 task, $2 project, $3 from statuses, $4 to status, $5 action, $6 user,
+  // $7 request id, $8 the waiting status.
+  name: 'task-move',
+  text: `
+WITH locked AS (
+  SELECT id, project_id, status FROM tasks
+  WHERE id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
+  FOR UPDATE
+), moved AS (
+  UPDATE tasks SET status = $4::smallint, updated_at = now()
+  FROM locked WHERE tasks.id = locked.id
+  RETURNING tasks.id, tasks.project_id, locked.status AS from_status
+)
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, $5::text, from_status, $4::smallint, $6::text, $7::text FROM moved
+RETURNING from_status,
+  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = $8::smallint) AS project_has_waiting`,
+  values: (p) => [
+    p.taskId,
+    p.projectId,
+    p.from,
+    p.to,
+    p.action,
+    p.userId,
+    p.requestId,
+    TaskStatus.Waiting,
+  ],
+};
+
+/** What a move withChanges (start) changes besides the status: new keys, options. */
+export interface MoveChangesParams {
+  readonly to: TaskStatus;
+  /** Sealed TaskSecrets replacing the stored ones, or null to keep them. */
+  readonly secrets: Buffer | null;
+  /** Merged into the task's options. */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** A move to a status that also replaces the task's keys and merges options (start). */
+export const MOVE_TASK_WITH_CHANGES: Statement<MoveParams & MoveChangesParams, MovedRow> = {
+  // $1 task, $2 project, $3 from statuses, $4 to status, $5 sealed secrets or
+  // NULL, $6 options to merge, $7 action, $8 user, $9 request id, $10 the
+  // waiting status.
+  name: 'task-move-with-changes',
+  text: `
+WITH locked AS (
+  SELECT id, project_id, status FROM tasks
+  WHERE id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
+  FOR UPDATE
+), moved AS (
+  UPDATE tasks SET status = $4::smallint, updated_at = now(),
+    secrets = COALESCE($5::bytea, tasks.secrets), options = tasks.options || $6::jsonb
+  FROM locked WHERE tasks.id = locked.id
+  RETURNING tasks.id, tasks.project_id, locked.status AS from_status
+)
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, $7::text, from_status, $4::smallint, $8::text, $9::text FROM moved
+RETURNING from_status,
+  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = $10::smallint) AS project_has_waiting`,
+  values: (p) => [
+    p.taskId,
+    p.projectId,
+    p.from,
+    p.to,
+    p.secrets,
+    JSON.stringify(p.options),
+    p.action,
+    p.userId,
+    p.requestId,
+    TaskStatus.Waiting,
+  ],
+};
+
+/** A move to DELETED: the row goes, its audit row says to_status null. */
+export const DELETE_TASK: Statement<MoveParams, MovedRow> = {
+  // $1 task, $2 project, $3 from statuses, $4 action, $5 user, $6 request id,
+  // $7 the waiting status.
+  name: 'task-delete',
+  text: `
+WITH locked AS (
+  SELECT id, project_id, status FROM tasks
+  WHERE id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
+  FOR UPDATE
+), removed AS (
+  DELETE FROM tasks USING locked WHERE tasks.id = locked.id
+  RETURNING tasks.id, tasks.project_id, locked.status AS from_status
+)
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, $4::text, from_status, NULL, $5::text, $6::text FROM removed
+RETURNING from_status,
+  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = $7::smallint) AS project_has_waiting`,
+  values: (p) => [
+    p.taskId,
+    p.projectId,
+    p.from,
+    p.action,
+    p.userId,
+    p.requestId,
+    TaskStatus.Waiting,
+  ],
+};
+
+/** Why a move found nothing: the task's status now, or no row. */
+export const TASK_STATUS: Statement<
+  { readonly taskId: string; readonly projectId: string },
+  { status: TaskStatus }
+> = {
+  // $1 task, $2 project.
+  name: 'task-current-status',
+  text: 'SELECT status FROM tasks WHERE id = $1 AND project_id = $2',
+  values: (p) => [p.taskId, p.projectId],
+};
+
+// ------------------------------------------------- the lost-answer look-up
+//
+// After a lost answer (audited-write.ts), a write of an existing task is
+// settled by its audit row.
+
+/**
+ * Waits for any write of the task still running on the server (its row
+ * lock), so that the audit row looked up next is final.
+ */
+export const AWAIT_TASK_WRITES: Statement<
+  { readonly taskId: string; readonly projectId: string },
+  unknown
+> = {
+  // $1 task, $2 project.
+  name: 'task-await-writes',
+  text: 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 FOR UPDATE',
+  values: (p) => [p.taskId, p.projectId],
+};
+
+/**
+ * The task's latest audit row, if it is this write's: the same request and
+ * action. Only the latest, because request ids can repeat (a caller's own,
+ * reused); an older row with this id is an earlier request's.
+ */
+export const LATEST_AUDIT_ROW: Statement<
+  {
+    readonly taskId: string;
+    readonly projectId: string;
+    readonly action: AuditAction;
+    readonly requestId: string;
+  },
+  { from_status: TaskStatus | null }
+> = {
+  // $1 task, $2 project, $3 action, $4 request id.
+  name: 'task-latest-audit-row',
+  text: `
+SELECT from_status FROM (
+  SELECT from_status, action, request_id FROM task_transitions
+  WHERE task_id = $1 AND project_id = $2 ORDER BY id DESC LIMIT 1
+) latest
+WHERE action = $3::text AND request_id = $4::text`,
+  values: (p) => [p.taskId, p.projectId, p.action, p.requestId],
+};
+
+/**
+ * After a lost answer to a move, the audit row says what the move found;
+ * whether the project has waiting tasks is looked at again.
+ */
+export const PROJECT_HAS_WAITING: Statement<
+  { readonly projectId: string },
+  { project_has_waiting: boolean }
+> = {
+  // $1 project, $2 the waiting status.
+  name: 'task-project-has-waiting',
+  text: `
+SELECT EXISTS (SELECT 1 FROM tasks WHERE project_id = $1 AND status = $2::smallint) AS project_has_waiting`,
+  values: (p) => [p.projectId, TaskStatus.Waiting],
+};
+
+// ------------------------------------------------------------------ create
+//
+// Under the project's TASK_QUOTA lock: count, take an id, insert the task
+// and its audit row (null → the initial status) in one statement.
+
+export const COUNT_TASKS: Statement<{ readonly projectId: string }, { count: number }> = {
+  // $1 project.
+  name: 'task-count',
+  text: 'SELECT count(*)::int AS count FROM tasks WHERE project_id = $1',
+  values: (p) => [p.projectId],
+};
+
+export const NEXT_TASK_ID: Statement<void, { id: string }> = {
+  name: 'task-next-id',
+  text: `SELECT nextval(pg_get_serial_sequence('tasks', 'id'))::text AS id`,
+  values: () => [],
+};
+
+export interface CreateTaskParams {
+  readonly id: string;
+  readonly projectId: string;
+  readonly name: string;
+  readonly status: TaskStatus;
+  readonly description: string;
+  readonly taskType: string;
+  readonly priority: number;
+  readonly source: SourceNode;
+  readonly destination: DestinationNode;
+  readonly bandwidth: readonly BandwidthPeriod[];
+  readonly options: TaskOptions;
+  /** Sealed TaskSecrets. */
+  readonly secrets: Buffer;
+  /** Seconds since the epoch, or null. */
+  readonly migrateSince: number | null;
+  readonly userId: string;
+  readonly requestId: string;
+}
+
+/**
+ * The task and its audit row. An operator may have inserted a row with an
+ * id the sequence has not reached yet; ON CONFLICT lets create simply take
+ * the next number (no row comes back).
+ */
+export const CREATE_TASK: Statement<CreateTaskParams, { task_id: string }> = {
+  // $1 id, $2 project, $3 name, $4 status, $5 description, $6 task type,
+  // $7 priority, $8 source, $9 destination, $10 bandwidth policy, $11
+  // options, $12 sealed secrets, $13 migrate since, $14 user, $15 request id.
+  name: 'task-create',
+  text: `
+WITH created AS (
+  INSERT INTO tasks (id, project_id, name, status, description, task_type, task_priority,
+                     src_node, dst_node, bandwidth_policy, options, secrets, migrate_since)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, to_timestamp($13))
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id, project_id, status
+)
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, 'create', NULL, status, $14, $15 FROM created
+RETURNING task_id`,
+  values: (p) => [
+    p.id,
+    p.projectId,
+    p.name,
+    p.status,
+    p.description,
+    p.taskType,
+    p.priority,
+    JSON.stringify(p.source),
+    JSON.stringify(p.destination),
+    JSON.stringify(p.bandwidth),
+    JSON.stringify(p.options),
+    p.secrets,
+    p.migrateSince,
+    p.userId,
+    p.requestId,
+  ],
+};
+
+/**
+ * After a lost answer to a create: ids are never reused, so a create row
+ * naming the id and the request is this create's, whatever came after it.
+ */
+export const TASK_CREATED: Statement<
+  { readonly taskId: string; readonly requestId: string },
+  unknown
+> = {
+  // $1 task, $2 request id.
+  name: 'task-created',
+  text: `
+SELECT 1 FROM task_transitions WHERE task_id = $1 AND action = 'create' AND request_id = $2`,
+  values: (p) => [p.taskId, p.requestId],
+};
+
+// ------------------------------------------------------ the bandwidth update
+
+/**
+ * An edit (TASK_EDITS): the policy changes only in a status the edit is
+ * allowed in, and the audit row says status → same status.
+ */
+export const SET_BANDWIDTH_POLICY: Statement<
+  {
+    readonly taskId: string;
+    readonly projectId: string;
+    readonly policy: readonly BandwidthPeriod[];
+    readonly in: readonly TaskStatus[];
+    readonly userId: string;
+    readonly requestId: string;
+  },
+  { task_id: string }
+> = {
+  // $1 task, $2 project, $3 policy, $4 the statuses TASK_EDITS allows, $5
+  // user, $6 request id.
+  name: 'task-set-bandwidth-policy',
+  text: `
+WITH updated AS (
+  UPDATE tasks SET bandwidth_policy = $3::jsonb, updated_at = now()
+  WHERE id = $1 AND project_id = $2 AND status = ANY($4::smallint[])
+  RETURNING id, project_id, status
+)
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, 'update_bandwidth', status, status, $5, $6 FROM updated
+RETURNING task_id`,
+  values: (p) => [p.taskId, p.projectId, JSON.stringify(p.policy), p.in, p.userId, p.requestId],
+};
+
+// ---------------------------------------------------------- the scheduler
+//
+// Under the project's SCHEDULER lock: admit waiting tasks, best priority
+// first, then oldest, while the project has fewer than the limit running.
+// FOR UPDATE SKIP LOCKED passes over rows someone else (a delete, a start)
+// holds, so a task is never admitted twice or while being deleted.
+
+export const ADMIT_TASKS: Statement<
+  {
+    readonly projectId: string;
+    /** Statuses that hold one of the project's slots. */
+    readonly running: readonly TaskStatus[];
+    readonly from: readonly TaskStatus[];
+    readonly maxParallel: number;
+    readonly to: TaskStatus;
+    readonly requestId: string;
+  },
+  { task_id: string }
+> = {
+  // $1 project, $2 running statuses, $3 from statuses, $4 max parallel,
+  // $5 to status, $6 request id.
+  name: 'task-admit',
+  text: `
+WITH running AS (
+  SELECT count(*) AS n FROM tasks WHERE project_id = $1 AND status = ANY($2::smallint[])
+), chosen AS (
+  SELECT id, status FROM tasks
+  WHERE project_id = $1 AND status = ANY($3::smallint[])
+  ORDER BY task_priority DESC, created_at, id
+  LIMIT GREATEST(0, $4 - (SELECT n FROM running))
+  FOR UPDATE SKIP LOCKED
+), moved AS (
+  UPDATE tasks SET status = $5, start_time = now(), updated_at = now()
+  FROM chosen WHERE tasks.id = chosen.id
+  RETURNING tasks.id, tasks.project_id, chosen.status AS from_status
+)
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, 'admit', from_status, $5, 'scheduler', $6 FROM moved
+RETURNING task_id`,
+  values: (p) => [p.projectId, p.running, p.from, p.maxParallel, p.to, p.requestId],
+};
+
+/** The sweep's list: projects with waiting tasks. */
+export const PROJECTS_WITH_WAITING: Statement<void, { project_id: string }> = {
+  // $1 the waiting status.
+  name: 'task-projects-with-waiting',
+  text: 'SELECT DISTINCT project_id FROM tasks WHERE status = $1::smallint',
+  values: () => [TaskStatus.Waiting],
+};
+
+// ---------------------------------------------------------- the demo tasks
+//
+// Development only (demo-tasks.ts): a few tasks to pause; with COUNT_TASKS.
+
+export const INSERT_DEMO_TASK: Statement<
+  { readonly projectId: string; readonly name: string; readonly status: TaskStatus },
+  unknown
+> = {
+  // $1 project, $2 name, $3 status.
+  name: 'task-insert-demo',
+  text: 'INSERT INTO tasks (project_id, name, status) VALUES ($1, $2, $3)',
+  values: (p) => [p.projectId, p.name, p.status],
+};
+
+export const TASK_IDS_IN_STATUS: Statement<
+  { readonly projectId: string; readonly status: TaskStatus },
+  { id: string }
+> = {
+  // $1 project, $2 status.
+  name: 'task-ids-in-status',
+  text: 'SELECT id FROM tasks WHERE project_id = $1 AND status = $2::smallint ORDER BY id',
+  values: (p) => [p.projectId, p.status],
+};

@@ -1,0 +1,119 @@
+// The service's SQL statements are complete literals with named parameters
+// (src/database/statement.ts), and its advisory locks one table of names
+// (src/database/advisory-locks.ts). PostgreSQL refuses a statement given a
+// parameter its text does not use, and a name prepared on a connection must
+// keep standing for one text; these checks hold every statement to that
+// without a database.
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import * as advisoryLocks from '../src/database/advisory-locks.js';
+import * as transactionControl from '../src/database/statement.js';
+import type { Statement } from '../src/database/statement.js';
+import * as taskStatements from '../src/tasks/task.sql.js';
+
+const { ADVISORY_LOCKS } = advisoryLocks;
+
+function isStatement(value: unknown): value is Statement<unknown, unknown> {
+  const candidate = value as Partial<Statement<unknown, unknown>> | null;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.name === 'string' &&
+    typeof candidate.text === 'string' &&
+    typeof candidate.values === 'function'
+  );
+}
+
+const STATEMENTS: [exported: string, statement: Statement<unknown, unknown>][] = [
+  advisoryLocks,
+  transactionControl,
+  taskStatements,
+].flatMap((module) =>
+  Object.entries(module).filter((entry): entry is [string, Statement<unknown, unknown>] =>
+    isStatement(entry[1]),
+  ),
+);
+
+/** Parameters whose every field is present: a mapping reads what it needs. */
+const ANY_PARAMS = new Proxy({}, { get: (_target, key) => String(key) });
+
+test('the statements are found', () => {
+  const names = STATEMENTS.map(([exported]) => exported);
+  for (const expected of [
+    'MOVE_TASK',
+    'DELETE_TASK',
+    'CREATE_TASK',
+    'ADMIT_TASKS',
+    'LOCK_PROJECT',
+  ]) {
+    assert.ok(names.includes(expected), expected);
+  }
+});
+
+test('every statement is a complete literal with exactly the parameters its text uses', () => {
+  for (const [exported, { text, values }] of STATEMENTS) {
+    assert.ok(!text.includes('${'), `${exported}: an interpolation left in the text`);
+    const used = new Set([...text.matchAll(/\$(\d+)/g)].map((match) => Number(match[1])));
+    const highest = Math.max(0, ...used);
+    assert.equal(values(ANY_PARAMS).length, highest, `${exported}: values for $1..$${highest}`);
+    for (let n = 1; n <= highest; n++) assert.ok(used.has(n), `${exported}: $${n} is never used`);
+  }
+});
+
+/** The TypeScript sources, from the compiled test's place (dist/test/). */
+const source = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+test('the statement files put nothing together: no interpolation anywhere in them', () => {
+  for (const file of ['src/tasks/task.sql.ts', 'src/database/advisory-locks.ts']) {
+    assert.ok(!source(file).includes('${'), file);
+  }
+});
+
+test('the tasks feature writes its SQL only in task.sql.ts', () => {
+  const sql = /`\s*(WITH|SELECT|INSERT|UPDATE|DELETE)\b|'(WITH|SELECT|INSERT|UPDATE|DELETE) /;
+  for (const file of readdirSync(new URL('../../src/tasks/', import.meta.url))) {
+    if (file === 'task.sql.ts') continue;
+    assert.doesNotMatch(source(`src/tasks/${file}`), sql, file);
+  }
+});
+
+test('no statement writes a status as a number: statuses are parameters from the state table', () => {
+  for (const [exported, { text }] of STATEMENTS) {
+    assert.doesNotMatch(text, /status\s*(=|<>|IN\b)\s*\(?\s*\d/i, exported);
+  }
+});
+
+test('every statement has a name of its own', () => {
+  const names = STATEMENTS.map(([, statement]) => statement.name);
+  assert.equal(new Set(names).size, names.length);
+});
+
+test('the stop writes only the status and the time, and says whether the project has waiting tasks', () => {
+  const { text } = taskStatements.MOVE_TASK;
+  assert.match(text, /UPDATE tasks SET status = \$4::smallint, updated_at = now\(\)\n/);
+  assert.doesNotMatch(text, /jsonb|secrets|options/);
+  assert.match(text, /AS project_has_waiting/);
+});
+
+test('every advisory-lock key is distinct', () => {
+  const keys = Object.values(ADVISORY_LOCKS).map((key) => BigInt(key));
+  assert.equal(new Set(keys).size, keys.length);
+});
+
+test('the advisory-lock keys are the ones every earlier release takes', () => {
+  // Replicas of two releases run side by side during a rolling upgrade and
+  // serialise only if they take the same keys: these values never change.
+  assert.deepEqual(ADVISORY_LOCKS, {
+    MIGRATIONS: '5713878855045203026',
+    TASK_QUOTA: 0x0_0a_77,
+    SCHEDULER: 0x0_5c_ed,
+  });
+  // The per-project locks' keys are the first of two int4 keys.
+  for (const key of [ADVISORY_LOCKS.TASK_QUOTA, ADVISORY_LOCKS.SCHEDULER]) {
+    assert.ok(Number.isInteger(key) && key >= -(2 ** 31) && key < 2 ** 31);
+  }
+  const migrations = BigInt(ADVISORY_LOCKS.MIGRATIONS);
+  assert.ok(migrations >= -(2n ** 63n) && migrations < 2n ** 63n);
+});
