@@ -14,6 +14,7 @@ import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY, FakeKeystone } from './support/fake-keystone.js';
 import { aSecondLater, omsClient, sdkError } from './support/oms-sdk-client.js';
 import {
+  developmentBanner,
   startServiceProcess as startService,
   waitForOutput as waitFor,
 } from './support/service-process.js';
@@ -28,31 +29,6 @@ import {
 
 const scratch: string[] = [];
 after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-/** What the development banner hands a newcomer: its export lines, read as a shell would. */
-interface Banner {
-  TOKEN: string;
-  READER: string;
-  B: string;
-  AK: string;
-  SK: string;
-  PROJECT: string;
-  /** The demo task its curl pauses. */
-  taskId: string;
-  /** The lines to paste, exports and curl, as printed. */
-  script: string;
-}
-
-function bannerIn(output: string): Banner | undefined {
-  const curl = /^ {2}curl -i -X POST \$B\/(\d+)\/stop -H "X-Auth-Token: \$TOKEN"$/m.exec(output);
-  if (!curl) return undefined;
-  const exports = [...output.matchAll(/^ {2}export (.+)$/gm)];
-  const vars = Object.fromEntries(
-    exports.flatMap((line) => line[1].split(' ').map((pair) => pair.split('=', 2))),
-  );
-  const script = [...exports.map((line) => line[0]), curl[0]].join('\n');
-  return { ...vars, taskId: curl[1], script } as Banner;
-}
 
 test('a bad setting stops the service at start-up, naming the variable', async () => {
   const service = startService({ PORT: 'eighty' });
@@ -71,7 +47,7 @@ test('with nothing configured: embedded database, development IAM, a working cur
   scratch.push(dataDir);
   const service = startService({ DATA_DIR: dataDir });
   try {
-    const banner = await waitFor('the banner', service, () => bannerIn(service.output()));
+    const banner = await waitFor('the banner', service, () => developmentBanner(service.output()));
     const { TOKEN: token, READER: reader } = banner;
     const url = `${banner.B}/${banner.taskId}/stop`;
     assert.match(service.output(), /API document: http:\/\/127\.0\.0\.1:\d+\/docs$/m);
@@ -109,7 +85,9 @@ test('with nothing configured: embedded database, development IAM, a working cur
   // The data survives a restart; the demo project is not seeded twice.
   const restarted = startService({ DATA_DIR: dataDir });
   try {
-    const banner = await waitFor('the banner', restarted, () => bannerIn(restarted.output()));
+    const banner = await waitFor('the banner', restarted, () =>
+      developmentBanner(restarted.output()),
+    );
     const token = banner.TOKEN;
     assert.equal(banner.taskId, '3', 'tasks 1 and 2 are still paused');
     const first = `${banner.B}/1/stop`;
@@ -126,7 +104,7 @@ test('development mode prints an access key that the official SDK core can sign 
   scratch.push(dataDir);
   const service = startService({ DATA_DIR: dataDir });
   try {
-    const banner = await waitFor('the banner', service, () => bannerIn(service.output()));
+    const banner = await waitFor('the banner', service, () => developmentBanner(service.output()));
     const { taskId } = banner;
     const oms = omsClient(new URL(banner.B).origin, {
       accessKey: banner.AK,

@@ -34,6 +34,7 @@ import type { DataSource } from 'typeorm';
 import { OmsError, Unauthenticated } from '../common/oms-errors.js';
 import { HTTP_STATUS } from '../common/oms-exception.filter.js';
 import { namedQuery } from '../database/named-query.js';
+import type { Statement } from '../database/statement.js';
 import { MAX_CLOCK_SKEW_MS } from './sdk-signature.js';
 
 /** Kept this long after X-Sdk-Date: the window after it, and replicas' clocks a few minutes apart. */
@@ -44,16 +45,31 @@ const SWEEP_BATCH = 1000;
 const SWEEP_EVERY_ACCEPTS = 100;
 const SWEEP_EVERY_MS = 60_000;
 
-const ACCEPT = `
+// The feature's statements. Every signed write runs ACCEPT, so the three are
+// named (prepared once per connection).
+
+const ACCEPT: Statement<{ signature: string; signedAt: Date }, { signature: string }> = {
+  name: 'accept-signature',
+  text: `
   INSERT INTO accepted_signatures (signature, signed_at) VALUES ($1, $2)
   ON CONFLICT (signature) DO NOTHING
-  RETURNING signature`;
+  RETURNING signature`,
+  values: (p) => [p.signature, p.signedAt],
+};
 
-const FORGET = `DELETE FROM accepted_signatures WHERE signature = $1`;
+const FORGET: Statement<{ signature: string }, never> = {
+  name: 'forget-signature',
+  text: 'DELETE FROM accepted_signatures WHERE signature = $1',
+  values: (p) => [p.signature],
+};
 
-const SWEEP = `
+const SWEEP: Statement<{ signedBefore: Date; batch: number }, never> = {
+  name: 'sweep-accepted-signatures',
+  text: `
   DELETE FROM accepted_signatures WHERE signature IN (
-    SELECT signature FROM accepted_signatures WHERE signed_at < $1 LIMIT ${SWEEP_BATCH})`;
+    SELECT signature FROM accepted_signatures WHERE signed_at < $1 LIMIT $2)`,
+  values: (p) => [p.signedBefore, p.batch],
+};
 
 export class SignatureReplays {
   private readonly logger = new Logger('SignatureReplays');
@@ -73,10 +89,7 @@ export class SignatureReplays {
    * database that cannot be reached fails the request (503, nothing done).
    */
   async accept(signature: string, signedAt: number): Promise<void> {
-    const rows = await namedQuery(this.db, 'accept-signature', ACCEPT, [
-      signature,
-      new Date(signedAt),
-    ]);
+    const rows = await namedQuery(this.db, ACCEPT, { signature, signedAt: new Date(signedAt) });
     if (rows.length === 0) {
       throw new Unauthenticated(
         'this signed request was already accepted once: a replay is not acted on. ' +
@@ -88,7 +101,7 @@ export class SignatureReplays {
 
   /** For a write refused with a 4xx, which changed nothing. */
   async forget(signature: string): Promise<void> {
-    await namedQuery(this.db, 'forget-signature', FORGET, [signature]);
+    await namedQuery(this.db, FORGET, { signature });
   }
 
   /** In the background: the request that triggers it does not wait. */
@@ -102,7 +115,7 @@ export class SignatureReplays {
     this.sweeping = true;
     this.acceptsSinceSweep = 0;
     this.lastSweepAt = now;
-    namedQuery(this.db, 'sweep-accepted-signatures', SWEEP, [new Date(now - KEPT_MS)])
+    namedQuery(this.db, SWEEP, { signedBefore: new Date(now - KEPT_MS), batch: SWEEP_BATCH })
       .catch((error: unknown) =>
         // The next sweep takes these rows as well; nothing is lost but time.
         this.logger.warn({ msg: 'could not delete expired signatures', error: String(error) }),

@@ -76,3 +76,28 @@ export async function killServiceProcess(service: ServiceProcess): Promise<void>
   }
   await service.exited;
 }
+
+/** What the development banner hands a newcomer: its export lines, read as a shell would. */
+export interface Banner {
+  TOKEN: string;
+  READER: string;
+  B: string;
+  AK: string;
+  SK: string;
+  PROJECT: string;
+  /** The demo task its curl pauses. */
+  taskId: string;
+  /** The lines to paste, exports and curl, as printed. */
+  script: string;
+}
+
+export function developmentBanner(output: string): Banner | undefined {
+  const curl = /^ {2}curl -i -X POST \$B\/(\d+)\/stop -H "X-Auth-Token: \$TOKEN"$/m.exec(output);
+  if (!curl) return undefined;
+  const exports = [...output.matchAll(/^ {2}export (.+)$/gm)];
+  const vars = Object.fromEntries(
+    exports.flatMap((line) => line[1].split(' ').map((pair) => pair.split('=', 2))),
+  );
+  const script = [...exports.map((line) => line[0]), curl[0]].join('\n');
+  return { ...vars, taskId: curl[1], script } as Banner;
+}
