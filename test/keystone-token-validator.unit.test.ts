@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { DependencyUnavailable, Unauthenticated } from '../src/common/oms-errors.js';
 import { KeystoneTokenValidator } from '../src/iam/keystone-token.validator.js';
@@ -264,5 +264,38 @@ describe('against a stub with hand-written answers', () => {
     test(`200 with ${what} → DependencyUnavailable(IAM)`, async () => {
       await assert.rejects(validateAgainst(json(200, body)), isIamUnavailable);
     });
+  }
+});
+
+// uwsgi, which serves the real Keystone, answers one request per connection
+// and keeps the connection open without saying so; what the client sends on
+// it next is answered with a reset. Found by the real-Keystone suite, where
+// back-to-back validations of junk tokens failed every other time (503).
+test('an IAM that answers one request per connection: every validation is answered', async () => {
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    let answered = false;
+    socket.on('data', () => {
+      if (answered) return void socket.resetAndDestroy();
+      answered = true;
+      const body = '{"error":{"code":404}}';
+      socket.write(
+        `HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      );
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const validator = new KeystoneTokenValidator(`http://127.0.0.1:${port}/v3`, 2_000);
+  try {
+    for (let i = 0; i < 6; i++) {
+      await assert.rejects(validator.validate(`junk-${i}`), isUnauthenticated);
+    }
+  } finally {
+    // The validator keeps its connections alive: close them from here.
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
   }
 });

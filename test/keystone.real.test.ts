@@ -20,7 +20,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
-import { omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
+import { aSecondLater, omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
 import { assertOmsError, assertStopped, assertUnchanged, stop } from './support/stop-checks.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
@@ -272,7 +272,8 @@ describe('real Keystone', { skip: skipReason !== undefined }, () => {
       const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
       assert.equal((await oms.stopTask(id)).httpStatusCode, 200);
       await assertPausedBy(id, ks.KEYSTONE_DEMO_USER_ID);
-      const again = await sdkError(oms.stopTask(id));
+      // Signed a second later: the same bytes again would be a replay (401).
+      const again = await sdkError(oms.stopTask(id, aSecondLater()));
       assert.equal(again.errorCode, 'OMS.0066');
     }));
 

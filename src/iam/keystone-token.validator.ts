@@ -80,7 +80,15 @@ export class KeystoneTokenValidator implements TokenValidator {
     timeoutMs: number,
     headers: Record<string, string>,
   ): Promise<KeystoneAnswer> {
-    return connections.call(new URL(`${this.endpoint}${path}`), { headers, timeoutMs });
+    // Both are reads, harmless to send twice: uwsgi (Keystone's server)
+    // closes a connection after each answer, so a call right after another
+    // can pick a kept-alive socket it is closing, and must not count that as
+    // IAM failing (back-to-back validations failed every other time).
+    return connections.call(new URL(`${this.endpoint}${path}`), {
+      headers,
+      timeoutMs,
+      retryOnStaleConnection: true,
+    });
   }
 }
 
