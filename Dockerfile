@@ -23,7 +23,7 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY . .
 # tsconfig.build.json compiles only what the image runs: the service and the
-# two migration commands, not the tests or the benchmark.
+# migrations and the two migration commands, not the tests or the benchmark.
 RUN npx tsc -p tsconfig.build.json
 
 FROM base AS runtime
@@ -37,6 +37,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev \
  && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/migrations ./dist/migrations
 # The migration commands, for `docker compose run --rm app node
 # dist/scripts/migrate.js` (or typeorm-cli.js migration:show); the service
 # itself migrates at start-up unless RUN_MIGRATIONS=false.

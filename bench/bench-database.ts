@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/config.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { runMigrationsLocked } from '../src/database/migrate.js';
-import { MIGRATIONS } from '../src/database/migrations/index.js';
+import { MIGRATIONS } from '../migrations/index.js';
 
 export const PROJECTS = 100;
 export const TASKS_PER_PROJECT = 10_000;

@@ -4,8 +4,8 @@
 // on dist/ with plain node.
 //
 //   npm run migration:show
-//   npm run migration:generate -- src/database/migrations/add-thing
-//   npm run migration:generate -- src/database/migrations/check --check
+//   npm run migration:generate -- migrations/add-thing
+//   npm run migration:generate -- migrations/check --check
 //
 // Relative paths are taken from the repository root: npm runs scripts there.
 
@@ -52,9 +52,9 @@ child.on('exit', (code, signal) => {
     args[0] === 'migration:generate' &&
     !args.some((arg) => /^--(check|ch|dryrun|dr)(=|$)/.test(arg));
   if (generated) {
-    // Migrations are listed by hand (see src/database/migrations/index.ts), so
+    // Migrations are listed by hand (see migrations/index.ts), so
     // a generated file does nothing until it is added there.
-    console.log('Now add the new migration to MIGRATIONS in src/database/migrations/index.ts.');
+    console.log('Now add the new migration to MIGRATIONS in migrations/index.ts.');
   }
   // A child killed by a signal reports it the way a shell would (128 + n).
   process.exit(code ?? 128 + (signal ? constants.signals[signal] : 0));

@@ -9,7 +9,7 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/config.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { runMigrationsLocked } from '../src/database/migrate.js';
-import { MIGRATIONS } from '../src/database/migrations/index.js';
+import { MIGRATIONS } from '../migrations/index.js';
 import { testDatabaseUrl } from './support/test-app.js';
 import { assertTestDatabase } from './support/test-database.js';
 

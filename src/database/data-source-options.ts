@@ -5,7 +5,7 @@ import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/config.js';
 import { TaskEntity } from '../tasks/task.entity.js';
 import { TaskTransitionEntity } from '../tasks/task-transition.entity.js';
-import { MIGRATIONS } from './migrations/index.js';
+import { MIGRATIONS } from '../../migrations/index.js';
 
 export const ENTITIES = [TaskEntity, TaskTransitionEntity];
 
