@@ -6,7 +6,7 @@ import { dataSourceOptions } from './database/data-source-options.js';
 import { HealthModule } from './health/health.module.js';
 import { IamModule } from './iam/iam.module.js';
 import type { AccessKeyStore } from './iam/access-key.js';
-import type { TokenValidator } from './iam/identity.js';
+import type { TokenValidator } from './iam/caller.js';
 import { LimitsModule } from './limits/limits.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import type { Metrics } from './metrics/metrics.js';

@@ -11,7 +11,7 @@ import { DEMO_PROJECT_ID, DevelopmentIam } from './iam/development-iam.js';
 import { keystoneAccessKeys } from './iam/keystone-access-key.store.js';
 import { keystoneTokenValidator } from './iam/keystone-token.validator.js';
 import type { AccessKeyStore } from './iam/access-key.js';
-import type { TokenValidator } from './iam/identity.js';
+import type { TokenValidator } from './iam/caller.js';
 import { flushLog, JsonLogger } from './logging/json-logger.js';
 import { seedDemoTasks } from './tasks/demo-tasks.js';
 import { developmentSecretsKey } from './tasks/task-secrets.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Forbidden } from '../src/common/oms-errors.js';
 import { AccessPolicy, type Access } from '../src/iam/access-policy.js';
-import type { Identity } from '../src/iam/identity.js';
+import type { Caller } from '../src/iam/caller.js';
 
 const DEFAULT_READ_ONLY = ['reader', 'readonly', 'viewer'];
 const policy = new AccessPolicy(DEFAULT_READ_ONLY);
@@ -16,7 +16,7 @@ const policy = new AccessPolicy(DEFAULT_READ_ONLY);
 function caller(
   roles: string[],
   scope: { projectId: string | undefined } = { projectId: 'p-1' },
-): Identity {
+): Caller {
   return {
     userId: 'u-1',
     userName: 'alice',

@@ -13,9 +13,9 @@ import {
   IamQueueFull,
 } from '../src/iam/circuit-breaker.js';
 import type { CircuitState } from '../src/iam/iam-observer.js';
-import type { Identity, TokenValidator } from '../src/iam/identity.js';
+import type { Caller, TokenValidator } from '../src/iam/caller.js';
 
-const IDENTITY: Identity = {
+const IDENTITY: Caller = {
   userId: 'u',
   userName: 'u',
   projectId: 'p',
@@ -25,14 +25,14 @@ const IDENTITY: Identity = {
 
 class ScriptedIam implements TokenValidator {
   calls = 0;
-  answer: () => Promise<Identity> = async () => IDENTITY;
-  validate(): Promise<Identity> {
+  answer: () => Promise<Caller> = async () => IDENTITY;
+  validate(): Promise<Caller> {
     this.calls++;
     return this.answer();
   }
 }
 
-const down = async (): Promise<Identity> => {
+const down = async (): Promise<Caller> => {
   throw new DependencyUnavailable('IAM');
 };
 
@@ -113,7 +113,7 @@ describe('CircuitBreakingValidator', () => {
     iam.answer = down;
     await failures(3);
     now += 1000;
-    let release!: (identity: Identity) => void;
+    let release!: (identity: Caller) => void;
     iam.answer = () => new Promise((resolve) => (release = resolve));
     const probe = breaker.validate('t');
     assert.equal(breaker.state, 'half_open');
@@ -154,7 +154,7 @@ describe('calls refused before IAM was asked (IamQueueFull)', () => {
   let iam: ScriptedIam;
   let now: number;
   let breaker: CircuitBreakingValidator;
-  const queueFull = async (): Promise<Identity> => {
+  const queueFull = async (): Promise<Caller> => {
     throw new IamQueueFull();
   };
 
@@ -196,7 +196,7 @@ describe('calls refused before IAM was asked (IamQueueFull)', () => {
 });
 
 describe('CircuitBreakingAccessKeyStore: the same mechanism for access-key lookups', () => {
-  const RECORD: AccessKeyRecord = { secretKey: 's', identity: IDENTITY, expiresAt: 1 };
+  const RECORD: AccessKeyRecord = { secretKey: 's', caller: IDENTITY, expiresAt: 1 };
   let calls: number;
   let answer: () => Promise<AccessKeyRecord | undefined>;
   let now: number;

@@ -79,7 +79,13 @@ for (const mode of ['hang', 'error', 'reset'] as const) {
       assert.ok(cachedMs < IAM_TIMEOUT_MS, `the cached token waited ${cachedMs} ms for IAM`);
     }
     assert.equal(t.keystone.validationCount(cached), 1, 'a cached token must not ask IAM');
-    for (const token of fresh) assert.equal(t.keystone.validationCount(token), 1);
+    // A reset on a connection kept from an earlier answer may only be IAM
+    // closing it, so that validation is sent once more, on a new one.
+    const most = mode === 'reset' ? 2 : 1;
+    for (const token of fresh) {
+      const asked = t.keystone.validationCount(token);
+      assert.ok(asked >= 1 && asked <= most, `IAM asked ${asked} times for one token`);
+    }
   });
 }
 

@@ -49,14 +49,18 @@ for (const mode of ['error', 'reset', 'hang'] as const) {
       t.keystone.mode = mode;
       const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
       const fresh = () => t.keystone.issue({ projectId: PROJECT, userId: 'fresh-user' });
-      for (let i = 0; i < THRESHOLD + FAST_FAILS; i++) {
+      for (let i = 0; i < THRESHOLD; i++) {
         assertOmsError(await stop(t, PROJECT, id, fresh()), 503, 'OMS.2004', /IAM/);
       }
-      assert.equal(
-        t.keystone.validationCount(),
-        1 + THRESHOLD,
-        'IAM asked after the circuit opened',
-      );
+      // Resets: the first failing validation may have gone out on the
+      // connection kept from the warm-up's answer, and is then sent once more.
+      const atOpen = t.keystone.validationCount();
+      const retried = atOpen - (1 + THRESHOLD);
+      assert.ok(retried === 0 || (mode === 'reset' && retried === 1), `IAM asked ${atOpen} times`);
+      for (let i = 0; i < FAST_FAILS; i++) {
+        assertOmsError(await stop(t, PROJECT, id, fresh()), 503, 'OMS.2004', /IAM/);
+      }
+      assert.equal(t.keystone.validationCount(), atOpen, 'IAM asked after the circuit opened');
       await assertUnchanged(t.db, id, TaskStatus.Migrating);
       assert.equal(
         await metric(t, 'oms_iam_circuit_state', { circuit: 'token', state: 'open' }),
@@ -78,10 +82,10 @@ for (const mode of ['error', 'reset', 'hang'] as const) {
       await sleep(PROBE_INTERVAL_MS + 50);
       assertOmsError(await stop(t, PROJECT, again, fresh()), 503, 'OMS.2004');
       assertOmsError(await stop(t, PROJECT, again, fresh()), 503, 'OMS.2004');
-      assert.equal(t.keystone.validationCount(), 1 + THRESHOLD + 1, 'one probe per interval');
+      assert.equal(t.keystone.validationCount(), atOpen + 1, 'one probe per interval');
       await sleep(PROBE_INTERVAL_MS + 50);
       assertOmsError(await stop(t, PROJECT, again, fresh()), 503, 'OMS.2004');
-      assert.equal(t.keystone.validationCount(), 1 + THRESHOLD + 2, 'probes continue');
+      assert.equal(t.keystone.validationCount(), atOpen + 2, 'probes continue');
       assert.equal(
         await metric(t, 'oms_iam_validations_total', { outcome: 'unavailable' }),
         THRESHOLD + 2,

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { DependencyUnavailable } from '../src/common/oms-errors.js';
 import type { LogLevel } from '../src/config/config.js';
-import type { Identity, TokenValidator } from '../src/iam/identity.js';
+import type { Caller, TokenValidator } from '../src/iam/caller.js';
 import { KeystoneTokenValidator } from '../src/iam/keystone-token.validator.js';
 import { JsonLogger } from '../src/logging/json-logger.js';
 import { TaskStatus } from '../src/tasks/task-state.js';
@@ -37,7 +37,7 @@ class TroubledValidator implements TokenValidator {
   /** The Keystone double's client, once the double is running. */
   inner: TokenValidator | undefined;
 
-  async validate(token: string): Promise<Identity> {
+  async validate(token: string): Promise<Caller> {
     if (token === 'token-that-hits-a-bug') throw new Error('bug in the validator');
     if (token === 'token-while-iam-is-down') throw new DependencyUnavailable('IAM');
     return this.inner!.validate(token);

@@ -130,7 +130,7 @@ describe('requests signed by the official SDK core verify', () => {
   const store: AccessKeyStore = {
     lookup: async (accessKey: string): Promise<AccessKeyRecord | undefined> =>
       accessKey === KEY.accessKey
-        ? { secretKey: KEY.secretKey, identity, expiresAt: identity.expiresAt }
+        ? { secretKey: KEY.secretKey, caller: identity, expiresAt: identity.expiresAt }
         : undefined,
   };
   const verifier = new SignatureAuthenticator(store, { ttlSeconds: 60, maxEntries: 10 });

@@ -31,14 +31,21 @@ describe('503 OMS.2004 when IAM is unavailable', () => {
   });
 
   /** Stops with a fresh token while IAM is broken, then again once IAM is back. */
-  async function unavailableThenRecovered(): Promise<number> {
+  /**
+   * `resetsConnections`: IAM resets each connection, and a validation that
+   * went out on a connection kept from an earlier answer is sent once more
+   * (it may only have met a connection IAM was closing), so IAM sees it once
+   * or twice.
+   */
+  async function unavailableThenRecovered(resetsConnections = false): Promise<number> {
     const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
     const token = t.keystone.issue({ projectId: PROJECT, userId: USER });
     const started = Date.now();
     const res = await stop(t, PROJECT, id, token);
     const elapsed = Date.now() - started;
     assertOmsError(res, 503, 'OMS.2004', /IAM/);
-    assert.equal(t.keystone.validationCount(token), 1);
+    const asked = t.keystone.validationCount(token);
+    assert.ok(asked === 1 || (resetsConnections && asked === 2), `IAM asked ${asked} times`);
     await assertUnchanged(t.db, id, TaskStatus.Migrating);
 
     t.keystone.mode = 'ok';
@@ -47,7 +54,7 @@ describe('503 OMS.2004 when IAM is unavailable', () => {
       projectId: PROJECT,
       userId: USER,
     });
-    assert.equal(t.keystone.validationCount(token), 2, 'the failure must not be cached');
+    assert.equal(t.keystone.validationCount(token), asked + 1, 'the failure must not be cached');
     return elapsed;
   }
 
@@ -58,7 +65,7 @@ describe('503 OMS.2004 when IAM is unavailable', () => {
 
   test('IAM resets the connection; once it is well, the next stop is 200', async () => {
     t.keystone.mode = 'reset';
-    await unavailableThenRecovered();
+    await unavailableThenRecovered(true);
   });
 
   test('IAM never answers: 503 after IAM_TIMEOUT_MS, not a hang', async () => {

@@ -12,7 +12,7 @@ import type {
   IamObserver,
   ValidationOutcome,
 } from '../src/iam/iam-observer.js';
-import type { Identity, TokenValidator } from '../src/iam/identity.js';
+import type { Caller, TokenValidator } from '../src/iam/caller.js';
 import { TokenAuthenticator } from '../src/iam/token-authenticator.js';
 
 const NOW = 1_700_000_000_000;
@@ -29,7 +29,7 @@ class Recorder implements IamObserver {
   iamCircuitState(_circuit: IamCircuit, _state: CircuitState): void {}
 }
 
-function identity(expiresAt = NOW + 3_600_000): Identity {
+function identity(expiresAt = NOW + 3_600_000): Caller {
   return { userId: 'u', userName: 'u', projectId: 'p', roles: ['member'], expiresAt };
 }
 

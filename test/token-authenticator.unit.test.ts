@@ -11,13 +11,13 @@ import {
   Unauthenticated,
   type OmsErrorCode,
 } from '../src/common/oms-errors.js';
-import type { Identity, TokenValidator } from '../src/iam/identity.js';
+import type { Caller, TokenValidator } from '../src/iam/caller.js';
 import { MAX_TOKEN_LENGTH, TokenAuthenticator } from '../src/iam/token-authenticator.js';
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
 
-function identityOf(token: string, expiresAt = T0 + 24 * HOUR): Identity {
+function identityOf(token: string, expiresAt = T0 + 24 * HOUR): Caller {
   return {
     userId: `user-of-${token.slice(0, 20)}`,
     userName: 'someone',
@@ -30,9 +30,9 @@ function identityOf(token: string, expiresAt = T0 + 24 * HOUR): Identity {
 /** IAM as a script: by default every token is valid for 24 h from T0. */
 class ScriptedValidator implements TokenValidator {
   readonly calls: string[] = [];
-  answer: (token: string) => Promise<Identity> = async (token) => identityOf(token);
+  answer: (token: string) => Promise<Caller> = async (token) => identityOf(token);
 
-  validate(token: string): Promise<Identity> {
+  validate(token: string): Promise<Caller> {
     this.calls.push(token);
     return this.answer(token);
   }
@@ -152,7 +152,7 @@ describe('the cache in front of IAM', () => {
 describe('concurrent validations', () => {
   test('concurrent calls with the same new token cost IAM one call, and all get the identity', async () => {
     const { validator, authenticator } = setup();
-    const iam = deferred<Identity>();
+    const iam = deferred<Caller>();
     validator.answer = () => iam.promise;
 
     const calls = Array.from({ length: 10 }, () => authenticator.authenticate('burst-token'));
@@ -182,7 +182,7 @@ describe('concurrent validations', () => {
 
   test('a failed validation is shared by the waiting calls, not cached, and retried next time', async () => {
     const { validator, authenticator } = setup();
-    const iam = deferred<Identity>();
+    const iam = deferred<Caller>();
     validator.answer = () => iam.promise;
 
     const calls = Array.from({ length: 3 }, () => authenticator.authenticate('flaky-token'));

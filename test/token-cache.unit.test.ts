@@ -3,13 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Identity } from '../src/iam/identity.js';
+import type { Caller } from '../src/iam/caller.js';
 import { TokenCache } from '../src/iam/token-cache.js';
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
 
-function identity(expiresAt: number, userId = 'user-1'): Identity {
+function identity(expiresAt: number, userId = 'user-1'): Caller {
   return { userId, userName: userId, projectId: 'project-1', roles: ['member'], expiresAt };
 }
 

@@ -10,7 +10,7 @@ import { MAX_REMEMBERED_KEY_LENGTH, UnknownAccessKeys } from '../src/iam/unknown
 
 const KNOWN: AccessKeyRecord = {
   secretKey: 's',
-  identity: { userId: 'u', userName: 'u', projectId: 'p', roles: [], expiresAt: 1 },
+  caller: { userId: 'u', userName: 'u', projectId: 'p', roles: [], expiresAt: 1 },
   expiresAt: 1,
 };
 

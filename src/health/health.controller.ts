@@ -15,7 +15,7 @@ import type { AppConfig } from '../config/config.js';
 import { PublicRoute } from '../iam/auth.guard.js';
 import { CircuitBreakingAccessKeyStore, CircuitBreakingValidator } from '../iam/circuit-breaker.js';
 import type { CircuitState } from '../iam/iam-observer.js';
-import { TOKEN_VALIDATOR, type TokenValidator } from '../iam/identity.js';
+import { TOKEN_VALIDATOR, type TokenValidator } from '../iam/caller.js';
 import { LatestResult } from './latest-result.js';
 
 export interface CheckResult {

@@ -2,12 +2,12 @@
 // and whose it is. Where that comes from (Keystone's EC2 credentials, a test
 // double) sits behind AccessKeyStore; the cache sits in front of it.
 
-import type { Identity } from './identity.js';
+import type { Caller } from './caller.js';
 
 export interface AccessKeyRecord {
   readonly secretKey: string;
   /** The owner, with their roles on the credential's project. */
-  readonly identity: Identity;
+  readonly caller: Caller;
   /** When this answer stops being trusted, ms since the epoch. */
   readonly expiresAt: number;
   /**

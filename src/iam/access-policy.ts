@@ -3,7 +3,7 @@
 // so an out-of-bounds project_id is a 400, not a 403.
 
 import { Forbidden } from '../common/oms-errors.js';
-import type { Identity } from './identity.js';
+import type { Caller } from './caller.js';
 
 export type Access = 'read' | 'write';
 
@@ -13,7 +13,7 @@ const BLOCKED_ROLES = ['op_restricted', 'op_suspended'];
 export class AccessPolicy {
   constructor(private readonly readOnlyRoles: readonly string[]) {}
 
-  authorize(caller: Identity, projectId: string, access: Access): void {
+  authorize(caller: Caller, projectId: string, access: Access): void {
     if (caller.projectId !== projectId) {
       throw new Forbidden(
         caller.projectId === undefined

@@ -1,4 +1,4 @@
-// The one guard: turns the request's credentials into an Identity and hangs
+// The one guard: turns the request's credentials into an Caller and hangs
 // it on the request, or refuses. Authorization (project, roles) is the
 // handler's business, through AccessPolicy, once parameters are validated.
 //
@@ -20,7 +20,6 @@
 // changed) has it forgotten again.
 
 import {
-  createParamDecorator,
   Injectable,
   Optional,
   SetMetadata,
@@ -31,7 +30,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { Unauthenticated } from '../common/oms-errors.js';
 import { RateLimits } from '../limits/rate-limits.js';
-import type { Identity } from './identity.js';
+import type { Caller } from './caller.js';
 import { isSdkSignature } from './sdk-signature.js';
 import {
   SignatureAuthenticator,
@@ -42,7 +41,7 @@ import { SignatureReplays } from './signature-replays.js';
 import { TokenAuthenticator, tokenKey } from './token-authenticator.js';
 
 export type AuthenticatedRequest = FastifyRequest & {
-  identity?: Identity;
+  caller?: Caller;
   /** A signed write's signature, once recorded against replays. */
   acceptedSignature?: string;
   /** The body bytes as received, kept by the content-type parsers for the signature check. */
@@ -56,12 +55,6 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
 
 /** Marks a route that needs no credentials (health checks). */
 export const PublicRoute = () => SetMetadata(PUBLIC_ROUTE, true);
-
-/** The caller's Identity, as the guard established it. */
-export const Caller = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): Identity | undefined =>
-    context.switchToHttp().getRequest<AuthenticatedRequest>().identity,
-);
 
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -80,9 +73,9 @@ export class AuthGuard implements CanActivate {
     ]);
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const { identity, signature } = await this.authenticate(request);
-    request.identity = identity;
-    this.rateLimits.checkProject(identity.projectId);
+    const { caller, signature } = await this.authenticate(request);
+    request.caller = caller;
+    this.rateLimits.checkProject(caller.projectId);
     if (signature && !READ_METHODS.has(request.method.toUpperCase())) {
       await this.replays!.accept(signature.signature, signature.signedAt);
       request.acceptedSignature = signature.signature;
@@ -92,17 +85,17 @@ export class AuthGuard implements CanActivate {
 
   private async authenticate(
     request: AuthenticatedRequest,
-  ): Promise<{ identity: Identity; signature?: VerifiedSignature }> {
+  ): Promise<{ caller: Caller; signature?: VerifiedSignature }> {
     const token = headerValue(request, 'x-auth-token');
     const authorization = headerValue(request, 'authorization');
     if (!isSdkSignature(authorization)) {
       // Hashed once here, for the rate limit and the token cache alike.
       const key = token ? tokenKey(token) : undefined;
       this.rateLimits.checkCredential(key);
-      const identity = await this.tokens.authenticate(token, key, () =>
+      const caller = await this.tokens.authenticate(token, key, () =>
         this.rateLimits.checkUnproven(request.ip),
       );
-      return { identity };
+      return { caller };
     }
     if (token !== undefined) {
       throw new Unauthenticated(
@@ -117,7 +110,7 @@ export class AuthGuard implements CanActivate {
     this.rateLimits.checkUnproven(request.ip);
     const signature = await this.signatures.verify(signedRequest(request));
     this.rateLimits.checkCredential(`access-key:${signature.accessKey}`);
-    return { identity: signature.identity, signature };
+    return { caller: signature.caller, signature };
   }
 }
 

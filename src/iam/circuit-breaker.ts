@@ -22,7 +22,7 @@
 import { DependencyUnavailable } from '../common/oms-errors.js';
 import type { AccessKeyRecord, AccessKeyStore } from './access-key.js';
 import type { CircuitState } from './iam-observer.js';
-import type { Identity, TokenValidator } from './identity.js';
+import type { Caller, TokenValidator } from './caller.js';
 
 /** A 503 for IAM given without IAM being asked: not IAM's failure. */
 export class IamNotAsked extends DependencyUnavailable {
@@ -121,7 +121,7 @@ export class CircuitBreakingValidator implements TokenValidator {
     return this.breaker.state;
   }
 
-  validate(token: string): Promise<Identity> {
+  validate(token: string): Promise<Caller> {
     return this.breaker.run(() => this.inner.validate(token));
   }
 }

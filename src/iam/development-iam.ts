@@ -5,20 +5,20 @@
 import { randomBytes } from 'node:crypto';
 import { Unauthenticated } from '../common/oms-errors.js';
 import type { AccessKeyRecord, AccessKeyStore } from './access-key.js';
-import type { Identity, TokenValidator } from './identity.js';
+import type { Caller, TokenValidator } from './caller.js';
 
 export const DEMO_PROJECT_ID = 'demo0000000000000000000000000001';
 
 const DAY_MS = 24 * 3600 * 1000;
 
 export class DevelopmentIam implements TokenValidator, AccessKeyStore {
-  private readonly identities = new Map<string, Identity>();
+  private readonly callers = new Map<string, Caller>();
   private readonly accessKeys = new Map<string, AccessKeyRecord>();
 
   /** Makes a token for a user with the given roles on the demo project. */
   issue(userName: string, roles: string[], projectId = DEMO_PROJECT_ID): string {
     const token = `dev-${randomBytes(24).toString('base64url')}`;
-    this.identities.set(token, identityOf(userName, roles, projectId));
+    this.callers.set(token, callerOf(userName, roles, projectId));
     return token;
   }
 
@@ -30,15 +30,15 @@ export class DevelopmentIam implements TokenValidator, AccessKeyStore {
   ): { accessKey: string; secretKey: string } {
     const accessKey = `DEV${randomBytes(9).toString('hex').toUpperCase()}`;
     const secretKey = randomBytes(24).toString('base64url');
-    const identity = identityOf(userName, roles, projectId);
-    this.accessKeys.set(accessKey, { secretKey, identity, expiresAt: identity.expiresAt });
+    const caller = callerOf(userName, roles, projectId);
+    this.accessKeys.set(accessKey, { secretKey, caller: caller, expiresAt: caller.expiresAt });
     return { accessKey, secretKey };
   }
 
-  async validate(token: string): Promise<Identity> {
-    const identity = this.identities.get(token);
-    if (!identity) throw new Unauthenticated('the token is invalid, expired or revoked.');
-    return identity;
+  async validate(token: string): Promise<Caller> {
+    const caller = this.callers.get(token);
+    if (!caller) throw new Unauthenticated('the token is invalid, expired or revoked.');
+    return caller;
   }
 
   async lookup(accessKey: string): Promise<AccessKeyRecord | undefined> {
@@ -46,7 +46,7 @@ export class DevelopmentIam implements TokenValidator, AccessKeyStore {
   }
 }
 
-function identityOf(userName: string, roles: string[], projectId: string): Identity {
+function callerOf(userName: string, roles: string[], projectId: string): Caller {
   return {
     userId: `dev-user-${userName}`,
     userName,

@@ -8,7 +8,7 @@ import { AccessPolicy } from './access-policy.js';
 import { AuthGuard } from './auth.guard.js';
 import { CircuitBreakingAccessKeyStore, CircuitBreakingValidator } from './circuit-breaker.js';
 import { IAM_OBSERVER, type IamObserver } from './iam-observer.js';
-import { TOKEN_VALIDATOR, type TokenValidator } from './identity.js';
+import { TOKEN_VALIDATOR, type TokenValidator } from './caller.js';
 import { SignatureAuthenticator } from './signature-authenticator.js';
 import { ForgetRefusedSignatures, SignatureReplays } from './signature-replays.js';
 import { TokenAuthenticator } from './token-authenticator.js';

@@ -72,7 +72,7 @@ export class KeystoneAccessKeyStore implements AccessKeyStore {
     return {
       refusal,
       secretKey: blob.secret,
-      identity: {
+      caller: {
         userId,
         userName: user.name,
         projectId,

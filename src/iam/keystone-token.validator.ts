@@ -9,7 +9,7 @@
 // and 429, like 5xx and no answer, are IAM not serving (503).
 
 import { DependencyUnavailable, Unauthenticated } from '../common/oms-errors.js';
-import type { Identity, TokenValidator } from './identity.js';
+import type { Caller, TokenValidator } from './caller.js';
 import { IamQueueFull } from './circuit-breaker.js';
 import type { AppConfig } from '../config/config.js';
 import {
@@ -42,7 +42,7 @@ export class KeystoneTokenValidator implements TokenValidator {
     private readonly readinessConnections = new KeystoneConnections(READINESS_POOL),
   ) {}
 
-  async validate(token: string): Promise<Identity> {
+  async validate(token: string): Promise<Caller> {
     let answer: KeystoneAnswer;
     try {
       answer = await this.get(this.connections, '/auth/tokens?nocatalog=1', this.timeoutMs, {
@@ -58,7 +58,7 @@ export class KeystoneTokenValidator implements TokenValidator {
     // 404: the subject token is invalid, expired, revoked or malformed; 401:
     // the checking token (the same one) is bad; 403: it may not even check
     // itself; another 4xx: see the top of the file.
-    if (answer.status === 200) return identityFrom(parseJson(answer.body));
+    if (answer.status === 200) return callerFrom(parseJson(answer.body));
     if (refusesTheToken(answer.status)) {
       throw new Unauthenticated('the token is invalid, expired or revoked.');
     }
@@ -105,7 +105,7 @@ function refusesTheToken(status: number): boolean {
   return status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
-function identityFrom(body: unknown): Identity {
+function callerFrom(body: unknown): Caller {
   const token = (body as KeystoneTokenBody | undefined)?.token;
   const expiresAt = Date.parse(token?.expires_at ?? '');
   const userId = token?.user?.id;

@@ -1,4 +1,4 @@
-// Turns a request signed with SDK-HMAC-SHA256 into an Identity: checks the
+// Turns a request signed with SDK-HMAC-SHA256 into an Caller: checks the
 // Authorization header, the date, the signed Host and the body hash (all
 // local, so a stale, misdirected or broken request costs IAM nothing), then
 // the access key's secret (cached, one IAM lookup for concurrent requests),
@@ -9,7 +9,7 @@
 import { Forbidden, Unauthenticated } from '../common/oms-errors.js';
 import { DEFAULT_SIGNATURE_HOSTS } from '../config/config.js';
 import type { AccessKeyRecord, AccessKeyStore } from './access-key.js';
-import type { Identity } from './identity.js';
+import type { Caller } from './caller.js';
 import {
   EMPTY_BODY_SHA256,
   MAX_CLOCK_SKEW_MS,
@@ -49,7 +49,7 @@ interface Claim extends ParsedAuthorization {
 
 /** A request whose signature checked out. */
 export interface VerifiedSignature {
-  readonly identity: Identity;
+  readonly caller: Caller;
   /** At most MAX_ACCESS_KEY_LENGTH characters, and known to IAM. */
   readonly accessKey: string;
   /** 64 hex digits: these bytes, signed with this secret at this second. */
@@ -93,8 +93,8 @@ export class SignatureAuthenticator {
     }
   }
 
-  async authenticate(request: SignedRequest): Promise<Identity> {
-    return (await this.verify(request)).identity;
+  async authenticate(request: SignedRequest): Promise<Caller> {
+    return (await this.verify(request)).caller;
   }
 
   async verify(request: SignedRequest): Promise<VerifiedSignature> {
@@ -109,11 +109,11 @@ export class SignatureAuthenticator {
     }
     if (record.refusal !== undefined) throw new Unauthenticated(record.refusal);
     const projectHeader = request.header('x-project-id');
-    if (projectHeader !== undefined && projectHeader !== record.identity.projectId) {
+    if (projectHeader !== undefined && projectHeader !== record.caller.projectId) {
       throw new Forbidden("X-Project-Id is not the access key's project.");
     }
     const { accessKey, signature, signedAt } = claim;
-    return { identity: record.identity, accessKey, signature, signedAt };
+    return { caller: record.caller, accessKey, signature, signedAt };
   }
 
   /** Everything that can be checked without the secret. */

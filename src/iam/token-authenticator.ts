@@ -1,4 +1,4 @@
-// Turns an X-Auth-Token into an Identity: checks its shape and length, then
+// Turns an X-Auth-Token into an Caller: checks its shape and length, then
 // the cache, then IAM (concurrent requests with the same unvalidated token
 // share one IAM call). A token longer than IAM's front end accepts
 // (IAM_MAX_TOKEN_LENGTH) is refused here: sent, it would be dropped or
@@ -8,7 +8,7 @@ import { hash } from 'node:crypto';
 import { DependencyUnavailable, InvalidParameter, Unauthenticated } from '../common/oms-errors.js';
 import { IamCircuitOpen, IamQueueFull } from './circuit-breaker.js';
 import type { IamObserver, ValidationOutcome } from './iam-observer.js';
-import type { Identity, TokenValidator } from './identity.js';
+import type { Caller, TokenValidator } from './caller.js';
 import { SingleFlight } from './single-flight.js';
 import { TokenCache } from './token-cache.js';
 
@@ -31,7 +31,7 @@ function outcomeOf(error: unknown): ValidationOutcome {
 
 export class TokenAuthenticator {
   private readonly cache: TokenCache;
-  private readonly inflight = new SingleFlight<Identity>();
+  private readonly inflight = new SingleFlight<Caller>();
   private readonly observer: IamObserver | undefined;
   private readonly maxIamTokenLength: number;
 
@@ -60,7 +60,7 @@ export class TokenAuthenticator {
     token: string | undefined,
     key?: string,
     beforeIam?: () => void,
-  ): Promise<Identity> {
+  ): Promise<Caller> {
     if (token === undefined || token === '') {
       throw new Unauthenticated('the X-Auth-Token header is missing.');
     }
@@ -82,21 +82,21 @@ export class TokenAuthenticator {
     return this.inflight.run(key, () => this.validateAndCache(key, token));
   }
 
-  private async validateAndCache(key: string, token: string): Promise<Identity> {
-    let identity: Identity;
+  private async validateAndCache(key: string, token: string): Promise<Caller> {
+    let caller: Caller;
     try {
-      identity = await this.validator.validate(token);
+      caller = await this.validator.validate(token);
     } catch (error) {
       this.observer?.iamValidation(outcomeOf(error));
       throw error;
     }
     const now = this.now();
-    if (identity.expiresAt <= now) {
+    if (caller.expiresAt <= now) {
       this.observer?.iamValidation('invalid');
       throw new Unauthenticated('the token has expired.');
     }
     this.observer?.iamValidation('valid');
-    this.cache.set(key, identity, now);
-    return identity;
+    this.cache.set(key, caller, now);
+    return caller;
   }
 }

@@ -4,7 +4,7 @@
 // the oldest entry goes. A revoked token therefore keeps working until its
 // entry ages out, as with OpenStack's keystonemiddleware; the TTL bounds it.
 
-import type { Identity } from './identity.js';
+import type { Caller } from './caller.js';
 
 /** Anything that stops being valid at a known time. */
 interface Expiring {
@@ -17,7 +17,7 @@ interface Entry<V> {
   readonly validUntil: number;
 }
 
-export class TokenCache<V extends Expiring = Identity> {
+export class TokenCache<V extends Expiring = Caller> {
   private readonly entries = new Map<string, Entry<V>>();
 
   constructor(

@@ -54,7 +54,7 @@ export function recordAnsweredRequests(
         durationMs: Math.round(reply.elapsedTime * 10) / 10,
         projectId: bounded(params?.project_id),
         taskId: bounded(params?.task_id),
-        userId: (request as AuthenticatedRequest).identity?.userId,
+        userId: (request as AuthenticatedRequest).caller?.userId,
         errorCode: errorCodeOf(reply),
       });
     }

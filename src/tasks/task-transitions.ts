@@ -29,13 +29,15 @@ import {
   type MovedRow,
   type MoveParams,
 } from './task.sql.js';
+import type { Caller } from '../iam/caller.js';
 import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 
-export interface Actor {
-  /** IAM user id, or "scheduler" for moves the service makes itself. */
-  readonly userId: string;
-  readonly requestId: string;
-}
+/**
+ * What a move records of whoever asked for it: the Caller's user id (the
+ * scheduler's own moves say "scheduler") goes into the audit row, with the
+ * request id.
+ */
+export type MoveCaller = Pick<Caller, 'userId'>;
 
 /** What a move withChanges (start) changes besides the status: new keys, options. */
 export interface MoveChanges {
@@ -63,7 +65,8 @@ export class TaskTransitions {
     action: TaskActionName,
     projectId: string,
     taskId: string,
-    actor: Actor,
+    caller: MoveCaller,
+    requestId: string,
     changes: MoveChanges = {},
   ): Promise<MoveResult> {
     const spec: TaskAction = TASK_ACTIONS[action];
@@ -75,8 +78,8 @@ export class TaskTransitions {
       projectId,
       from: spec.from,
       action,
-      userId: actor.userId,
-      requestId: actor.requestId,
+      userId: caller.userId,
+      requestId,
     };
     const run = moveFor(spec, changes, params);
     // A retry is needed only when the task changed status between the move

@@ -9,18 +9,12 @@ import type { FastifyRequest } from 'fastify';
 import { RequireJsonObjectBody } from '../common/json-body.js';
 import { ValidBody, ValidQuery } from '../common/validation.js';
 import { AccessPolicy } from '../iam/access-policy.js';
-import { Caller } from '../iam/auth.guard.js';
-import type { Identity } from '../iam/identity.js';
+import { Caller } from '../iam/caller.js';
 import { ApiOmsErrors } from '../openapi/api-oms-errors.js';
 import { BandwidthPolicyBody, CreateTaskBody, StartTaskBody } from './task.bodies.js';
 import { ApiProjectPath, ApiTaskPath, ListTasksQuery, ProjectId, TaskId } from './task.params.js';
 import { CreatedTask, TaskList, TaskObject } from './task-view.js';
-import type { Actor } from './task-transitions.js';
 import { TasksService } from './tasks.service.js';
-
-function actor(caller: Identity, request: FastifyRequest): Actor {
-  return { userId: caller.userId, requestId: request.id };
-}
 
 @ApiTags('tasks')
 @ApiSecurity('X-Auth-Token')
@@ -41,11 +35,11 @@ export class TasksController {
   async create(
     @ProjectId() projectId: string,
     @ValidBody() body: CreateTaskBody,
-    @Caller() caller: Identity,
+    @Caller() caller: Caller,
     @Req() request: FastifyRequest,
   ): Promise<CreatedTask> {
     this.access.authorize(caller, projectId, 'write');
-    return this.tasks.create(projectId, body, actor(caller, request));
+    return this.tasks.create(projectId, body, caller, request.id);
   }
 
   @Get()
@@ -56,7 +50,7 @@ export class TasksController {
   async list(
     @ProjectId() projectId: string,
     @ValidQuery() query: ListTasksQuery,
-    @Caller() caller: Identity,
+    @Caller() caller: Caller,
   ): Promise<TaskList> {
     this.access.authorize(caller, projectId, 'read');
     return this.tasks.list(projectId, query);
@@ -70,7 +64,7 @@ export class TasksController {
   async show(
     @ProjectId() projectId: string,
     @TaskId() taskId: string,
-    @Caller() caller: Identity,
+    @Caller() caller: Caller,
   ): Promise<TaskObject> {
     this.access.authorize(caller, projectId, 'read');
     return this.tasks.show(projectId, taskId);
@@ -86,11 +80,11 @@ export class TasksController {
   async stop(
     @ProjectId() projectId: string,
     @TaskId() taskId: string,
-    @Caller() caller: Identity,
+    @Caller() caller: Caller,
     @Req() request: FastifyRequest,
   ): Promise<void> {
     this.access.authorize(caller, projectId, 'write');
-    await this.tasks.stop(projectId, taskId, actor(caller, request));
+    await this.tasks.stop(projectId, taskId, caller, request.id);
   }
 
   @Post(':task_id/start')
@@ -104,11 +98,11 @@ export class TasksController {
     @ProjectId() projectId: string,
     @TaskId() taskId: string,
     @ValidBody() body: StartTaskBody,
-    @Caller() caller: Identity,
+    @Caller() caller: Caller,
     @Req() request: FastifyRequest,
   ): Promise<void> {
     this.access.authorize(caller, projectId, 'write');
-    await this.tasks.start(projectId, taskId, body, actor(caller, request));
+    await this.tasks.start(projectId, taskId, body, caller, request.id);
   }
 
   @Delete(':task_id')
@@ -120,11 +114,11 @@ export class TasksController {
   async delete(
     @ProjectId() projectId: string,
     @TaskId() taskId: string,
-    @Caller() caller: Identity,
+    @Caller() caller: Caller,
     @Req() request: FastifyRequest,
   ): Promise<void> {
     this.access.authorize(caller, projectId, 'write');
-    await this.tasks.delete(projectId, taskId, actor(caller, request));
+    await this.tasks.delete(projectId, taskId, caller, request.id);
   }
 
   @Put(':task_id/bandwidth-policy')
@@ -139,7 +133,7 @@ export class TasksController {
     @ProjectId() projectId: string,
     @TaskId() taskId: string,
     @ValidBody() body: BandwidthPolicyBody,
-    @Caller() caller: Identity,
+    @Caller() caller: Caller,
     @Req() request: FastifyRequest,
   ): Promise<void> {
     this.access.authorize(caller, projectId, 'write');
@@ -147,7 +141,8 @@ export class TasksController {
       projectId,
       taskId,
       body.bandwidth_policy,
-      actor(caller, request),
+      caller,
+      request.id,
     );
   }
 }

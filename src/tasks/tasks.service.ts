@@ -23,7 +23,7 @@ import { TaskScheduler } from './task-scheduler.js';
 import { TaskSecretsCipher, type TaskSecrets } from './task-secrets.js';
 import { auditedWrite, findTaskWrite, inTransaction } from './audited-write.js';
 import { INITIAL_STATUS, TASK_EDITS, TaskStatus } from './task-state.js';
-import { TaskTransitions, type Actor, type MoveResult } from './task-transitions.js';
+import { TaskTransitions, type MoveCaller, type MoveResult } from './task-transitions.js';
 import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 import type { BandwidthPeriodBody, CreateTaskBody, StartTaskBody } from './task.bodies.js';
 import {
@@ -60,7 +60,12 @@ export class TasksService {
     @Optional() @Inject(TRANSITION_OBSERVER) private readonly observer?: TransitionObserver,
   ) {}
 
-  async create(projectId: string, body: CreateTaskBody, actor: Actor): Promise<CreatedTask> {
+  async create(
+    projectId: string,
+    body: CreateTaskBody,
+    caller: MoveCaller,
+    requestId: string,
+  ): Promise<CreatedTask> {
     const taskType = body.task_type ?? 'object';
     const source: SourceNode = {
       cloud_type: body.src_node.cloud_type,
@@ -137,8 +142,8 @@ export class TasksService {
               options,
               secrets: this.cipher.seal(secrets, projectId, id),
               migrateSince: body.migrate_since ?? null,
-              userId: actor.userId,
-              requestId: actor.requestId,
+              userId: caller.userId,
+              requestId,
             });
             if (inserted.length === 1) return { id, name: nameFor(id) };
           }
@@ -150,7 +155,7 @@ export class TasksService {
         await execute(tx, LOCK_PROJECT, quotaLock);
         const found = await execute(tx, TASK_CREATED, {
           taskId: tried,
-          requestId: actor.requestId,
+          requestId,
         });
         return found.length === 1 ? { id: tried, name: nameFor(tried) } : undefined;
       },
@@ -187,15 +192,26 @@ export class TasksService {
   }
 
   /** Pauses a migrating task (2 → 3). */
-  async stop(projectId: string, taskId: string, actor: Actor): Promise<void> {
+  async stop(
+    projectId: string,
+    taskId: string,
+    caller: MoveCaller,
+    requestId: string,
+  ): Promise<void> {
     this.wakeIfWaiting(
       projectId,
-      await this.transitions.apply('stop', projectId, parseTaskId(taskId), actor),
+      await this.transitions.apply('stop', projectId, parseTaskId(taskId), caller, requestId),
     );
   }
 
   /** Starts a paused or failed task again (3 or 4 → 1) with fresh keys. */
-  async start(projectId: string, taskIdText: string, body: StartTaskBody, actor: Actor) {
+  async start(
+    projectId: string,
+    taskIdText: string,
+    body: StartTaskBody,
+    caller: MoveCaller,
+    requestId: string,
+  ) {
     const taskId = parseTaskId(taskIdText);
     const task = await this.db.getRepository(TaskEntity).findOne({
       select: { id: true, taskType: true },
@@ -214,7 +230,7 @@ export class TasksService {
       dst_security_token: body.dst_security_token,
       source_cdn_authentication_key: body.source_cdn_authentication_key,
     };
-    await this.transitions.apply('start', projectId, taskId, actor, {
+    await this.transitions.apply('start', projectId, taskId, caller, requestId, {
       secrets: this.cipher.seal(secrets, projectId, taskId),
       options: { migrate_failed_object: body.migrate_failed_object ?? false },
     });
@@ -222,10 +238,15 @@ export class TasksService {
   }
 
   /** Deletes a task that is not running. */
-  async delete(projectId: string, taskId: string, actor: Actor): Promise<void> {
+  async delete(
+    projectId: string,
+    taskId: string,
+    caller: MoveCaller,
+    requestId: string,
+  ): Promise<void> {
     this.wakeIfWaiting(
       projectId,
-      await this.transitions.apply('delete', projectId, parseTaskId(taskId), actor),
+      await this.transitions.apply('delete', projectId, parseTaskId(taskId), caller, requestId),
     );
   }
 
@@ -234,7 +255,8 @@ export class TasksService {
     projectId: string,
     taskIdText: string,
     periods: BandwidthPeriodBody[],
-    actor: Actor,
+    caller: MoveCaller,
+    requestId: string,
   ): Promise<void> {
     const taskId = parseTaskId(taskIdText);
     const policy = plainPeriods(periods);
@@ -248,8 +270,8 @@ export class TasksService {
             projectId,
             policy,
             in: TASK_EDITS[action].in,
-            userId: actor.userId,
-            requestId: actor.requestId,
+            userId: caller.userId,
+            requestId,
           })
         ).length === 1,
       findCommitted: async (tx) => {
@@ -257,7 +279,7 @@ export class TasksService {
           taskId,
           projectId,
           action,
-          requestId: actor.requestId,
+          requestId,
         });
         return found ? true : undefined;
       },

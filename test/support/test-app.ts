@@ -9,7 +9,7 @@ import { createApp } from '../../src/app.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { keystoneAccessKeys } from '../../src/iam/keystone-access-key.store.js';
 import { keystoneTokenValidator } from '../../src/iam/keystone-token.validator.js';
-import type { TokenValidator } from '../../src/iam/identity.js';
+import type { TokenValidator } from '../../src/iam/caller.js';
 import { TaskStatus } from '../../src/tasks/task-state.js';
 import { FakeKeystone } from './fake-keystone.js';
 import { fileDatabaseUrl } from './test-database.js';
