@@ -12,6 +12,11 @@ import { AccessPolicy } from '../iam/access-policy.js';
 import { Caller } from '../iam/caller.js';
 import { ApiOmsErrors } from '../openapi/api-oms-errors.js';
 import { BandwidthPolicyBody, CreateTaskBody, StartTaskBody } from './task.bodies.js';
+import {
+  BANDWIDTH_POLICY_EXAMPLES,
+  CREATE_TASK_EXAMPLES,
+  START_TASK_EXAMPLES,
+} from './task.examples.js';
 import { ApiProjectPath, ApiTaskPath, ListTasksQuery, ProjectId, TaskId } from './task.params.js';
 import { CreatedTask, TaskList, TaskObject } from './task-view.js';
 import { TasksService } from './tasks.service.js';
@@ -30,6 +35,7 @@ export class TasksController {
   @UseInterceptors(RequireJsonObjectBody)
   @ApiOperation({ operationId: 'CreateTask', summary: 'Create a task; it starts by itself' })
   @ApiProjectPath()
+  @ApiBody({ type: CreateTaskBody, examples: CREATE_TASK_EXAMPLES })
   @ApiOkResponse({ type: CreatedTask })
   @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.0077')
   async create(
@@ -92,6 +98,7 @@ export class TasksController {
   @UseInterceptors(RequireJsonObjectBody)
   @ApiOperation({ operationId: 'StartTask', summary: 'Start a paused or failed task again' })
   @ApiTaskPath()
+  @ApiBody({ type: StartTaskBody, examples: START_TASK_EXAMPLES })
   @ApiOkResponse({ description: 'Waiting for a slot; empty body.' })
   @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0067', 'OMS.0070', 'OMS.1009')
   async start(
@@ -126,7 +133,7 @@ export class TasksController {
   @UseInterceptors(RequireJsonObjectBody)
   @ApiOperation({ operationId: 'UpdateBandwidthPolicy', summary: 'Replace the bandwidth policy' })
   @ApiTaskPath()
-  @ApiBody({ type: BandwidthPolicyBody })
+  @ApiBody({ type: BandwidthPolicyBody, examples: BANDWIDTH_POLICY_EXAMPLES })
   @ApiOkResponse({ description: 'Replaced; empty body.' })
   @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.0070', 'OMS.1009')
   async setBandwidthPolicy(
