@@ -10,6 +10,14 @@ export interface BodyExample {
   readonly value: unknown;
 }
 
+const SOURCE = {
+  cloud_type: 'Aliyun',
+  region: 'cn-hangzhou',
+  bucket: 'photos',
+  ak: 'SRC_AK',
+  sk: 'SRC_SK',
+};
+
 const DESTINATION = {
   region: 'cn-north-4',
   bucket: 'photos-copy',
@@ -22,14 +30,7 @@ export const CREATE_TASK_EXAMPLES: Record<string, BodyExample> = {
     summary: 'Objects and folders of a bucket (task_type object)',
     value: {
       task_type: 'object',
-      src_node: {
-        cloud_type: 'Aliyun',
-        region: 'cn-hangzhou',
-        bucket: 'photos',
-        ak: 'SRC_AK',
-        sk: 'SRC_SK',
-        object_key: ['2026/'],
-      },
+      src_node: { ...SOURCE, object_key: ['2026/'] },
       dst_node: DESTINATION,
       description: 'photos of 2026',
       bandwidth_policy: [{ start: '08:00', end: '20:00', max_bandwidth: 10485760 }],
@@ -41,11 +42,7 @@ export const CREATE_TASK_EXAMPLES: Record<string, BodyExample> = {
     value: {
       task_type: 'list',
       src_node: {
-        cloud_type: 'Aliyun',
-        region: 'cn-hangzhou',
-        bucket: 'photos',
-        ak: 'SRC_AK',
-        sk: 'SRC_SK',
+        ...SOURCE,
         list_file: { list_file_key: 'lists/2026.txt', obs_bucket: 'my-lists' },
       },
       dst_node: DESTINATION,
