@@ -12,6 +12,7 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY, FakeKeystone } from './support/fake-keystone.js';
+import { waitUntil } from './support/wait-until.js';
 import { aSecondLater, omsClient, sdkError } from './support/oms-sdk-client.js';
 import {
   developmentBanner,
@@ -141,7 +142,8 @@ test('production: PostgreSQL and IAM from the environment; SIGTERM lets a reques
       method: 'POST',
       headers: { 'X-Auth-Token': token, 'X-Request-Id': 'sigterm-test-1' },
     });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // In flight: IAM has it (and takes 500 ms to answer).
+    await waitUntil('the stop reaching IAM', () => keystone.validationCount(token) === 1);
     service.child.kill('SIGTERM');
     const res = await inFlight;
     assert.equal(res.status, 200);
