@@ -10,7 +10,6 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import type pg from 'pg';
 import { TaskScheduler } from '../src/tasks/task-scheduler.js';
 import { TaskStatus } from '../src/tasks/task-state.js';
-import { FakeKeystone } from './support/fake-keystone.js';
 import { ManualClock } from './support/manual-clock.js';
 import {
   startServiceProcess as startService,
@@ -205,18 +204,17 @@ describe('two service processes on one database', () => {
   const LIMIT = 3;
   const PROJECTS = ['contended-a', 'contended-b', 'contended-c', 'contended-d'];
   const TASKS_PER_PROJECT = 10;
-  let keystone: FakeKeystone;
   let services: ServiceProcess[] = [];
+  /** For its database pool and its Keystone double, which both processes use. */
   let t: TestApp;
 
   before(async () => {
     t = await startTestApp();
     await emptyTables(t.db);
-    keystone = await FakeKeystone.start();
     const env = {
       NODE_ENV: 'production',
       DATABASE_URL: testDatabaseUrl(),
-      IAM_ENDPOINT: keystone.endpoint,
+      IAM_ENDPOINT: t.keystone.endpoint,
       SECRETS_KEY: TEST_SECRETS_KEY.toString('base64'),
       MAX_PARALLEL_TASKS: String(LIMIT),
       SCHEDULER_SWEEP_INTERVAL_MS: '300',
@@ -227,7 +225,6 @@ describe('two service processes on one database', () => {
   after(async () => {
     for (const service of services) service.child.kill('SIGKILL');
     await Promise.all(services.map((service) => service.exited));
-    await keystone.stop();
     await t.close();
   });
 
@@ -235,7 +232,7 @@ describe('two service processes on one database', () => {
     const ports = await Promise.all(services.map((service) => service.port));
     // A client per project per process, so every project is driven through both.
     const clients = PROJECTS.flatMap((project) => {
-      const token = keystone.issue({ projectId: project });
+      const token = t.keystone.issue({ projectId: project });
       return ports.map((port) => ({
         project,
         api: TaskApi.at(`http://127.0.0.1:${port}`, project, token),
