@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClockModule, systemClock, type Clock } from './common/clock.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
@@ -21,18 +22,21 @@ export interface AppDependencies {
   readonly tokenValidator: TokenValidator;
   /** Secrets for access-key signatures; without one, signed requests get 401. */
   readonly accessKeyStore?: AccessKeyStore;
+  /** What the service reads the time from (default: the system's); tests pass a manual one. */
+  readonly clock?: Clock;
 }
 
 @Module({})
 export class AppModule {
   static register(
-    { config, databaseUrl, tokenValidator, accessKeyStore }: AppDependencies,
+    { config, databaseUrl, tokenValidator, accessKeyStore, clock }: AppDependencies,
     metrics: Metrics,
   ): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.register(config),
+        ClockModule.register(clock ?? systemClock),
         TypeOrmModule.forRoot({
           ...dataSourceOptions(config, databaseUrl),
           // Fail fast with a clear message rather than retry for half a minute.

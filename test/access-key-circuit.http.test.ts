@@ -12,6 +12,7 @@ import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY } from './support/fake-keystone.js';
 import { parseMetrics, valueOf } from './support/metrics-text.js';
+import { waitUntil } from './support/wait-until.js';
 import { sendSigned, type AccessKeyPair } from './support/sdk-signing.js';
 import {
   assertOmsError,
@@ -151,7 +152,10 @@ describe('token checks and credential reads do not share connections', () => {
       Array.from({ length: STUCK }, () => stop(t, PROJECT, '1', t.keystone.issue())),
     );
     // Until the stuck validations hold every connection they may have.
-    while (t.keystone.validationCount() < 64) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(
+      () => `only ${t.keystone.validationCount()} validations reached IAM`,
+      () => t.keystone.validationCount() >= 64,
+    );
 
     const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
     const other = t.keystone.addAccessKey({ userId: USER, projectId: PROJECT });

@@ -29,6 +29,7 @@ import {
   taskStatus,
   testDatabaseUrl,
 } from './support/test-app.js';
+import { waitUntil } from './support/wait-until.js';
 import { recreateTestDatabase } from './support/test-database.js';
 import { ThrowawayPostgres } from './support/throwaway-postgres.js';
 
@@ -356,12 +357,15 @@ describe('the network to the database stalls', () => {
       }
 
       proxy.thaw();
-      let recovered;
-      for (let attempt = 0; attempt < 50 && recovered?.status !== 200; attempt++) {
-        if (attempt > 0) await sleep(200);
-        recovered = await stop(t, PROJECT, ids[0], token);
-      }
-      await assertStopped(t.db, recovered!, ids[0], paused);
+      const recovered = await waitUntil(
+        'a stop to succeed once the network is back',
+        async () => {
+          const res = await stop(t, PROJECT, ids[0], token);
+          return res.status === 200 && res;
+        },
+        { everyMs: 200 },
+      );
+      await assertStopped(t.db, recovered, ids[0], paused);
       for (const id of ids.slice(1)) {
         assert.equal(await taskStatus(t.db, id), TaskStatus.Migrating);
         assert.deepEqual(await auditRows(t.db, id), []);

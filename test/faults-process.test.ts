@@ -11,7 +11,6 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { TaskStatus } from '../src/tasks/task-state.js';
 import { FakeKeystone } from './support/fake-keystone.js';
 import {
   killServiceProcess,
@@ -19,7 +18,9 @@ import {
   type ServiceProcess,
 } from './support/service-process.js';
 import { checkLedger, seedMigratingTasks, StopLoad } from './support/stop-load.js';
-import { auditRows, taskStatus, testDatabaseUrl } from './support/test-app.js';
+import { testDatabaseUrl } from './support/test-app.js';
+import { waitUntil } from './support/wait-until.js';
+import { assertPaused } from './support/stop-checks.js';
 
 const USER = 'u-faults-process';
 
@@ -154,11 +155,17 @@ describe('SIGTERM', () => {
       socket.on('data', (chunk) => (received += chunk));
       const closed = new Promise((resolve) => socket.on('close', resolve));
       socket.write(raw(busy, 'sigterm-busy'));
-      await waitUntil(async () => (await lockWaiters()) > 0, 'the stop to wait for the lock');
+      await waitUntil('the stop to wait for the lock', async () => (await lockWaiters()) > 0, {
+        timeoutMs: 15_000,
+      });
 
       service.child.kill('SIGTERM');
-      await waitUntil(async () => !(await accepts(port)), 'new connections to be refused');
+      await waitUntil('new connections to be refused', async () => !(await accepts(port)), {
+        timeoutMs: 15_000,
+      });
       socket.write(raw(pipelined, 'sigterm-pipelined'));
+      // A real process that must not exit: nothing marks "would have exited
+      // by now", so it is given 300 ms of real time to do it.
       await sleep(300);
       assert.equal(service.child.exitCode, null, 'exited with a request in flight');
 
@@ -175,12 +182,7 @@ describe('SIGTERM', () => {
         [busy, 'sigterm-busy'],
         [pipelined, 'sigterm-pipelined'],
       ]) {
-        assert.equal(await taskStatus(db, id), TaskStatus.Paused);
-        const rows = await auditRows(db, id);
-        assert.deepEqual(
-          rows.map((row) => row.request_id),
-          [requestId],
-        );
+        await assertPaused(db, id, { projectId: project, userId: USER, requestId });
       }
       assert.match(service.output(), /SIGTERM: finishing requests in flight/);
     } finally {
@@ -191,14 +193,6 @@ describe('SIGTERM', () => {
     }
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, what: string, ms = 15_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** How many sessions wait for a row lock in a stop's statement. */
 async function lockWaiters(): Promise<number> {

@@ -18,6 +18,7 @@ import fc from 'fast-check';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { rawExchange, type RawOutcome } from './support/raw-exchange.js';
 import { FAKE_SERVICE_IDENTITY } from './support/fake-keystone.js';
+import { assertPaused } from './support/stop-checks.js';
 import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 20261128);
@@ -840,8 +841,7 @@ describe('slow clients are cut off (REQUEST_TIMEOUT_MS)', () => {
         timeoutMs: ANSWER_BOUND_MS,
       });
       assert.equal(outcome.kind === 'answer' && outcome.status, 200, JSON.stringify(outcome));
-      const { rows } = await t.db.query('SELECT status FROM tasks WHERE id = $1', [id]);
-      assert.equal(rows[0].status, TaskStatus.Paused);
+      await assertPaused(t.db, id, { projectId: PROJECT, userId: 'u-slow' });
     } finally {
       t.keystone.delayMs = 0;
       await t.db.query('DELETE FROM task_transitions WHERE task_id = $1', [id]);

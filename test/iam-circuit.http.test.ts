@@ -2,20 +2,19 @@
 // threshold of consecutive failures IAM stops receiving every request (they
 // fail fast with 503 and change nothing), one probe goes through per
 // interval, cached tokens keep working, and IAM's recovery closes the circuit.
+// The interval passes on the app's ManualClock, not in real time.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
+import { ManualClock } from './support/manual-clock.js';
 import { parseMetrics, valueOf } from './support/metrics-text.js';
 import { assertOmsError, assertStopped, assertUnchanged, stop } from './support/stop-checks.js';
 import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
 
 const PROJECT = 'circuit-project';
 const THRESHOLD = 3;
-// Long enough that the few requests each step sends while the circuit is
-// open fall within one interval even on a busy machine.
 const PROBE_INTERVAL_MS = 1000;
 const FAST_FAILS = 4;
 
@@ -26,8 +25,10 @@ async function metric(t: TestApp, name: string, labels: Record<string, string>) 
 for (const mode of ['error', 'reset', 'hang'] as const) {
   describe(`IAM keeps failing (${mode})`, () => {
     let t: TestApp;
+    const clock = new ManualClock();
     before(async () => {
       t = await startTestApp({
+        clock,
         env: {
           IAM_TIMEOUT_MS: '300',
           IAM_CIRCUIT_FAILURE_THRESHOLD: String(THRESHOLD),
@@ -79,11 +80,14 @@ for (const mode of ['error', 'reset', 'hang'] as const) {
 
       // After the interval exactly one probe reaches IAM; it fails, the circuit stays open.
       const again = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
-      await sleep(PROBE_INTERVAL_MS + 50);
+      await clock.advance(PROBE_INTERVAL_MS - 1);
+      assertOmsError(await stop(t, PROJECT, again, fresh()), 503, 'OMS.2004');
+      assert.equal(t.keystone.validationCount(), atOpen, 'a probe before the interval');
+      await clock.advance(1);
       assertOmsError(await stop(t, PROJECT, again, fresh()), 503, 'OMS.2004');
       assertOmsError(await stop(t, PROJECT, again, fresh()), 503, 'OMS.2004');
       assert.equal(t.keystone.validationCount(), atOpen + 1, 'one probe per interval');
-      await sleep(PROBE_INTERVAL_MS + 50);
+      await clock.advance(PROBE_INTERVAL_MS);
       assertOmsError(await stop(t, PROJECT, again, fresh()), 503, 'OMS.2004');
       assert.equal(t.keystone.validationCount(), atOpen + 2, 'probes continue');
       assert.equal(
@@ -94,7 +98,7 @@ for (const mode of ['error', 'reset', 'hang'] as const) {
 
       // IAM recovers: the next probe succeeds and closes the circuit.
       t.keystone.mode = 'ok';
-      await sleep(PROBE_INTERVAL_MS + 50);
+      await clock.advance(PROBE_INTERVAL_MS);
       const user = { projectId: PROJECT, userId: 'fresh-user' };
       await assertStopped(t.db, await stop(t, PROJECT, again, fresh()), again, user);
       assert.equal(

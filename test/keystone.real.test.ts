@@ -15,15 +15,22 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { aSecondLater, omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
-import { assertOmsError, assertStopped, assertUnchanged, stop } from './support/stop-checks.js';
+import {
+  assertOmsError,
+  assertPaused,
+  assertStopped,
+  assertUnchanged,
+  stop,
+} from './support/stop-checks.js';
+import { ManualClock } from './support/manual-clock.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
+import { waitUntil } from './support/wait-until.js';
 
 const run = promisify(execFile);
 
@@ -95,6 +102,7 @@ describe('real Keystone', { skip: skipReason !== undefined }, () => {
   const keystone = new URL(ks.KEYSTONE_URL);
   let proxy: TcpProxy;
   let t: TestApp;
+  let clock: ManualClock;
 
   async function keystoneCall(
     method: string,
@@ -137,21 +145,24 @@ describe('real Keystone', { skip: skipReason !== undefined }, () => {
   }
 
   async function untilKeystoneAnswers(): Promise<void> {
-    for (let i = 0; i < 600; i++) {
-      const ok = await fetch(ks.KEYSTONE_URL, { signal: AbortSignal.timeout(2000) }).then(
-        (res) => res.status === 200,
-        () => false,
-      );
-      if (ok) return;
-      await sleep(100);
-    }
-    assert.fail('Keystone did not answer within 60 s');
+    await waitUntil(
+      'Keystone to answer',
+      () =>
+        fetch(ks.KEYSTONE_URL, { signal: AbortSignal.timeout(2000) }).then(
+          (res) => res.status === 200,
+          () => false,
+        ),
+      { timeoutMs: 60_000, everyMs: 100 },
+    );
   }
 
   before(async () => {
     await untilKeystoneAnswers();
     proxy = await TcpProxy.start(keystone.hostname, Number(keystone.port || 80));
+    // The service's caches age by this clock; Keystone's own time is real.
+    clock = new ManualClock();
     t = await startTestApp({
+      clock,
       env: {
         IAM_ENDPOINT: `http://127.0.0.1:${proxy.port}${keystone.pathname}`,
         // Reading other users' EC2 credentials and role assignments needs
@@ -214,7 +225,7 @@ describe('real Keystone', { skip: skipReason !== undefined }, () => {
     });
     assert.equal(revoked.status, 204);
     await emptyTables(t.db);
-    await sleep(CACHE_TTL_SECONDS * 1000 + 500);
+    await clock.advance(CACHE_TTL_SECONDS * 1000);
     const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
     const res = await stop(t, PROJECT, id, token);
     assertOmsError(res, 401, 'APIGW.0301');
@@ -259,13 +270,8 @@ describe('real Keystone', { skip: skipReason !== undefined }, () => {
     }
   }
 
-  async function assertPausedBy(taskId: string, userId: string) {
-    const { rows } = await t.db.query(
-      'SELECT t.status, a.user_id FROM tasks t JOIN task_transitions a ON a.task_id = t.id WHERE t.id = $1',
-      [taskId],
-    );
-    assert.deepEqual(rows, [{ status: TaskStatus.Paused, user_id: userId }]);
-  }
+  const assertPausedBy = (taskId: string, userId: string) =>
+    assertPaused(t.db, taskId, { projectId: PROJECT, userId });
 
   test('an EC2 credential made in Keystone signs a stop (official SDK core) that pauses a task', () =>
     withEc2Credential(ks.KEYSTONE_DEMO_USER_ID, async (oms) => {
@@ -292,7 +298,7 @@ describe('real Keystone', { skip: skipReason !== undefined }, () => {
       const first = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
       assert.equal((await oms.stopTask(first)).httpStatusCode, 200);
       await deleteIt();
-      await sleep(CACHE_TTL_SECONDS * 1000 + 500);
+      await clock.advance(CACHE_TTL_SECONDS * 1000);
       await emptyTables(t.db);
       const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
       const err = await sdkError(oms.stopTask(id));

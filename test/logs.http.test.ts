@@ -4,9 +4,9 @@
 // route pattern and no headers; and no token anywhere.
 
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { DependencyUnavailable } from '../src/common/oms-errors.js';
 import type { LogLevel } from '../src/config/config.js';
@@ -14,7 +14,7 @@ import type { Caller, TokenValidator } from '../src/iam/caller.js';
 import { KeystoneTokenValidator } from '../src/iam/keystone-token.validator.js';
 import { JsonLogger } from '../src/logging/json-logger.js';
 import { TaskStatus } from '../src/tasks/task-state.js';
-import { assertOmsError, assertStopped, stopPath } from './support/stop-checks.js';
+import { assertOmsError, assertPaused, assertStopped, stopPath } from './support/stop-checks.js';
 import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
 
 const PROJECT = 'logs-project';
@@ -181,39 +181,64 @@ describe('JSON log lines with request ids', () => {
   });
 });
 
-/** Sends the head, waits, then the body: the body arrives in an event of its own. */
-async function slowBodyStop(port: number, path: string, token: string): Promise<string> {
-  const body = '{"slow":true}';
-  const socket = connect(port, '127.0.0.1');
+/**
+ * A stop whose body trickles in: the head, and once the server has parsed
+ * it (its 'request' event), half the body; then `meanwhile` runs to its
+ * end; then the rest. Returns the raw answer.
+ */
+async function tricklingStop(
+  t: TestApp,
+  path: string,
+  token: string,
+  meanwhile: () => Promise<void>,
+): Promise<string> {
+  const body = '{"trickled":"in two halves"}';
+  const socket = connect(t.port, '127.0.0.1');
   let answer = '';
   socket.on('data', (chunk) => (answer += chunk));
-  const closed = new Promise((resolve) => socket.on('close', resolve));
-  await new Promise((resolve) => socket.on('connect', resolve));
-  socket.write(
+  const closed = once(socket, 'close');
+  await once(socket, 'connect');
+  const headParsed = once(t.server, 'request');
+  const write = (text: string) => new Promise((resolve) => socket.write(text, resolve));
+  await write(
     `POST ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Auth-Token: ${token}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
   );
-  await sleep(150);
-  socket.write(body);
+  await headParsed;
+  await write(body.slice(0, 10));
+  await meanwhile();
+  await write(body.slice(10));
   await closed;
   return answer;
 }
 
-test('a body that arrives later does not lose the request id', async () => {
+test('a request whose body trickles in, and one refused meanwhile, each keep their own request id', async () => {
   const log = capturingLogger('info');
-  const t = await startTestApp({ logger: log.logger, env: { IAM_TIMEOUT_MS: '300' } });
+  const t = await startTestApp({ logger: log.logger });
   try {
-    t.keystone.mode = 'error';
+    await emptyTables(t.db);
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const token = t.keystone.issue({ projectId: PROJECT, userId: 'log-user' });
     const start = log.raw.length;
-    const answer = await slowBodyStop(t.port, stopPath(PROJECT, '1'), t.keystone.issue());
-    assert.match(answer, /^HTTP\/1\.1 503 /);
-    const requestId = /x-request-id: (\S+)/i.exec(answer)![1];
-    const lines = log.lines().slice(start);
+    let refusedId = '';
+    const answer = await tricklingStop(t, stopPath(PROJECT, id), token, async () => {
+      const refused = await request(t.server).post(stopPath(PROJECT, id)).timeout(10_000);
+      refusedId = assertOmsError(refused, 401, 'APIGW.0301').request_id;
+    });
+    assert.match(answer, /^HTTP\/1\.1 200 /);
+    const trickledId = /^x-request-id: (\S+)/im.exec(answer)![1];
+    assert.notEqual(trickledId, refusedId);
+    // The pause is recorded under the trickled request's own id.
+    await assertPaused(t.db, id, { projectId: PROJECT, userId: 'log-user', requestId: trickledId });
+    const access = log
+      .lines()
+      .slice(start)
+      .filter((line) => line.context === 'Access');
     assert.deepEqual(
-      lines.map((line) => [line.context, line.request_id]),
+      access.map((line) => [line.request_id, line.status, line.user_id]),
       [
-        ['OmsExceptionFilter', requestId],
-        ['Access', requestId],
+        [refusedId, 401, undefined],
+        [trickledId, 200, 'log-user'],
       ],
     );
   } finally {

@@ -1,13 +1,14 @@
 // Per-credential and per-project rate limits over HTTP: past the burst a
 // request is 429 APIGW.0308 with Retry-After and changes nothing; other
 // credentials and projects are not affected; waiting Retry-After is enough.
+// Time is the app's ManualClock: buckets refill only when a test advances it.
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY } from './support/fake-keystone.js';
+import { ManualClock } from './support/manual-clock.js';
 import { sdkDate, sendRaw, sendSigned, type AccessKeyPair } from './support/sdk-signing.js';
 import {
   assertOmsError,
@@ -29,10 +30,7 @@ import {
 const PROJECT = 'rate-project-1';
 const OTHER_PROJECT = 'rate-project-2';
 
-/**
- * Stops one fresh task per token, back to back: the tasks are made first, so
- * that the requests fall within one refill interval even on a busy machine.
- */
+/** Stops one fresh task per token, back to back (the clock stands still meanwhile). */
 async function stopsInABurst(t: TestApp, projectId: string, tokens: string[]) {
   const ids: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
@@ -58,8 +56,10 @@ async function assertStops(t: TestApp, projectId: string, token: string, userId:
 
 describe('per credential', () => {
   let t: TestApp;
+  const clock = new ManualClock();
   before(async () => {
     t = await startTestApp({
+      clock,
       env: { RATE_LIMIT_CREDENTIAL_RPS: '1', RATE_LIMIT_CREDENTIAL_BURST: '2' },
     });
   });
@@ -78,7 +78,11 @@ describe('per credential', () => {
     const other = t.keystone.issue({ projectId: PROJECT, userId: 'u2' });
     await assertStops(t, PROJECT, other, 'u2');
 
-    await sleep(1100); // Retry-After: 1
+    // Not a moment before Retry-After: 1 has passed...
+    await clock.advance(999);
+    await assertThrottled(t, await stop(t, PROJECT, ids[2], token), ids[2], /credential/);
+    // ...and then it is enough.
+    await clock.advance(1);
     await assertStops(t, PROJECT, token, 'u1');
   });
 
@@ -90,12 +94,56 @@ describe('per credential', () => {
     assertOmsError(await stop(t, PROJECT, '1', bogus), 429, 'APIGW.0308');
     assert.equal(t.keystone.validationCount(bogus), 2);
   });
+});
 
-  test('health and metrics are not rate limited', async () => {
+describe('health and metrics, with every limit used up', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({
+      clock: new ManualClock(), // no bucket refills during the test
+      env: {
+        RATE_LIMIT_CREDENTIAL_RPS: '1',
+        RATE_LIMIT_CREDENTIAL_BURST: '2',
+        RATE_LIMIT_PROJECT_RPS: '1',
+        RATE_LIMIT_PROJECT_BURST: '2',
+        RATE_LIMIT_UNPROVEN_RPS: '1',
+        RATE_LIMIT_UNPROVEN_BURST: '2',
+      },
+    });
+  });
+  after(async () => t.close());
+  beforeEach(async () => emptyTables(t.db));
+
+  test('are not rate limited', async () => {
+    // Every client here is 127.0.0.1. Token a: two stops (new, then cached)
+    // use up its bucket and the project's; b is new, so it takes the
+    // address's second unproven slot and meets the project's limit; c is new
+    // and meets the address's limit.
+    const [a, b, c] = ['a', 'b', 'c'].map((user) =>
+      t.keystone.issue({ projectId: PROJECT, userId: `user-${user}` }),
+    );
+    const { ids, answers } = await stopsInABurst(t, PROJECT, [a, a, a, b, c]);
+    await assertStopped(t.db, answers[0], ids[0], { projectId: PROJECT, userId: 'user-a' });
+    await assertStopped(t.db, answers[1], ids[1], { projectId: PROJECT, userId: 'user-a' });
+    await assertThrottled(t, answers[2], ids[2], /credential/);
+    await assertThrottled(t, answers[3], ids[3], /project/);
+    await assertThrottled(t, answers[4], ids[4], /client address/);
+
     for (let i = 0; i < 5; i++) {
-      assert.equal((await request(t.server).get('/health/live')).status, 200);
-      assert.equal((await request(t.server).get('/metrics')).status, 200);
+      for (const path of ['/health/live', '/health/ready', '/metrics']) {
+        // With a credential of each kind, and none: none of them is counted.
+        for (const token of [a, b, c, undefined]) {
+          const req = request(t.server).get(path).timeout(10_000);
+          const res = await (token === undefined ? req : req.set('X-Auth-Token', token));
+          assert.equal(res.status, 200, `${path}: ${res.status} ${res.text}`);
+        }
+      }
     }
+
+    // The limits are still used up: it was not time that let them through.
+    await assertThrottled(t, await stop(t, PROJECT, ids[2], a), ids[2], /credential/);
+    await assertThrottled(t, await stop(t, PROJECT, ids[3], b), ids[3], /project/);
+    await assertThrottled(t, await stop(t, PROJECT, ids[4], c), ids[4], /client address/);
   });
 });
 
@@ -130,8 +178,10 @@ function signedStop(t: TestApp, key: AccessKeyPair, taskId: string, from?: strin
 describe('per credential, for access keys: counted once the signature is proven', () => {
   let t: TestApp;
   let victim: AccessKeyPair;
+  const clock = new ManualClock();
   before(async () => {
     t = await startTestApp({
+      clock,
       env: {
         ...FAKE_SERVICE_IDENTITY,
         RATE_LIMIT_CREDENTIAL_RPS: '1',
@@ -161,7 +211,7 @@ describe('per credential, for access keys: counted once the signature is proven'
   });
 
   test("the key's own proven requests are counted: the third in a burst is 429", async () => {
-    await sleep(2100); // the bucket full again after the test before
+    await clock.advance(2000); // the bucket full again after the test before
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push(await insertTask(t.db, PROJECT, TaskStatus.Migrating));
     const answers = [];
@@ -180,6 +230,7 @@ describe('per client address, for credentials not yet proven', () => {
   let victim: AccessKeyPair;
   before(async () => {
     t = await startTestApp({
+      clock: new ManualClock(), // the six requests of the flood fall within one refill
       env: {
         ...FAKE_SERVICE_IDENTITY,
         RATE_LIMIT_UNPROVEN_RPS: '1',
@@ -242,8 +293,10 @@ describe('per client address, for credentials not yet proven', () => {
 
 describe('per project', () => {
   let t: TestApp;
+  const clock = new ManualClock();
   before(async () => {
     t = await startTestApp({
+      clock,
       env: { RATE_LIMIT_PROJECT_RPS: '1', RATE_LIMIT_PROJECT_BURST: '2' },
     });
   });
@@ -263,14 +316,16 @@ describe('per project', () => {
     const elsewhere = t.keystone.issue({ projectId: OTHER_PROJECT, userId: 'user-d' });
     await assertStops(t, OTHER_PROJECT, elsewhere, 'user-d');
 
-    await sleep(1100);
+    await clock.advance(999);
+    await assertThrottled(t, await stop(t, PROJECT, ids[2], tokens[2]), ids[2], /project/);
+    await clock.advance(1);
     await assertStops(t, PROJECT, tokens[2], 'user-c');
   });
 
   test("tokens of another project cannot use up this project's allowance", async () => {
     // The path names PROJECT, but the tokens are OTHER_PROJECT's: they are
     // counted against OTHER_PROJECT and refused with 403.
-    await sleep(2100); // let both buckets fill up again
+    await clock.advance(2000); // let both buckets fill up again
     const intruder = t.keystone.issue({ projectId: OTHER_PROJECT, userId: 'intruder' });
     const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
     assertOmsError(await stop(t, PROJECT, id, intruder), 403, 'OMS.0206');

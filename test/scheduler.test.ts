@@ -1,14 +1,16 @@
 // The scheduler: who is admitted first, how many, when, and that two
 // service processes on one database never admit past a project's limit or
 // admit a task twice. The audit trail is the witness: replaying it per
-// project must never show more than the limit migrating.
+// project must never show more than the limit migrating. In one process the
+// tests wait for the scheduler to be idle (TaskScheduler.whenIdle), and its
+// sweep runs when a ManualClock is advanced, not after a delay.
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type pg from 'pg';
 import { TaskScheduler } from '../src/tasks/task-scheduler.js';
 import { TaskStatus } from '../src/tasks/task-state.js';
-import { FakeKeystone } from './support/fake-keystone.js';
+import { ManualClock } from './support/manual-clock.js';
 import {
   startServiceProcess as startService,
   type ServiceProcess,
@@ -18,10 +20,12 @@ import {
   emptyTables,
   insertTask,
   startTestApp,
+  taskStatus,
   TEST_SECRETS_KEY,
   testDatabaseUrl,
   type TestApp,
 } from './support/test-app.js';
+import { waitUntil } from './support/wait-until.js';
 
 interface AuditEvent {
   id: string;
@@ -82,12 +86,15 @@ describe('admission in one process', () => {
   let scheduler: TaskScheduler;
 
   before(async () => {
-    // Sweeps an hour apart: whatever moves here moves because it was woken.
+    // The sweep is on, but its clock never moves: after the one sweep at
+    // start-up, whatever moves here moves because it was woken.
     t = await startTestApp({
-      env: { MAX_PARALLEL_TASKS: '2', SCHEDULER_SWEEP_INTERVAL_MS: '3600000' },
+      clock: new ManualClock(),
+      env: { MAX_PARALLEL_TASKS: '2', SCHEDULER_SWEEP_INTERVAL_MS: '60000' },
     });
     api = new TaskApi(t, PROJECT, t.keystone.issue({ projectId: PROJECT }));
     scheduler = t.app.get(TaskScheduler);
+    await scheduler.whenIdle();
   });
   after(async () => t.close());
   beforeEach(async () => emptyTables(t.db));
@@ -145,41 +152,48 @@ describe('admission in one process', () => {
   });
 
   test('create, stop, start and delete wake it at once', async () => {
+    // Each answer comes after the scheduler was woken; whenIdle() waits for
+    // the pass it was woken for, so a status read then is its outcome.
+    const settled = async (id: string) => {
+      await scheduler.whenIdle();
+      return (await api.show(id)).body.status;
+    };
     const a = (await api.create()).body.id;
     const b = (await api.create()).body.id;
     const c = (await api.create()).body.id;
-    await api.waitForStatus(a, [2], 3000);
-    await api.waitForStatus(b, [2], 3000);
-    assert.equal((await api.show(c)).body.status, TaskStatus.Waiting, 'the limit is 2');
+    assert.equal(await settled(a), TaskStatus.Migrating);
+    assert.equal(await settled(b), TaskStatus.Migrating);
+    assert.equal(await settled(c), TaskStatus.Waiting, 'the limit is 2');
 
     assert.equal((await api.stop(a)).status, 200); // frees a slot
-    await api.waitForStatus(c, [2], 3000);
+    assert.equal(await settled(c), TaskStatus.Migrating);
 
     assert.equal((await api.start(a)).status, 200); // back in the queue, no slot
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal((await api.show(a)).body.status, TaskStatus.Waiting);
+    assert.equal(await settled(a), TaskStatus.Waiting);
 
     assert.equal((await api.stop(b)).status, 200);
-    await api.waitForStatus(a, [2], 3000);
+    assert.equal(await settled(a), TaskStatus.Migrating);
 
     // A delete of a waiting task in a full project wakes it too; it finds nothing to do.
     const d = (await api.create()).body.id;
     assert.equal((await api.delete(d)).status, 200);
+    await scheduler.whenIdle();
     assert.deepEqual(peakMigrating(await auditEvents(t.db)), new Map([[PROJECT, 2]]));
   });
 
   test('the sweep finds waiting tasks nobody woke it for', async () => {
-    const sweeping = await startTestApp({ env: { SCHEDULER_SWEEP_INTERVAL_MS: '100' } });
+    const clock = new ManualClock();
+    const sweeping = await startTestApp({ clock, env: { SCHEDULER_SWEEP_INTERVAL_MS: '60000' } });
     try {
+      const swept = sweeping.app.get(TaskScheduler);
+      await swept.whenIdle(); // the sweep at start-up, before the task exists
       const id = await waiting(2, 1, 'project-swept');
-      const deadline = Date.now() + 5000;
-      while (
-        (await sweeping.db.query('SELECT status FROM tasks WHERE id = $1', [id])).rows[0].status !==
-        2
-      ) {
-        assert.ok(Date.now() < deadline, 'the sweep never admitted the task');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await clock.advance(59_999);
+      await swept.whenIdle();
+      assert.equal(await taskStatus(t.db, id), TaskStatus.Waiting, 'admitted before the sweep');
+      await clock.advance(1);
+      await swept.whenIdle();
+      assert.equal(await taskStatus(t.db, id), TaskStatus.Migrating, 'the sweep did not admit it');
     } finally {
       await sweeping.close();
     }
@@ -190,18 +204,17 @@ describe('two service processes on one database', () => {
   const LIMIT = 3;
   const PROJECTS = ['contended-a', 'contended-b', 'contended-c', 'contended-d'];
   const TASKS_PER_PROJECT = 10;
-  let keystone: FakeKeystone;
   let services: ServiceProcess[] = [];
+  /** For its database pool and its Keystone double, which both processes use. */
   let t: TestApp;
 
   before(async () => {
     t = await startTestApp();
     await emptyTables(t.db);
-    keystone = await FakeKeystone.start();
     const env = {
       NODE_ENV: 'production',
       DATABASE_URL: testDatabaseUrl(),
-      IAM_ENDPOINT: keystone.endpoint,
+      IAM_ENDPOINT: t.keystone.endpoint,
       SECRETS_KEY: TEST_SECRETS_KEY.toString('base64'),
       MAX_PARALLEL_TASKS: String(LIMIT),
       SCHEDULER_SWEEP_INTERVAL_MS: '300',
@@ -212,7 +225,6 @@ describe('two service processes on one database', () => {
   after(async () => {
     for (const service of services) service.child.kill('SIGKILL');
     await Promise.all(services.map((service) => service.exited));
-    await keystone.stop();
     await t.close();
   });
 
@@ -220,7 +232,7 @@ describe('two service processes on one database', () => {
     const ports = await Promise.all(services.map((service) => service.port));
     // A client per project per process, so every project is driven through both.
     const clients = PROJECTS.flatMap((project) => {
-      const token = keystone.issue({ projectId: project });
+      const token = t.keystone.issue({ projectId: project });
       return ports.map((port) => ({
         project,
         api: TaskApi.at(`http://127.0.0.1:${port}`, project, token),
@@ -269,21 +281,24 @@ describe('two service processes on one database', () => {
 
     // Drain: keep freeing slots (stop whatever migrates) until every task
     // has had its turn. Nothing is restarted, so this ends.
-    const deadline = Date.now() + 60_000;
     const everAdmitted = async () =>
       new Set(
         (await auditEvents(t.db)).filter((e) => e.action === 'admit').map((e) => Number(e.task_id)),
       );
-    while ((await everAdmitted()).size < created.length) {
-      assert.ok(Date.now() < deadline, 'waiting tasks were never admitted');
-      const migrating = await t.db.query('SELECT id, project_id FROM tasks WHERE status = 2');
-      await Promise.all(
-        migrating.rows.map((row) =>
-          clients.find((c) => c.project === row.project_id)!.api.stop(row.id),
-        ),
-      );
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await waitUntil(
+      'waiting tasks were never admitted',
+      async () => {
+        if ((await everAdmitted()).size >= created.length) return true;
+        const migrating = await t.db.query('SELECT id, project_id FROM tasks WHERE status = 2');
+        await Promise.all(
+          migrating.rows.map((row) =>
+            clients.find((c) => c.project === row.project_id)!.api.stop(row.id),
+          ),
+        );
+        return false;
+      },
+      { timeoutMs: 60_000, everyMs: 200 },
+    );
     watching = false;
     await watcher;
 

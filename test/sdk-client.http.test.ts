@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY, type FakeAccessKey } from './support/fake-keystone.js';
 import { aSecondLater, omsClient, sdkError, type OmsClient } from './support/oms-sdk-client.js';
-import { assertUnchanged } from './support/stop-checks.js';
+import { assertPaused, assertUnchanged } from './support/stop-checks.js';
 import { createBody, startBody } from './support/task-api.js';
 import {
   auditRows,
@@ -39,13 +39,8 @@ describe('the official SDK core, signing with an access key', () => {
     return omsClient(endpoint, { accessKey, secretKey, projectId });
   }
 
-  async function assertPausedBy(taskId: string, userId: string) {
-    assert.equal(await taskStatus(t.db, taskId), TaskStatus.Paused);
-    const rows = await auditRows(t.db, taskId);
-    assert.equal(rows.length, 1);
-    assert.equal(rows[0].user_id, userId);
-    assert.equal(rows[0].project_id, PROJECT);
-  }
+  const assertPausedBy = (taskId: string, userId: string) =>
+    assertPaused(t.db, taskId, { projectId: PROJECT, userId });
 
   test('stop pauses a migrating task; stopping it again is OMS.0066', async () => {
     const oms = client({ userId: 'sdk-user' });

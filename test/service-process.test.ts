@@ -12,6 +12,8 @@ import { after, test } from 'node:test';
 import pg from 'pg';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { FAKE_SERVICE_IDENTITY, FakeKeystone } from './support/fake-keystone.js';
+import { waitUntil } from './support/wait-until.js';
+import { assertPaused } from './support/stop-checks.js';
 import { aSecondLater, omsClient, sdkError } from './support/oms-sdk-client.js';
 import {
   developmentBanner,
@@ -19,13 +21,7 @@ import {
   waitForOutput as waitFor,
 } from './support/service-process.js';
 import { createBody, startBody, TaskApi } from './support/task-api.js';
-import {
-  auditRows,
-  insertTask,
-  taskStatus,
-  TEST_SECRETS_KEY,
-  testDatabaseUrl,
-} from './support/test-app.js';
+import { insertTask, TEST_SECRETS_KEY, testDatabaseUrl } from './support/test-app.js';
 
 const scratch: string[] = [];
 after(() => scratch.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -141,16 +137,17 @@ test('production: PostgreSQL and IAM from the environment; SIGTERM lets a reques
       method: 'POST',
       headers: { 'X-Auth-Token': token, 'X-Request-Id': 'sigterm-test-1' },
     });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // In flight: IAM has it (and takes 500 ms to answer).
+    await waitUntil('the stop reaching IAM', () => keystone.validationCount(token) === 1);
     service.child.kill('SIGTERM');
     const res = await inFlight;
     assert.equal(res.status, 200);
     assert.equal(await service.exited, 0);
-    assert.equal(await taskStatus(db, id), TaskStatus.Paused);
-    const audit = await auditRows(db, id);
-    assert.equal(audit.length, 1);
-    assert.equal(audit[0].user_id, 'operator-7');
-    assert.equal(audit[0].request_id, 'sigterm-test-1');
+    await assertPaused(db, id, {
+      projectId: project,
+      userId: 'operator-7',
+      requestId: 'sigterm-test-1',
+    });
 
     // Logs are JSON lines, and the token is in none of them.
     const lines = service.output().trim().split('\n');
@@ -250,8 +247,7 @@ test('production with an IAM service identity: the official SDK core signs a sto
     const key = keystone.addAccessKey({ projectId: project, userId: 'sdk-operator' });
     const oms = omsClient(`http://127.0.0.1:${port}`, { ...key, projectId: project });
     assert.equal((await oms.stopTask(id)).httpStatusCode, 200);
-    assert.equal(await taskStatus(db, id), TaskStatus.Paused);
-    assert.equal((await auditRows(db, id))[0].user_id, 'sdk-operator');
+    await assertPaused(db, id, { projectId: project, userId: 'sdk-operator' });
 
     // Refusals and an IAM outage are logged too, without what was sent.
     const wrong = omsClient(`http://127.0.0.1:${port}`, {

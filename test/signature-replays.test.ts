@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config/config.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { SignatureReplays } from '../src/iam/signature-replays.js';
 import { testDatabaseUrl } from './support/test-app.js';
+import { waitUntil } from './support/wait-until.js';
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-12-01T12:00:00Z');
@@ -31,13 +32,13 @@ describe('accepted signatures', () => {
 
   /** Until the background sweep has deleted down to `expected` expired rows. */
   async function expiredLeft(expected: number) {
-    const deadline = Date.now() + 10_000;
-    while (
-      (await count(`signed_at < '${new Date(T0 - 20 * MINUTE).toISOString()}'`)) !== expected
-    ) {
-      assert.ok(Date.now() < deadline, `expired rows never came down to ${expected}`);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    const expired = () => count(`signed_at < '${new Date(T0 - 20 * MINUTE).toISOString()}'`);
+    let left: number | undefined;
+    await waitUntil(
+      () => `expired rows never came down to ${expected} (${left} left)`,
+      async () => (left = await expired()) === expected,
+      { everyMs: 0 },
+    );
   }
 
   test('accepted on one replica, a replay on another', async () => {

@@ -3,9 +3,9 @@
 // is counted on the Keystone double.
 
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { TaskStatus } from '../src/tasks/task-state.js';
+import { ManualClock } from './support/manual-clock.js';
 import { rawHttp } from './support/raw-http.js';
 import {
   assertOmsError,
@@ -204,15 +204,18 @@ describe('the token cache in front of IAM', () => {
   });
 
   test('a revoked token works while cached, and is refused once the TTL has passed', async () => {
-    const t = await app({ env: { TOKEN_CACHE_TTL_SECONDS: '1' } });
+    const clock = new ManualClock();
+    const t = await app({ clock, env: { TOKEN_CACHE_TTL_SECONDS: '1' } });
     const token = t.keystone.issue({ projectId: PROJECT, userId: 'u-cache' });
     await stopsOk(t, token, 1);
     t.keystone.revoke(token);
     // The documented trade-off: IAM is not asked again within the TTL.
     await stopsOk(t, token, 1);
+    await clock.advance(999);
+    await stopsOk(t, token, 1);
     assert.equal(t.keystone.validationCount(token), 1);
 
-    await sleep(1100);
+    await clock.advance(1);
     const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
     const res = await stop(t, PROJECT, id, token);
     assertOmsError(res, 401, 'APIGW.0301', UNAUTHENTICATED);
@@ -222,11 +225,17 @@ describe('the token cache in front of IAM', () => {
   });
 
   test('a cached token stops working when the token expires, whatever the TTL', async () => {
-    const t = await app();
-    const expiresAt = Date.now() + 800;
+    const clock = new ManualClock();
+    // The cache would keep it an hour; the token expires in ten minutes.
+    const t = await app({ clock, env: { TOKEN_CACHE_TTL_SECONDS: '3600' } });
+    // Far enough ahead that real time never reaches it: only the clock does.
+    const expiresAt = clock.now() + 600_000;
     const token = t.keystone.issue({ projectId: PROJECT, userId: 'u-cache', expiresAt });
     await stopsOk(t, token, 1);
-    await sleep(expiresAt - Date.now() + 100);
+    await clock.advance(599_999);
+    await stopsOk(t, token, 1);
+    assert.equal(t.keystone.validationCount(token), 1, 'answered from the cache');
+    await clock.advance(1);
     const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
     assertOmsError(await stop(t, PROJECT, id, token), 401, 'APIGW.0301', UNAUTHENTICATED);
     assert.equal(await taskStatus(t.db, id), TaskStatus.Migrating);

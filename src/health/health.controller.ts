@@ -10,6 +10,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { Controller, Get, Inject, Logger, Optional, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
+import { CLOCK, type Clock } from '../common/clock.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { PublicRoute } from '../iam/auth.guard.js';
@@ -53,9 +54,10 @@ export class HealthController {
     @Inject(TOKEN_VALIDATOR) private readonly iam: TokenValidator,
     private readonly breaker: CircuitBreakingValidator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) clock: Clock,
     @Optional() private readonly accessKeyBreaker?: CircuitBreakingAccessKeyStore,
   ) {
-    this.checks = new LatestResult(config.healthReadyCacheMs);
+    this.checks = new LatestResult(config.healthReadyCacheMs, () => clock.now());
   }
 
   @Get('live')

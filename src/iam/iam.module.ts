@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { DataSource } from 'typeorm';
+import { CLOCK, type Clock } from '../common/clock.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import type { AccessKeyStore } from './access-key.js';
@@ -26,34 +27,44 @@ export class IamModule {
       ? [
           {
             provide: CircuitBreakingAccessKeyStore,
-            inject: [APP_CONFIG, optionalObserver],
-            useFactory: (config: AppConfig, observer?: IamObserver) =>
-              new CircuitBreakingAccessKeyStore(accessKeys, {
-                failureThreshold: config.iamCircuitFailureThreshold,
-                probeIntervalMs: config.iamCircuitProbeIntervalMs,
-                onStateChange: (state) => observer?.iamCircuitState('access_key', state),
-              }),
+            inject: [APP_CONFIG, CLOCK, optionalObserver],
+            useFactory: (config: AppConfig, clock: Clock, observer?: IamObserver) =>
+              new CircuitBreakingAccessKeyStore(
+                accessKeys,
+                {
+                  failureThreshold: config.iamCircuitFailureThreshold,
+                  probeIntervalMs: config.iamCircuitProbeIntervalMs,
+                  onStateChange: (state) => observer?.iamCircuitState('access_key', state),
+                },
+                () => clock.now(),
+              ),
           },
           {
             provide: SignatureAuthenticator,
-            inject: [CircuitBreakingAccessKeyStore, APP_CONFIG],
-            useFactory: (store: AccessKeyStore, config: AppConfig) =>
+            inject: [CircuitBreakingAccessKeyStore, APP_CONFIG, CLOCK],
+            useFactory: (store: AccessKeyStore, config: AppConfig, clock: Clock) =>
               new SignatureAuthenticator(
-                new UnknownAccessKeys(store, {
-                  ttlSeconds: config.unknownAccessKeyTtlSeconds,
-                  maxEntries: config.accessKeyCacheMaxEntries,
-                }),
+                new UnknownAccessKeys(
+                  store,
+                  {
+                    ttlSeconds: config.unknownAccessKeyTtlSeconds,
+                    maxEntries: config.accessKeyCacheMaxEntries,
+                  },
+                  () => clock.now(),
+                ),
                 {
                   ttlSeconds: config.accessKeyCacheTtlSeconds,
                   maxEntries: config.accessKeyCacheMaxEntries,
                   hosts: config.signatureHosts,
                 },
+                () => clock.now(),
               ),
           },
           {
             provide: SignatureReplays,
-            inject: [DataSource],
-            useFactory: (db: DataSource) => new SignatureReplays(db),
+            inject: [DataSource, CLOCK],
+            useFactory: (db: DataSource, clock: Clock) =>
+              new SignatureReplays(db, () => clock.now()),
           },
           { provide: APP_INTERCEPTOR, useClass: ForgetRefusedSignatures },
         ]
@@ -67,24 +78,42 @@ export class IamModule {
           // Cache → breaker → IAM: the cache answers first, so cached tokens
           // keep working while the circuit is open.
           provide: CircuitBreakingValidator,
-          inject: [TOKEN_VALIDATOR, APP_CONFIG, optionalObserver],
-          useFactory: (tokens: TokenValidator, config: AppConfig, observer?: IamObserver) =>
-            new CircuitBreakingValidator(tokens, {
-              failureThreshold: config.iamCircuitFailureThreshold,
-              probeIntervalMs: config.iamCircuitProbeIntervalMs,
-              onStateChange: (state) => observer?.iamCircuitState('token', state),
-            }),
+          inject: [TOKEN_VALIDATOR, APP_CONFIG, CLOCK, optionalObserver],
+          useFactory: (
+            tokens: TokenValidator,
+            config: AppConfig,
+            clock: Clock,
+            observer?: IamObserver,
+          ) =>
+            new CircuitBreakingValidator(
+              tokens,
+              {
+                failureThreshold: config.iamCircuitFailureThreshold,
+                probeIntervalMs: config.iamCircuitProbeIntervalMs,
+                onStateChange: (state) => observer?.iamCircuitState('token', state),
+              },
+              () => clock.now(),
+            ),
         },
         {
           provide: TokenAuthenticator,
-          inject: [CircuitBreakingValidator, APP_CONFIG, optionalObserver],
-          useFactory: (tokens: TokenValidator, config: AppConfig, observer?: IamObserver) =>
-            new TokenAuthenticator(tokens, {
-              ttlSeconds: config.tokenCacheTtlSeconds,
-              maxEntries: config.tokenCacheMaxEntries,
-              observer,
-              maxIamTokenLength: config.iamMaxTokenLength,
-            }),
+          inject: [CircuitBreakingValidator, APP_CONFIG, CLOCK, optionalObserver],
+          useFactory: (
+            tokens: TokenValidator,
+            config: AppConfig,
+            clock: Clock,
+            observer?: IamObserver,
+          ) =>
+            new TokenAuthenticator(
+              tokens,
+              {
+                ttlSeconds: config.tokenCacheTtlSeconds,
+                maxEntries: config.tokenCacheMaxEntries,
+                observer,
+                maxIamTokenLength: config.iamMaxTokenLength,
+              },
+              () => clock.now(),
+            ),
         },
         {
           provide: AccessPolicy,

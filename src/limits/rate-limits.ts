@@ -17,6 +17,7 @@
 // key (at most 128 characters), a project id the credential named, an IP.
 
 import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK, type Clock } from '../common/clock.js';
 import { Throttled } from '../common/oms-errors.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
@@ -28,18 +29,22 @@ export class RateLimits {
   private readonly perProject: RateLimiter;
   private readonly perUnprovenAddress: RateLimiter;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(APP_CONFIG) config: AppConfig, @Inject(CLOCK) clock: Clock) {
+    const now = () => clock.now();
     this.perCredential = new RateLimiter(
       config.rateLimitPerCredentialPerSecond,
       config.rateLimitCredentialBurst,
+      now,
     );
     this.perProject = new RateLimiter(
       config.rateLimitPerProjectPerSecond,
       config.rateLimitProjectBurst,
+      now,
     );
     this.perUnprovenAddress = new RateLimiter(
       config.rateLimitUnprovenPerSecond,
       config.rateLimitUnprovenBurst,
+      now,
     );
   }
 

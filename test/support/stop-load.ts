@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { TaskStatus } from '../../src/tasks/task-state.js';
 import { assertOmsError } from './stop-checks.js';
+import { waitUntil } from './wait-until.js';
 
 export interface StopOutcome {
   taskId: string;
@@ -68,12 +69,15 @@ export class StopLoad {
 
   /** Resolves once `predicate` holds for `count` outcomes (or the load ended). */
   async waitFor(predicate: (o: StopOutcome) => boolean, count: number, ms = 30_000) {
-    const deadline = Date.now() + ms;
-    while (this.outcomes.filter(predicate).length < count) {
-      if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${count} outcomes`);
-      if (this.next >= this.options.taskIds.length) throw new Error('the load ran out of tasks');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await waitUntil(
+      `${count} outcomes`,
+      () => {
+        if (this.outcomes.filter(predicate).length >= count) return true;
+        if (this.next >= this.options.taskIds.length) throw new Error('the load ran out of tasks');
+        return false;
+      },
+      { timeoutMs: ms },
+    );
   }
 
   private pick(): string | undefined {

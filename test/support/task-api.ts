@@ -4,6 +4,7 @@
 
 import request from 'supertest';
 import type { TestApp } from './test-app.js';
+import { waitUntil } from './wait-until.js';
 
 /** Long enough that a hung service fails its test instead of stalling the run. */
 const TIMEOUT_MS = 10_000;
@@ -95,15 +96,16 @@ export class TaskApi {
 
   /** Polls show until the task has one of `statuses`, as Terraform's waiters do. */
   async waitForStatus(id: string | number, statuses: number[], timeoutMs = 8000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
     let last: number | undefined;
-    while (Date.now() < deadline) {
-      const res = await this.show(id);
-      if (res.status !== 200) throw new Error(`show ${id}: ${res.status} ${res.text}`);
-      last = res.body.status;
-      if (statuses.includes(res.body.status)) return res.body.status;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new Error(`task ${id} stayed at ${last}, never reached ${statuses.join(' or ')}`);
+    return waitUntil(
+      () => `task ${id} stayed at ${last}, never reached ${statuses.join(' or ')}`,
+      async () => {
+        const res = await this.show(id);
+        if (res.status !== 200) throw new Error(`show ${id}: ${res.status} ${res.text}`);
+        last = res.body.status;
+        return statuses.includes(res.body.status) && res.body.status;
+      },
+      { timeoutMs, everyMs: 50 },
+    );
   }
 }

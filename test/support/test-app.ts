@@ -1,6 +1,7 @@
 // Starts the real application for HTTP tests: real PostgreSQL (the test
 // database, schema from the migrations), a Keystone double, supertest.
 
+import type { Clock } from '../../src/common/clock.js';
 import type { JsonLogger } from '../../src/logging/json-logger.js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
@@ -54,6 +55,11 @@ export interface TestAppOptions {
   tokenValidator?: TokenValidator;
   /** Where the app logs (default: nowhere). */
   logger?: JsonLogger;
+  /**
+   * The app's clock (default: the system's). A ManualClock
+   * (manual-clock.ts) lets the test move time instead of sleeping.
+   */
+  clock?: Clock;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -76,6 +82,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       databaseUrl: options.databaseUrl ?? testDatabaseUrl(),
       tokenValidator,
       accessKeyStore: keystoneAccessKeys(config),
+      clock: options.clock,
     },
     options.logger,
   );
