@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type pg from 'pg';
+import { JsonLogger } from '../src/logging/json-logger.js';
 import { TaskScheduler } from '../src/tasks/task-scheduler.js';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { ManualClock } from './support/manual-clock.js';
@@ -17,6 +18,7 @@ import {
 } from './support/service-process.js';
 import { createBody, startBody, TaskApi } from './support/task-api.js';
 import {
+  auditRows,
   emptyTables,
   insertTask,
   startTestApp,
@@ -85,12 +87,15 @@ describe('admission in one process', () => {
   let api: TaskApi;
   let scheduler: TaskScheduler;
 
+  const logged: string[] = [];
+
   before(async () => {
     // The sweep is on, but its clock never moves: after the one sweep at
     // start-up, whatever moves here moves because it was woken.
     t = await startTestApp({
       clock: new ManualClock(),
       env: { MAX_PARALLEL_TASKS: '2', SCHEDULER_SWEEP_INTERVAL_MS: '60000' },
+      logger: new JsonLogger('info', (line) => logged.push(line)),
     });
     api = new TaskApi(t, PROJECT, t.keystone.issue({ projectId: PROJECT }));
     scheduler = t.app.get(TaskScheduler);
@@ -131,9 +136,20 @@ describe('admission in one process', () => {
     assert.deepEqual(await scheduler.admit(PROJECT), [first]);
   });
 
-  test('an admission is audited as the scheduler, 1 → 2, and sets start_time', async () => {
+  test('an admission is audited as the scheduler, 1 → 2, sets start_time, and is logged', async () => {
     const id = await waiting(2, 10);
+    logged.length = 0;
     await scheduler.admit(PROJECT);
+    const lines = logged.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const line = lines.find(
+      (l) => l.context === 'TaskScheduler' && String(l.msg).startsWith('admitted'),
+    );
+    assert.ok(line, 'no log line for the admission');
+    assert.equal(line.level, 'info');
+    assert.equal(line.project_id, PROJECT);
+    assert.deepEqual(line.task_ids, [id]);
+    const [audit] = await auditRows(t.db, id);
+    assert.equal(line.request_id, audit.request_id, 'the line leads to the audit row');
     const { rows } = await t.db.query(
       `SELECT t.status, t.start_time IS NOT NULL AS started, a.action, a.from_status, a.to_status, a.user_id
        FROM tasks t JOIN task_transitions a ON a.task_id = t.id WHERE t.id = $1`,

@@ -106,6 +106,8 @@ export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutd
   /** Admits what the project's free slots allow; returns the admitted task ids. */
   async admit(projectId: string): Promise<string[]> {
     const { from, to } = TASK_ACTIONS.admit;
+    // The admission's audit rows carry this id: the log line leads to them.
+    const requestId = generateRequestId();
     const admitted = await this.db.transaction(async (tx) => {
       await execute(tx, LOCK_PROJECT, { lock: 'SCHEDULER', projectId });
       const rows = await execute(tx, ADMIT_TASKS, {
@@ -114,11 +116,19 @@ export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutd
         from,
         maxParallel: this.config.maxParallelTasks,
         to,
-        requestId: generateRequestId(),
+        requestId,
       });
       return rows.map((row) => row.task_id);
     });
-    if (admitted.length > 0) this.observer?.transitioned(from[0], to, admitted.length);
+    if (admitted.length > 0) {
+      this.observer?.transitioned(from[0], to, admitted.length);
+      this.logger.log({
+        msg: `admitted ${admitted.length} waiting task(s)`,
+        requestId,
+        project_id: projectId,
+        task_ids: admitted,
+      });
+    }
     return admitted;
   }
 
