@@ -89,12 +89,17 @@ async function createTask(body = createBody()): Promise<number> {
 
 describe('the Terraform sequence', () => {
   test('create → 2 → stop → 3 → start → 2 → delete refused → stop → delete → gone', async () => {
-    const id = await createTask();
+    // migrate_since forces a new resource in Terraform: every read must give
+    // back the seconds it sent, or each apply replaces the task.
+    const id = await createTask(createBody({ migrate_since: 1_700_000_000 }));
     assert.equal(await api.waitForStatus(id, [2, 5]), TaskStatus.Migrating);
+    assert.equal((await api.show(id)).body.migrate_since, 1_700_000_000);
 
     assert.equal((await api.stop(id)).status, 200);
     // Terraform fails if an immediate GET still shows 2.
-    assert.equal((await api.show(id)).body.status, TaskStatus.Paused);
+    const paused = (await api.show(id)).body;
+    assert.equal(paused.status, TaskStatus.Paused);
+    assert.equal(paused.migrate_since, 1_700_000_000);
 
     const started = await api.start(id);
     assert.equal(started.status, 200, started.text);
@@ -102,7 +107,9 @@ describe('the Terraform sequence', () => {
     assert.equal(await api.waitForStatus(id, [2, 5]), TaskStatus.Migrating);
 
     assertOmsError(await api.delete(id), 400, 'OMS.0063');
-    assert.equal((await api.show(id)).body.status, TaskStatus.Migrating);
+    const restarted = (await api.show(id)).body;
+    assert.equal(restarted.status, TaskStatus.Migrating);
+    assert.equal(restarted.migrate_since, 1_700_000_000, 'start keeps it');
 
     assert.equal((await api.stop(id)).status, 200);
     await api.waitForStatus(id, [3]);
@@ -172,7 +179,7 @@ describe('create', () => {
     assert.equal(task.task_type, 'object');
     assert.equal(task.task_priority, 'HIGH');
     assert.equal(task.group_type, 'NORMAL_TASK');
-    assert.equal(task.migrate_since, 1_700_000_000_000, 'seconds in, milliseconds out');
+    assert.equal(task.migrate_since, 1_700_000_000, 'seconds in, seconds out');
     assert.ok(task.start_time > Date.now() - 60_000 && task.start_time <= Date.now());
     assert.equal(task.enable_kms, true);
     assert.equal(task.enable_restore, false);
@@ -351,6 +358,26 @@ describe('list', () => {
       ids,
       rows.map((row) => Number(row.id)),
     );
+  });
+
+  test('answers migrate_since in the seconds create was given, as show does', async () => {
+    const id = await createTask(createBody({ migrate_since: 1_700_000_123 }));
+    const unset = await createTask();
+    const res = await api.list();
+    assert.equal(res.status, 200);
+    const since = Object.fromEntries(
+      res.body.tasks.map((task: { id: number; migrate_since: number }) => [
+        task.id,
+        task.migrate_since,
+      ]),
+    );
+    assert.deepEqual(since, { [id]: 1_700_000_123, [unset]: 0 });
+    assert.equal((await api.show(id)).body.migrate_since, 1_700_000_123);
+    const { rows } = await t.db.query(
+      'SELECT extract(epoch FROM migrate_since)::bigint AS s FROM tasks WHERE id = $1',
+      [id],
+    );
+    assert.equal(rows[0].s, '1700000123', 'the row holds that instant');
   });
 
   test('a task created between two pages: no task comes twice, the new one comes last', async () => {

@@ -1,5 +1,8 @@
 // The task object as OMS clients read it: flat, snake_case, ids and sizes as
-// JSON numbers, times in Unix milliseconds. Secrets are not part of it and
+// JSON numbers, times in Unix milliseconds except migrate_since, which is Unix
+// seconds as create takes it (Terraform reads it back as seconds and the
+// attribute forces a new resource: any other unit replaces the task on every
+// apply). Secrets are not part of it and
 // cannot become part of it: the view is built field by field, never by
 // spreading a row.
 
@@ -60,7 +63,7 @@ export class TaskObject {
   start_time: number;
   @ApiProperty({ type: 'integer', format: 'int64', description: 'ms' }) left_time: number;
   @ApiProperty({ type: 'integer', format: 'int64', description: 'ms' }) total_time: number;
-  @ApiProperty({ type: 'integer', format: 'int64', description: 'Unix ms; 0 when unset' })
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Unix seconds; 0 when unset' })
   migrate_since: number;
   @ApiProperty({ type: 'integer', format: 'int64' }) total_num: number;
   @ApiProperty({ type: 'integer', format: 'int64' }) successful_num: number;
@@ -91,6 +94,7 @@ export class CreatedTask {
 }
 
 const ms = (date: Date | null) => (date ? date.getTime() : 0);
+const seconds = (date: Date | null) => (date ? Math.floor(date.getTime() / 1000) : 0);
 
 export function toTaskObject(task: TaskEntity): TaskObject {
   const { srcNode: src, dstNode: dst, options } = task;
@@ -122,7 +126,7 @@ export function toTaskObject(task: TaskEntity): TaskObject {
     start_time: ms(task.startTime),
     left_time: Number(task.leftTime),
     total_time: Number(task.totalTime),
-    migrate_since: ms(task.migrateSince),
+    migrate_since: seconds(task.migrateSince),
     total_num: Number(task.totalNum),
     successful_num: Number(task.successfulNum),
     failed_num: Number(task.failedNum),
