@@ -12,6 +12,7 @@ import { LimitsModule } from './limits/limits.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import type { Metrics } from './metrics/metrics.js';
 import { TasksModule } from './tasks/tasks.module.js';
+import { ReferenceModule } from './reference/reference.module.js';
 import { VersionsModule } from './versions/versions.module.js';
 
 export interface AppDependencies {
@@ -49,6 +50,7 @@ export class AppModule {
         TasksModule,
         VersionsModule,
         HealthModule,
+        ReferenceModule,
       ],
     };
   }

@@ -377,3 +377,67 @@ describe('the network to the database stalls', () => {
     }
   });
 });
+
+describe('batch update: a connection lost after the commit, before the answer', () => {
+  // All or nothing, settled by the batch's audit rows: every task's latest
+  // row is this request's → 200; none → 503 and nothing changed.
+  let proxy: TcpProxy;
+  const PROJECT = 'project-lost-batch';
+  const POLICY = [{ start: '01:00', end: '05:00', max_bandwidth: 2_097_152 }];
+
+  before(async () => (proxy = await TcpProxy.inFrontOf(testDatabaseUrl())));
+  after(async () => proxy.stop());
+
+  async function appViaProxy() {
+    const t = await startTestApp({
+      databaseUrl: proxy.urlThrough(testDatabaseUrl()),
+      env: { DATABASE_POOL_SIZE: '1', DATABASE_STATEMENT_TIMEOUT_MS: '1000' },
+    });
+    await emptyTables(t.db);
+    const api = new TaskApi(t, PROJECT, t.keystone.issue({ projectId: PROJECT, userId: USER }));
+    const ids = [
+      await insertTask(t.db, PROJECT, TaskStatus.Paused),
+      await insertTask(t.db, PROJECT, TaskStatus.Waiting),
+    ];
+    return { t, api, ids };
+  }
+
+  async function policies(db: pg.Pool) {
+    const { rows } = await db.query('SELECT bandwidth_policy FROM tasks ORDER BY id');
+    return rows.map((row) => row.bandwidth_policy);
+  }
+
+  test('committed: 200, every task changed, one audit row each naming the request', async () => {
+    const { t, api, ids } = await appViaProxy();
+    try {
+      proxy.loseAnswerTo('COMMIT');
+      const res = await api
+        .batchUpdate({ ids: ids.map(Number), bandwidth_policy: POLICY })
+        .set('X-Request-Id', 'batch-lost-commit');
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(await policies(t.db), [POLICY, POLICY]);
+      assert.deepEqual(
+        (await allAuditRows(t.db)).map((row) => [row.task_id, row.action, row.request_id]).sort(),
+        [
+          [ids[0], 'batch_update', 'batch-lost-commit'],
+          [ids[1], 'batch_update', 'batch-lost-commit'],
+        ],
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('lost before its commit: 503, no task changed, no audit row', async () => {
+    const { t, api, ids } = await appViaProxy();
+    try {
+      proxy.loseAnswerTo('COALESCE');
+      const res = await api.batchUpdate({ ids: ids.map(Number), bandwidth_policy: POLICY });
+      assertOmsError(res, 503, 'OMS.2004', /database/);
+      assert.deepEqual(await policies(t.db), [[], []]);
+      assert.deepEqual(await allAuditRows(t.db), []);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -730,6 +730,9 @@ describe('bodies costly in shape, on every route, with a token and without', () 
     ['DELETE', `/v2/${PROJECT}/tasks/{id}`, 'ignores its body'],
     ['GET', `/v2/${PROJECT}/tasks/{id}`, 'ignores its body'],
     ['GET', `/v2/${PROJECT}/tasks`, 'ignores its body'],
+    ['POST', `/v2/${PROJECT}/tasks/batch-update`, 'reads its body'],
+    ['GET', `/v2/${PROJECT}/objectstorage/cloud-type?type=src`, 'ignores its body'],
+    ['GET', `/v2/${PROJECT}/objectstorage/data-center`, 'ignores its body'],
     ['POST', `/v2/${PROJECT}/no-such-route`, 'unknown'],
     ['POST', '/', 'unknown'],
   ];

@@ -49,12 +49,29 @@ async function taskFor(path: string): Promise<string> {
   return insertTask(t.db, PROJECT, status);
 }
 
+/** The tasks a batch-update example names, paused (so that a priority may change too). */
+async function tasksForBatch(example: { ids?: number[]; group_id?: string }): Promise<void> {
+  for (const id of example.ids ?? []) {
+    await t.db.query('INSERT INTO tasks (id, project_id, name, status) VALUES ($1, $2, $3, $4)', [
+      id,
+      PROJECT,
+      `batch-${id}`,
+      TaskStatus.Paused,
+    ]);
+  }
+  if (example.group_id) {
+    const id = await insertTask(t.db, PROJECT, TaskStatus.Paused);
+    await t.db.query('UPDATE tasks SET group_id = $2 WHERE id = $1', [id, example.group_id]);
+  }
+}
+
 test('every request body example is a body the service accepts', async () => {
   let sent = 0;
   for (const [path, method, op] of operations()) {
     const examples = op.requestBody?.content['application/json']?.examples ?? {};
     for (const [name, { value }] of Object.entries(examples)) {
       const taskId = path.includes('{task_id}') ? await taskFor(path) : '';
+      if (path.endsWith('/batch-update')) await tasksForBatch(value as { ids?: number[] });
       const url = path.replace('{project_id}', PROJECT).replace('{task_id}', taskId);
       const res = await request(t.server)
         [method as 'post' | 'put'](url)

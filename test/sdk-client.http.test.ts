@@ -122,6 +122,67 @@ describe('the official SDK core, signing with an access key', () => {
     assert.equal((await oms.showApiInfo()).id, 'v2');
   });
 
+  test('batch update (BatchUpdateTasksReq) by ids and by group; a refused batch changes nothing', async () => {
+    const oms = client({ userId: 'sdk-user' });
+    const paused = await insertTask(t.db, PROJECT, TaskStatus.Paused);
+    const grouped = await insertTask(t.db, PROJECT, TaskStatus.Waiting);
+    await t.db.query("UPDATE tasks SET group_id = 'group-sdk' WHERE id = $1", [grouped]);
+    const policy = [{ start: '01:00', end: '05:00', max_bandwidth: 2_097_152 }];
+    const policies = async () =>
+      (await t.db.query('SELECT bandwidth_policy, task_priority FROM tasks ORDER BY id')).rows;
+
+    const byIds = await oms.batchUpdateTasks({
+      ids: [Number(paused)],
+      bandwidth_policy: policy,
+      task_priority: 'LOW',
+    });
+    assert.equal(byIds.httpStatusCode, 200);
+    const byGroup = await oms.batchUpdateTasks({ group_id: 'group-sdk', bandwidth_policy: policy });
+    assert.equal(byGroup.httpStatusCode, 200);
+    assert.deepEqual(await policies(), [
+      { bandwidth_policy: policy, task_priority: 1 },
+      { bandwidth_policy: policy, task_priority: 2 },
+    ]);
+    assert.deepEqual(
+      (await auditRows(t.db, paused)).map((row) => [row.action, row.user_id]),
+      [['batch_priority', 'sdk-user']],
+    );
+
+    const before = await policies();
+    const refused = await sdkError(
+      oms.batchUpdateTasks({ ids: [Number(paused), 999_999_999], bandwidth_policy: [] }),
+    );
+    assert.deepEqual([refused.httpStatusCode, refused.errorCode], [400, 'OMS.1009']);
+    const both = await sdkError(
+      oms.batchUpdateTasks({ ids: [Number(paused)], group_id: 'group-sdk', bandwidth_policy: [] }),
+    );
+    assert.deepEqual([both.httpStatusCode, both.errorCode], [400, 'OMS.0064']);
+    assert.deepEqual(await policies(), before);
+  });
+
+  test('cloud types and data centres (ShowCloudType, ShowRegionInfo) answer bare arrays', async () => {
+    const oms = client();
+    const destinations = await oms.showCloudType('dst');
+    assert.equal(destinations.httpStatusCode, 200);
+    assert.deepEqual([...(destinations as unknown as string[])], ['HuaweiCloud']);
+    const sources = (await oms.showCloudType('src')) as unknown as string[];
+    assert.ok(sources.includes('AWS') && sources.includes('URLSource'));
+    const invalid = await sdkError(oms.showCloudType('both'));
+    assert.deepEqual([invalid.httpStatusCode, invalid.errorCode], [400, 'OMS.0064']);
+
+    const centres = (await oms.showRegionInfo()) as unknown as {
+      service_name: string;
+      region_list: { cloud_type: string; value: string; description: string }[];
+    }[];
+    assert.ok(Array.isArray(centres) && centres.length > 0);
+    const aws = centres.find((centre) => centre.service_name === 'AWS');
+    assert.deepEqual(aws?.region_list[0], {
+      cloud_type: 'AWS',
+      value: 'us-east-1',
+      description: 'US East (N. Virginia)',
+    });
+  });
+
   test('the secret and roles are read from IAM once, then cached', async () => {
     const oms = client();
     const reads = t.keystone.credentialReads;

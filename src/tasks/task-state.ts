@@ -99,6 +99,27 @@ export const TASK_EDITS = {
       TaskStatus.Pausing,
     ],
   },
+  /**
+   * A batch update of bandwidth policies (POST tasks/batch-update): the
+   * statuses of update_bandwidth.
+   */
+  batch_update: {
+    in: [
+      TaskStatus.Waiting,
+      TaskStatus.Migrating,
+      TaskStatus.Paused,
+      TaskStatus.Failed,
+      TaskStatus.Retrying,
+      TaskStatus.Pausing,
+    ],
+  },
+  /**
+   * A batch update that also sets task_priority: OMS changes a priority only
+   * while the task is not running (waiting, paused or failed).
+   */
+  batch_priority: {
+    in: [TaskStatus.Waiting, TaskStatus.Paused, TaskStatus.Failed],
+  },
 } as const satisfies Record<string, { readonly in: readonly TaskStatus[] }>;
 
 export type TaskEditName = keyof typeof TASK_EDITS;
@@ -119,6 +140,24 @@ export class TaskTransitionRejected extends OmsError {
     super(
       spec.rejectedWithFrom?.[from] ?? spec.rejectedWith,
       `The task cannot be ${ACTION_PAST_TENSE[action]}: its status is ${from} (${TASK_STATUS_NAMES[from]}).`,
+    );
+  }
+}
+
+/**
+ * An edit refused for the status of one of its tasks: a task that has
+ * succeeded is OMS.0070, as for update_bandwidth; one still running (the
+ * priority of a migrating task) is OMS.0063, as delete refuses it.
+ */
+export class TaskEditRejected extends OmsError {
+  constructor(
+    readonly edit: TaskEditName,
+    readonly taskId: string,
+    readonly from: TaskStatus,
+  ) {
+    super(
+      from === TaskStatus.Succeeded ? 'OMS.0070' : 'OMS.0063',
+      `Task ${taskId} cannot be changed: its status is ${from} (${TASK_STATUS_NAMES[from]}); nothing was changed.`,
     );
   }
 }

@@ -26,6 +26,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import {
+  MAX_TASK_ID,
   TASK_PRIORITIES,
   TASK_TYPES,
   type TaskPriorityName,
@@ -304,4 +305,55 @@ export class BandwidthPolicyBody {
   @ValidateNested({ each: true })
   @Type(() => BandwidthPeriodBody)
   bandwidth_policy: BandwidthPeriodBody[];
+}
+
+/** How many ids one batch update may name (OMS documents no bound; ours). */
+export const MAX_BATCH_TASK_IDS = 100;
+
+/**
+ * POST tasks/batch-update (the official SDKs' BatchUpdateTasksReq): exactly
+ * one of ids and group_id (checked by the service, which says which).
+ */
+export class BatchUpdateTasksBody {
+  @ApiPropertyOptional({
+    type: 'array',
+    items: { type: 'integer', format: 'int64', minimum: 1, maximum: MAX_TASK_ID },
+    minItems: 1,
+    maxItems: MAX_BATCH_TASK_IDS,
+    description: 'The tasks to update. Exactly one of ids and group_id.',
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(MAX_BATCH_TASK_IDS)
+  @IsInt({ each: true })
+  @Min(1, { each: true })
+  @Max(MAX_TASK_ID, { each: true })
+  ids?: number[];
+
+  @ApiPropertyOptional({
+    minLength: 1,
+    maxLength: 1024,
+    description: 'Every task of this group. Exactly one of ids and group_id.',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 1024)
+  group_id?: string;
+
+  @ApiProperty({ type: [BandwidthPeriodBody], maxItems: MAX_BANDWIDTH_PERIODS })
+  @IsDefined()
+  @IsArray()
+  @ArrayMaxSize(MAX_BANDWIDTH_PERIODS)
+  @ValidateNested({ each: true })
+  @Type(() => BandwidthPeriodBody)
+  bandwidth_policy: BandwidthPeriodBody[];
+
+  @ApiPropertyOptional({
+    enum: Object.keys(TASK_PRIORITIES),
+    description: 'Only for tasks waiting, paused or failed.',
+  })
+  @IsOptional()
+  @IsIn(Object.keys(TASK_PRIORITIES))
+  task_priority?: TaskPriorityName;
 }

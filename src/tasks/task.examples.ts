@@ -64,3 +64,18 @@ export const BANDWIDTH_POLICY_EXAMPLES: Record<string, BodyExample> = {
   },
   none: { summary: 'No limit at any time', value: { bandwidth_policy: [] } },
 };
+
+export const BATCH_UPDATE_EXAMPLES: Record<string, BodyExample> = {
+  ids: {
+    summary: 'Two tasks: 200 MiB/s at night, high priority',
+    value: {
+      ids: [101, 102],
+      bandwidth_policy: [{ start: '22:00', end: '06:00', max_bandwidth: 209715200 }],
+      task_priority: 'HIGH',
+    },
+  },
+  group: {
+    summary: 'Every task of a group: no limit',
+    value: { group_id: 'b9a1e3c2-6f4d-4e8a-9d0b-2c5f7a1e8d3b', bandwidth_policy: [] },
+  },
+};

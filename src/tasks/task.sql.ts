@@ -416,3 +416,92 @@ export const TASK_IDS_IN_STATUS: Statement<
   text: 'SELECT id FROM tasks WHERE project_id = $1 AND status = $2::smallint ORDER BY id',
   values: (p) => [p.projectId, p.status],
 };
+
+// ------------------------------------------------------- the batch update
+//
+// All or nothing, in one transaction: lock every task the batch names (by
+// id order, so two batches over the same tasks cannot deadlock), let the
+// service check them all, then change them all with one audit row each.
+
+/** The tasks a batch names, locked: by ids, or by group (the other is null). */
+export const LOCK_BATCH_TASKS: Statement<
+  {
+    readonly projectId: string;
+    readonly ids: readonly string[] | null;
+    readonly groupId: string | null;
+  },
+  { id: string; status: TaskStatus }
+> = {
+  // $1 project, $2 task ids, $3 group id.
+  name: 'task-lock-batch',
+  text: `
+SELECT id, status FROM tasks
+WHERE project_id = $1 AND (id = ANY($2::bigint[]) OR group_id = $3)
+ORDER BY id
+FOR UPDATE`,
+  values: (p) => [p.projectId, p.ids, p.groupId],
+};
+
+/** The batch edit of the locked tasks; the audit row says status → same status. */
+export const BATCH_UPDATE_TASKS: Statement<
+  {
+    readonly projectId: string;
+    readonly ids: readonly string[];
+    readonly policy: readonly BandwidthPeriod[];
+    /** The new priority rank, or null to keep each task's. */
+    readonly priority: number | null;
+    readonly action: AuditAction;
+    readonly userId: string;
+    readonly requestId: string;
+  },
+  { task_id: string }
+> = {
+  // $1 project, $2 task ids, $3 policy, $4 priority, $5 action, $6 user, $7
+  // request id.
+  name: 'task-batch-update',
+  text: `
+WITH updated AS (
+  UPDATE tasks SET bandwidth_policy = $3::jsonb,
+                   task_priority = COALESCE($4::smallint, task_priority),
+                   updated_at = now()
+  WHERE project_id = $1 AND id = ANY($2::bigint[])
+  RETURNING id, project_id, status
+)
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, $5, status, status, $6, $7 FROM updated
+RETURNING task_id`,
+  values: (p) => [
+    p.projectId,
+    p.ids,
+    JSON.stringify(p.policy),
+    p.priority,
+    p.action,
+    p.userId,
+    p.requestId,
+  ],
+};
+
+/**
+ * After a lost answer to a batch: how many of the tasks have this batch's
+ * audit row as their latest (all of them if it committed, none if not).
+ */
+export const BATCH_UPDATE_WRITTEN: Statement<
+  {
+    readonly projectId: string;
+    readonly ids: readonly string[];
+    readonly action: AuditAction;
+    readonly requestId: string;
+  },
+  { written: number }
+> = {
+  // $1 project, $2 task ids, $3 action, $4 request id.
+  name: 'task-batch-update-written',
+  text: `
+SELECT count(*)::int AS written FROM (
+  SELECT DISTINCT ON (task_id) action, request_id FROM task_transitions
+  WHERE project_id = $1 AND task_id = ANY($2::bigint[])
+  ORDER BY task_id, id DESC
+) latest
+WHERE action = $3 AND request_id = $4`,
+  values: (p) => [p.projectId, p.ids, p.action, p.requestId],
+};

@@ -11,9 +11,16 @@ import { ValidBody, ValidQuery } from '../common/validation.js';
 import { AccessPolicy } from '../iam/access-policy.js';
 import { Caller } from '../iam/caller.js';
 import { ApiOmsErrors } from '../openapi/api-oms-errors.js';
-import { BandwidthPolicyBody, CreateTaskBody, StartTaskBody } from './task.bodies.js';
+import {
+  BandwidthPolicyBody,
+  BatchUpdateTasksBody,
+  CreateTaskBody,
+  StartTaskBody,
+} from './task.bodies.js';
+import { TaskBatchUpdate } from './task-batch-update.js';
 import {
   BANDWIDTH_POLICY_EXAMPLES,
+  BATCH_UPDATE_EXAMPLES,
   CREATE_TASK_EXAMPLES,
   START_TASK_EXAMPLES,
 } from './task.examples.js';
@@ -28,6 +35,7 @@ export class TasksController {
   constructor(
     private readonly tasks: TasksService,
     private readonly access: AccessPolicy,
+    private readonly batch: TaskBatchUpdate,
   ) {}
 
   @Post()
@@ -151,5 +159,28 @@ export class TasksController {
       caller,
       request.id,
     );
+  }
+
+  // A static segment: the router prefers it to the :task_id routes, and no
+  // POST route has two segments after tasks/ anyway.
+  @Post('batch-update')
+  @HttpCode(200)
+  @UseInterceptors(RequireJsonObjectBody)
+  @ApiOperation({
+    operationId: 'BatchUpdateTasks',
+    summary: 'Replace the bandwidth policy (and priority) of many tasks, all or none',
+  })
+  @ApiProjectPath()
+  @ApiBody({ type: BatchUpdateTasksBody, examples: BATCH_UPDATE_EXAMPLES })
+  @ApiOkResponse({ description: 'Updated; empty body.' })
+  @ApiOmsErrors('OMS.0063', 'OMS.0064', 'OMS.0067', 'OMS.0070', 'OMS.1009')
+  async batchUpdate(
+    @ProjectId() projectId: string,
+    @ValidBody() body: BatchUpdateTasksBody,
+    @Caller() caller: Caller,
+    @Req() request: FastifyRequest,
+  ): Promise<void> {
+    this.access.authorize(caller, projectId, 'write');
+    await this.batch.update(projectId, body, caller, request.id);
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
+import { TaskBatchUpdate } from './task-batch-update.js';
 import { TaskScheduler } from './task-scheduler.js';
 import { TaskSecretsCipher } from './task-secrets.js';
 import { TaskTransitions } from './task-transitions.js';
@@ -13,6 +14,7 @@ import { TasksService } from './tasks.service.js';
     TasksService,
     TaskTransitions,
     TaskScheduler,
+    TaskBatchUpdate,
     {
       provide: TaskSecretsCipher,
       inject: [APP_CONFIG],

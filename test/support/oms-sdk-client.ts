@@ -89,6 +89,34 @@ export class OmsClient {
     return this.send('GET', '/v2');
   }
 
+  /**
+   * POST /v2/{project_id}/tasks/batch-update; the body is BatchUpdateTasksReq:
+   * group_id (str), ids (list[int]), bandwidth_policy (list[BandwidthPolicyDto],
+   * required), task_priority (str).
+   */
+  batchUpdateTasks(body: {
+    group_id?: string;
+    ids?: number[];
+    bandwidth_policy: { start: string; end: string; max_bandwidth: number }[];
+    task_priority?: string;
+  }): Promise<SdkResponse> {
+    return this.send('POST', '/v2/{project_id}/tasks/batch-update', { body });
+  }
+
+  /** GET /v2/{project_id}/objectstorage/cloud-type?type= (ShowCloudTypeResponse: body list[str]) */
+  showCloudType(type: string): Promise<SdkResponse> {
+    return this.send('GET', '/v2/{project_id}/objectstorage/cloud-type', { query: { type } });
+  }
+
+  /**
+   * GET /v2/{project_id}/objectstorage/data-center (ShowRegionInfoResponse:
+   * body list[ShowRegionInfoResp {service_name, region_list: list[RegionInfo
+   * {cloud_type, value, description}]}])
+   */
+  showRegionInfo(): Promise<SdkResponse> {
+    return this.send('GET', '/v2/{project_id}/objectstorage/data-center');
+  }
+
   /** Any endpoint: what a generated client's ParamCreater would build. */
   send<T extends object = object>(
     method: string,

@@ -94,6 +94,10 @@ export class TaskApi {
     );
   }
 
+  batchUpdate(body: unknown) {
+    return this.auth(request(this.t.server).post(this.tasks('/batch-update'))).send(body as object);
+  }
+
   /** Polls show until the task has one of `statuses`, as Terraform's waiters do. */
   async waitForStatus(id: string | number, statuses: number[], timeoutMs = 8000): Promise<number> {
     let last: number | undefined;
