@@ -246,6 +246,19 @@ describe('refusals', () => {
     });
   }
 
+  test('an empty or over-long project segment: 400 OMS.0064, nothing changed', async () => {
+    const id = Number(await task(TaskStatus.Paused));
+    const before = await snapshot();
+    for (const project of ['', 'p'.repeat(1025)]) {
+      assertOmsError(
+        await batch({ ids: [id], bandwidth_policy: POLICY }, token, project),
+        400,
+        'OMS.0064',
+      );
+    }
+    assert.deepEqual(await snapshot(), before);
+  });
+
   test('a body that is not JSON: 400 OMS.0067', async () => {
     assertOmsError(await batch('{"ids": [1'), 400, 'OMS.0067');
   });

@@ -82,6 +82,15 @@ describe('data centres', () => {
   });
 });
 
+describe('bounds', () => {
+  test('an empty or over-long project segment: 400 OMS.0064, as for the task calls', async () => {
+    for (const path of ['cloud-type?type=src', 'data-center']) {
+      assertOmsError(await get(path, reader, ''), 400, 'OMS.0064', /empty/);
+      assertOmsError(await get(path, reader, 'p'.repeat(1025)), 400, 'OMS.0064');
+    }
+  });
+});
+
 describe('the guard', () => {
   for (const path of ['cloud-type?type=src', 'data-center']) {
     test(`${path}: no credential 401; another project's token 403`, async () => {

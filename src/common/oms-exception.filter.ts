@@ -40,6 +40,9 @@ export const HTTP_STATUS: Record<OmsErrorCode, number> = {
 /** /v2/{project_id}/tasks[/{task_id}[/action]], any segment possibly empty. */
 const TASK_PATH_SHAPE = /^\/v2\/[^/]*\/tasks(\/[^/]*(\/[a-z-]+)?)?\/?$/;
 
+/** /v2/{project_id}/objectstorage/{cloud-type|data-center}, the project possibly empty. */
+const REFERENCE_PATH_SHAPE = /^\/v2\/[^/]*\/objectstorage\/(cloud-type|data-center)\/?$/;
+
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = '5';
 
@@ -129,7 +132,8 @@ export class OmsExceptionFilter implements ExceptionFilter {
       // of length 0, out of bounds, rather than an unknown API.
       if (status === 404 || status === 405) {
         const path = url.split('?')[0];
-        return path.includes('//') && TASK_PATH_SHAPE.test(path)
+        return path.includes('//') &&
+          (TASK_PATH_SHAPE.test(path) || REFERENCE_PATH_SHAPE.test(path))
           ? new InvalidParameter('A path parameter is empty.')
           : new RouteNotFound();
       }

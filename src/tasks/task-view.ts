@@ -1,10 +1,9 @@
 // The task object as OMS clients read it: flat, snake_case, ids and sizes as
-// JSON numbers, times in Unix milliseconds except migrate_since, which is Unix
-// seconds as create takes it (Terraform reads it back as seconds and the
-// attribute forces a new resource: any other unit replaces the task on every
-// apply). Secrets are not part of it and
-// cannot become part of it: the view is built field by field, never by
-// spreading a row.
+// JSON numbers, times in Unix milliseconds but migrate_since, in Unix seconds
+// as create takes it (Terraform reads it back as seconds and the attribute
+// forces a new resource: in any other unit every apply replaces the task).
+// Secrets are not part of it and cannot become part of it: the view is built
+// field by field, never by spreading a row.
 
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
