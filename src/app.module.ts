@@ -11,6 +11,7 @@ import type { TokenValidator } from './iam/caller.js';
 import { LimitsModule } from './limits/limits.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import type { Metrics } from './metrics/metrics.js';
+import { TaskGroupsModule } from './task-groups/task-groups.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { ReferenceModule } from './reference/reference.module.js';
 import { VersionsModule } from './versions/versions.module.js';
@@ -48,6 +49,7 @@ export class AppModule {
         LimitsModule,
         IamModule.register(tokenValidator, accessKeyStore),
         TasksModule,
+        TaskGroupsModule,
         VersionsModule,
         HealthModule,
         ReferenceModule,

@@ -38,7 +38,8 @@ const CODES: Record<number, string[]> = {
   400: ['OMS.0064', 'OMS.0066', 'OMS.0067', 'OMS.1009'],
   401: ['APIGW.0301'],
   403: ['OMS.0206'],
-  404: ['APIGW.0101'],
+  // OMS.1009: a missing task group answers 404 (a missing task 400).
+  404: ['APIGW.0101', 'OMS.1009'],
   408: ['OMS.0064'],
   429: ['APIGW.0308'],
 };
@@ -733,6 +734,15 @@ describe('bodies costly in shape, on every route, with a token and without', () 
     ['POST', `/v2/${PROJECT}/tasks/batch-update`, 'reads its body'],
     ['GET', `/v2/${PROJECT}/objectstorage/cloud-type?type=src`, 'ignores its body'],
     ['GET', `/v2/${PROJECT}/objectstorage/data-center`, 'ignores its body'],
+    // Task groups ({id} names no group of PROJECT's: 404 once past the body).
+    ['POST', `/v2/${PROJECT}/taskgroups`, 'reads its body'],
+    ['PUT', `/v2/${PROJECT}/taskgroups/{id}/start`, 'reads its body'],
+    ['PUT', `/v2/${PROJECT}/taskgroups/{id}/retry`, 'reads its body'],
+    ['PUT', `/v2/${PROJECT}/taskgroups/{id}/update`, 'reads its body'],
+    ['PUT', `/v2/${PROJECT}/taskgroups/{id}/stop`, 'ignores its body'],
+    ['DELETE', `/v2/${PROJECT}/taskgroups/{id}`, 'ignores its body'],
+    ['GET', `/v2/${PROJECT}/taskgroups/{id}`, 'ignores its body'],
+    ['GET', `/v2/${PROJECT}/taskgroups`, 'ignores its body'],
     ['POST', `/v2/${PROJECT}/no-such-route`, 'unknown'],
     ['POST', '/', 'unknown'],
   ];

@@ -42,6 +42,7 @@ before(async () => {
   db = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
   await db.query('DELETE FROM task_transitions WHERE project_id = $1', [PROJECT]);
   await db.query('DELETE FROM tasks WHERE project_id = $1', [PROJECT]);
+  await db.query('DELETE FROM task_groups WHERE project_id = $1', [PROJECT]);
   proxy = await TcpProxy.inFrontOf(testDatabaseUrl());
   // The test server trusts every local connection, so any password works:
   // one is there only to be searched for.
@@ -137,6 +138,31 @@ test('success and refusals', async () => {
     );
     assert.ok(status >= 400 && status < 500, `${status} for POST ${path}`);
   }
+});
+
+test('task groups: create, a refused create, show, stop, start, all with keys', async () => {
+  const headers = { 'X-Auth-Token': issue(), 'Content-Type': 'application/json' };
+  const group = {
+    src_node: { region: 'r', bucket: 'b', ak: AK, sk: SK, object_key: ['a/', 'b/'] },
+    dst_node: { region: 'r', bucket: 'd', ak: AK, sk: SK },
+  };
+  const created = await fetch(`${base}/v2/${PROJECT}/taskgroups`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify(group),
+  });
+  const text = await created.text();
+  answers.push(text);
+  assert.equal(created.status, 200, text);
+  const groups = `/v2/${PROJECT}/taskgroups`;
+  const id = JSON.parse(text).group_id;
+  const refused = JSON.stringify({ ...group, description: 'x'.repeat(300) });
+  assert.equal(await send('POST', groups, headers, refused), 400);
+  assert.equal(await send('GET', `${groups}/${id}`, headers), 200);
+  assert.equal(await send('PUT', `${groups}/${id}/stop`, headers), 200);
+  const keys = JSON.stringify({ src_ak: AK, src_sk: SK, dst_ak: AK, dst_sk: SK });
+  assert.equal(await send('PUT', `${groups}/${id}/start`, headers, keys), 200);
+  assert.equal(await send('PUT', `${groups}/${id}/retry`, headers, keys), 400);
 });
 
 test('bad tokens: unknown, expired, revoked, malformed, over-long', async () => {

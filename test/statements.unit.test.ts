@@ -12,6 +12,7 @@ import * as advisoryLocks from '../src/database/advisory-locks.js';
 import * as transactionControl from '../src/database/statement.js';
 import type { Statement } from '../src/database/statement.js';
 import * as taskStatements from '../src/tasks/task.sql.js';
+import * as taskGroupStatements from '../src/task-groups/task-group.sql.js';
 
 const { ADVISORY_LOCKS } = advisoryLocks;
 
@@ -30,6 +31,7 @@ const STATEMENTS: [exported: string, statement: Statement<unknown, unknown>][] =
   advisoryLocks,
   transactionControl,
   taskStatements,
+  taskGroupStatements,
 ].flatMap((module) =>
   Object.entries(module).filter((entry): entry is [string, Statement<unknown, unknown>] =>
     isStatement(entry[1]),
@@ -47,6 +49,8 @@ test('the statements are found', () => {
     'CREATE_TASK',
     'ADMIT_TASKS',
     'LOCK_PROJECT',
+    'MOVE_GROUP_TASKS',
+    'LOCK_GROUP',
   ]) {
     assert.ok(names.includes(expected), expected);
   }
@@ -66,7 +70,11 @@ test('every statement is a complete literal with exactly the parameters its text
 const source = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 
 test('the statement files put nothing together: no interpolation anywhere in them', () => {
-  for (const file of ['src/tasks/task.sql.ts', 'src/database/advisory-locks.ts']) {
+  for (const file of [
+    'src/tasks/task.sql.ts',
+    'src/task-groups/task-group.sql.ts',
+    'src/database/advisory-locks.ts',
+  ]) {
     assert.ok(!source(file).includes('${'), file);
   }
 });
@@ -76,6 +84,10 @@ test('the tasks feature writes its SQL only in task.sql.ts', () => {
   for (const file of readdirSync(new URL('../../src/tasks/', import.meta.url))) {
     if (file === 'task.sql.ts') continue;
     assert.doesNotMatch(source(`src/tasks/${file}`), sql, file);
+  }
+  for (const file of readdirSync(new URL('../../src/task-groups/', import.meta.url))) {
+    if (file === 'task-group.sql.ts') continue;
+    assert.doesNotMatch(source(`src/task-groups/${file}`), sql, file);
   }
 });
 

@@ -72,6 +72,26 @@ const EXPECTED: Record<TaskActionName, Record<number, Outcome>> = {
     6: { code: 'OMS.0063' },
     7: { code: 'OMS.0063' },
   },
+  // The tasks' side of a group stop: waiting or migrating → paused.
+  group_stop: {
+    1: { to: TaskStatus.Paused },
+    2: { to: TaskStatus.Paused },
+    3: { code: 'OMS.0066' },
+    4: { code: 'OMS.0066' },
+    5: { code: 'OMS.0066' },
+    6: { code: 'OMS.0066' },
+    7: { code: 'OMS.0066' },
+  },
+  // The tasks' side of a group start or retry.
+  group_start: {
+    1: { code: 'OMS.0065' },
+    2: { code: 'OMS.0065' },
+    3: { to: TaskStatus.Waiting },
+    4: { to: TaskStatus.Waiting },
+    5: { code: 'OMS.0065' },
+    6: { code: 'OMS.0065' },
+    7: { code: 'OMS.0065' },
+  },
 };
 
 describe('task statuses', () => {

@@ -103,3 +103,15 @@ export class Throttled extends OmsError {
     );
   }
 }
+
+/**
+ * No such task group (or sync task): OMS.1009 as for tasks, but answered 404
+ * (Terraform treats only a 404 as "gone" for these resources). The exception
+ * filter knows this class by name (NOT_FOUND_STATUS), so missing tasks keep
+ * their 400 OMS.1009.
+ */
+export class ResourceGone extends OmsError {
+  constructor(what: string) {
+    super('OMS.1009', `No resources found: no such ${what}.`);
+  }
+}

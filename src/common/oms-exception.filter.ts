@@ -15,6 +15,7 @@ import {
   DependencyUnavailable,
   InvalidParameter,
   OmsError,
+  ResourceGone,
   RouteNotFound,
   Throttled,
   type OmsErrorCode,
@@ -36,6 +37,9 @@ export const HTTP_STATUS: Record<OmsErrorCode, number> = {
   'APIGW.0301': 401,
   'APIGW.0308': 429,
 };
+
+/** The status of ResourceGone (a missing group or sync task), whose code is OMS.1009. */
+export const NOT_FOUND_STATUS = 404;
 
 /** /v2/{project_id}/tasks[/{task_id}[/action]], any segment possibly empty. */
 const TASK_PATH_SHAPE = /^\/v2\/[^/]*\/tasks(\/[^/]*(\/[a-z-]+)?)?\/?$/;
@@ -103,7 +107,8 @@ export class OmsExceptionFilter implements ExceptionFilter {
       if (known instanceof DependencyUnavailable) {
         this.logger.warn({ msg: known.message, requestId: request.id });
       }
-      const status = HTTP_STATUS[known.code];
+      // A missing group answers 404 with the code a missing task answers 400 with.
+      const status = known instanceof ResourceGone ? NOT_FOUND_STATUS : HTTP_STATUS[known.code];
       return { status, code: known.code, message: known.message };
     }
     // Errors from the HTTP layer that carry a 4xx status (a body too large,

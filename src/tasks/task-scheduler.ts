@@ -31,6 +31,7 @@ import { LOCK_PROJECT } from '../database/advisory-locks.js';
 import { execute } from '../database/statement.js';
 import { TASK_ACTIONS, TaskStatus } from './task-state.js';
 import { ADMIT_TASKS, PROJECTS_WITH_WAITING } from './task.sql.js';
+import { GROUP_PAUSED_STATUSES } from '../task-groups/task-group-state.js';
 import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 
 /** Statuses that hold one of the project's migration slots. */
@@ -117,6 +118,7 @@ export class TaskScheduler implements OnApplicationBootstrap, OnApplicationShutd
         maxParallel: this.config.maxParallelTasks,
         to,
         requestId,
+        pausedGroups: GROUP_PAUSED_STATUSES,
       });
       return rows.map((row) => row.task_id);
     });

@@ -35,7 +35,8 @@ export const INITIAL_STATUS = TaskStatus.Waiting;
 
 /** Every move the contract knows, whoever makes it (user, scheduler or data plane). */
 export const NEXT_STATUSES: Readonly<Record<TaskStatus, readonly TaskDestination[]>> = {
-  [TaskStatus.Waiting]: [TaskStatus.Migrating, DELETED],
+  // Waiting → paused: a group stop pauses its tasks that are not yet admitted too.
+  [TaskStatus.Waiting]: [TaskStatus.Migrating, TaskStatus.Paused, DELETED],
   [TaskStatus.Migrating]: [
     TaskStatus.Paused,
     TaskStatus.Pausing,
@@ -76,6 +77,22 @@ export const TASK_ACTIONS = {
     from: [TaskStatus.Waiting, TaskStatus.Paused, TaskStatus.Failed, TaskStatus.Succeeded],
     to: DELETED,
     rejectedWith: 'OMS.0063',
+  },
+  /**
+   * The tasks' side of a group stop (task-groups/): every task of the group
+   * that is waiting or migrating, in one set-based statement.
+   */
+  group_stop: {
+    from: [TaskStatus.Waiting, TaskStatus.Migrating],
+    to: TaskStatus.Paused,
+    rejectedWith: 'OMS.0066',
+  },
+  /** The tasks' side of a group start or retry: back to waiting, with fresh keys. */
+  group_start: {
+    from: [TaskStatus.Paused, TaskStatus.Failed],
+    to: TaskStatus.Waiting,
+    rejectedWith: 'OMS.0065',
+    withChanges: true,
   },
 } as const satisfies Record<string, TaskAction>;
 
@@ -167,6 +184,8 @@ const ACTION_PAST_TENSE: Record<TaskActionName, string> = {
   start: 'started',
   admit: 'admitted',
   delete: 'deleted while it is running; pause it first',
+  group_stop: 'paused with its group',
+  group_start: 'started with its group',
 };
 
 /** Where the action leads from `current`, or TaskTransitionRejected. */

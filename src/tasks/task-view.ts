@@ -105,7 +105,7 @@ export function toTaskObject(task: TaskEntity): TaskObject {
     progress: task.progress,
     task_type: task.taskType,
     group_id: task.groupId,
-    group_type: 'NORMAL_TASK',
+    group_type: task.groupId === null ? 'NORMAL_TASK' : 'GROUP_TASK',
     src_node: {
       bucket: src.bucket ?? '',
       cloud_type: src.cloud_type ?? '',

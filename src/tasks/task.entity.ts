@@ -64,6 +64,7 @@ const bigintCounter = { type: 'bigint', default: 0 } as const;
 @Index('IDX_tasks_project_status', ['projectId', 'status'])
 @Index('IDX_tasks_waiting', ['projectId', 'priority', 'createdAt', 'id'], { where: 'status = 1' })
 @Index('IDX_tasks_project_id', ['projectId', 'id'])
+@Index('IDX_tasks_group', ['groupId'])
 export class TaskEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT' })
   id: string;

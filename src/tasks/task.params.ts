@@ -38,6 +38,9 @@ export const ProjectId = () => PathParameter('project_id');
 /** The route's {task_id}, within bounds (whether it names a task is the service's business). */
 export const TaskId = () => PathParameter('task_id');
 
+/** The route's {group_id} (task groups), within bounds. */
+export const GroupId = () => PathParameter('group_id');
+
 const pathParameterDoc = (name: string, description: string) =>
   ApiParam({
     name,
@@ -51,6 +54,10 @@ export const ApiProjectPath = () => pathParameterDoc('project_id', 'The project,
 /** OpenAPI for a route under /v2/{project_id}/tasks/{task_id}. */
 export const ApiTaskPath = () =>
   applyDecorators(ApiProjectPath(), pathParameterDoc('task_id', 'A task id (digits).'));
+
+/** OpenAPI for a route under /v2/{project_id}/taskgroups/{group_id}. */
+export const ApiGroupPath = () =>
+  applyDecorators(ApiProjectPath(), pathParameterDoc('group_id', 'A task group id (a UUID).'));
 
 export const MAX_LIST_LIMIT = 100;
 export const MAX_LIST_OFFSET = 1_000_000_000;

@@ -359,11 +359,17 @@ export const ADMIT_TASKS: Statement<
     readonly maxParallel: number;
     readonly to: TaskStatus;
     readonly requestId: string;
+    /** Statuses of a task group (task-groups/) whose tasks are not admitted. */
+    readonly pausedGroups: readonly number[];
   },
   { task_id: string }
 > = {
   // $1 project, $2 running statuses, $3 from statuses, $4 max parallel,
-  // $5 to status, $6 request id.
+  // $5 to status, $6 request id, $7 paused group statuses.
+  //
+  // A task of a paused group is never admitted, whatever its own status (a
+  // group stop pauses them all, but an operator's or a data plane's write
+  // could leave one waiting).
   name: 'task-admit',
   text: `
 WITH running AS (
@@ -371,6 +377,9 @@ WITH running AS (
 ), chosen AS (
   SELECT id, status FROM tasks
   WHERE project_id = $1 AND status = ANY($3::smallint[])
+    AND (group_id IS NULL OR NOT EXISTS (
+      SELECT 1 FROM task_groups g
+      WHERE g.id = tasks.group_id AND g.project_id = $1 AND g.status = ANY($7::smallint[])))
   ORDER BY task_priority DESC, created_at, id
   LIMIT GREATEST(0, $4 - (SELECT n FROM running))
   FOR UPDATE SKIP LOCKED
@@ -382,7 +391,7 @@ WITH running AS (
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, 'admit', from_status, $5, 'scheduler', $6 FROM moved
 RETURNING task_id`,
-  values: (p) => [p.projectId, p.running, p.from, p.maxParallel, p.to, p.requestId],
+  values: (p) => [p.projectId, p.running, p.from, p.maxParallel, p.to, p.requestId, p.pausedGroups],
 };
 
 /** The sweep's list: projects with waiting tasks. */

@@ -25,6 +25,7 @@ import { TasksService } from './tasks.service.js';
       },
     },
   ],
-  exports: [TaskScheduler],
+  // The cipher too: task groups seal their secrets and their tasks' copies with it.
+  exports: [TaskScheduler, TaskSecretsCipher],
 })
 export class TasksModule {}

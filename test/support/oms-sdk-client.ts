@@ -117,6 +117,68 @@ export class OmsClient {
     return this.send('GET', '/v2/{project_id}/objectstorage/data-center');
   }
 
+  // Task groups (CreateTaskGroup, ListTaskGroup, ShowTaskGroup, StopTaskGroup,
+  // StartTaskGroup, RetryTaskGroup, UpdateTaskGroup, DeleteTaskGroup in the
+  // official SDKs): the group actions are PUT.
+
+  /** POST /v2/{project_id}/taskgroups (CreateTaskGroupReq) */
+  createTaskGroup(body: Record<string, unknown>): Promise<SdkResponse & { group_id?: string }> {
+    return this.send('POST', '/v2/{project_id}/taskgroups', { body });
+  }
+
+  /** GET /v2/{project_id}/taskgroups?limit&offset&status */
+  listTaskGroup(
+    query: { limit?: number; offset?: number; status?: number } = {},
+  ): Promise<SdkResponse & { taskgroups?: Record<string, unknown>[]; count?: number }> {
+    return this.send('GET', '/v2/{project_id}/taskgroups', { query });
+  }
+
+  /** GET /v2/{project_id}/taskgroups/{group_id} (ShowTaskGroupResponse) */
+  showTaskGroup(groupId: string): Promise<SdkResponse & Record<string, unknown>> {
+    return this.send('GET', '/v2/{project_id}/taskgroups/{group_id}', {
+      path: { group_id: groupId },
+    });
+  }
+
+  /** PUT /v2/{project_id}/taskgroups/{group_id}/stop */
+  stopTaskGroup(groupId: string, headers?: Record<string, string>): Promise<SdkResponse> {
+    return this.send('PUT', '/v2/{project_id}/taskgroups/{group_id}/stop', {
+      path: { group_id: groupId },
+      headers,
+    });
+  }
+
+  /** PUT /v2/{project_id}/taskgroups/{group_id}/start (StartTaskGroupReq) */
+  startTaskGroup(groupId: string, body: Record<string, unknown>): Promise<SdkResponse> {
+    return this.send('PUT', '/v2/{project_id}/taskgroups/{group_id}/start', {
+      path: { group_id: groupId },
+      body,
+    });
+  }
+
+  /** PUT /v2/{project_id}/taskgroups/{group_id}/retry (RetryTaskGroupReq) */
+  retryTaskGroup(groupId: string, body: Record<string, unknown>): Promise<SdkResponse> {
+    return this.send('PUT', '/v2/{project_id}/taskgroups/{group_id}/retry', {
+      path: { group_id: groupId },
+      body,
+    });
+  }
+
+  /** PUT /v2/{project_id}/taskgroups/{group_id}/update (UpdateTaskGroupReq) */
+  updateTaskGroup(groupId: string, body: Record<string, unknown>): Promise<SdkResponse> {
+    return this.send('PUT', '/v2/{project_id}/taskgroups/{group_id}/update', {
+      path: { group_id: groupId },
+      body,
+    });
+  }
+
+  /** DELETE /v2/{project_id}/taskgroups/{group_id} */
+  deleteTaskGroup(groupId: string): Promise<SdkResponse> {
+    return this.send('DELETE', '/v2/{project_id}/taskgroups/{group_id}', {
+      path: { group_id: groupId },
+    });
+  }
+
   /** Any endpoint: what a generated client's ParamCreater would build. */
   send<T extends object = object>(
     method: string,
