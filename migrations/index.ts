@@ -5,10 +5,12 @@ import { CreateTasks1764352800000 } from './1764352800000-create-tasks.js';
 import { TaskLifeCycle1764612000000 } from './1764612000000-task-life-cycle.js';
 import { AcceptedSignatures1764800000000 } from './1764800000000-accepted-signatures.js';
 import { ListById1796159365000 } from './1796159365000-list-by-id.js';
+import { SyncTasks1796164526433 } from './1796164526433-sync-tasks.js';
 
 export const MIGRATIONS = [
   CreateTasks1764352800000,
   TaskLifeCycle1764612000000,
   AcceptedSignatures1764800000000,
   ListById1796159365000,
+  SyncTasks1796164526433,
 ];

@@ -11,6 +11,7 @@ import type { TokenValidator } from './iam/caller.js';
 import { LimitsModule } from './limits/limits.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import type { Metrics } from './metrics/metrics.js';
+import { SyncTasksModule } from './sync-tasks/sync-tasks.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { VersionsModule } from './versions/versions.module.js';
 
@@ -47,6 +48,7 @@ export class AppModule {
         LimitsModule,
         IamModule.register(tokenValidator, accessKeyStore),
         TasksModule,
+        SyncTasksModule,
         VersionsModule,
         HealthModule,
       ],

@@ -12,6 +12,7 @@ import * as advisoryLocks from '../src/database/advisory-locks.js';
 import * as transactionControl from '../src/database/statement.js';
 import type { Statement } from '../src/database/statement.js';
 import * as taskStatements from '../src/tasks/task.sql.js';
+import * as syncTaskStatements from '../src/sync-tasks/sync-task.sql.js';
 
 const { ADVISORY_LOCKS } = advisoryLocks;
 
@@ -30,6 +31,7 @@ const STATEMENTS: [exported: string, statement: Statement<unknown, unknown>][] =
   advisoryLocks,
   transactionControl,
   taskStatements,
+  syncTaskStatements,
 ].flatMap((module) =>
   Object.entries(module).filter((entry): entry is [string, Statement<unknown, unknown>] =>
     isStatement(entry[1]),
@@ -47,6 +49,8 @@ test('the statements are found', () => {
     'CREATE_TASK',
     'ADMIT_TASKS',
     'LOCK_PROJECT',
+    'MOVE_SYNC_TASK',
+    'RECORD_SYNC_EVENTS',
   ]) {
     assert.ok(names.includes(expected), expected);
   }

@@ -34,6 +34,14 @@ export class OmsError extends Error {
     }
     this.name = new.target.name;
   }
+
+  /**
+   * The HTTP status, when this error's differs from its code's (the filter
+   * maps codes to statuses; a few codes answer with two statuses).
+   */
+  get httpStatus(): number | undefined {
+    return undefined;
+  }
 }
 
 export class InvalidParameter extends OmsError {
@@ -101,5 +109,19 @@ export class Throttled extends OmsError {
       `The throttling threshold has been reached: too many requests for this ${limit}. ` +
         `Retry after ${retryAfterSeconds} s.`,
     );
+  }
+}
+
+/**
+ * A missing sync task: OMS.1009 as for a task, but 404, since Terraform's
+ * sync-task resource treats only a 404 as gone. Tasks keep 400 (TaskNotFound).
+ */
+export class SyncTaskNotFound extends OmsError {
+  constructor() {
+    super('OMS.1009', 'No resources found: no such sync task.');
+  }
+
+  override get httpStatus(): number {
+    return 404;
   }
 }

@@ -37,8 +37,8 @@ export const HTTP_STATUS: Record<OmsErrorCode, number> = {
   'APIGW.0308': 429,
 };
 
-/** /v2/{project_id}/tasks[/{task_id}[/action]], any segment possibly empty. */
-const TASK_PATH_SHAPE = /^\/v2\/[^/]*\/tasks(\/[^/]*(\/[a-z-]+)?)?\/?$/;
+/** /v2/{project_id}/tasks|sync-tasks[/{id}[/action]], any segment possibly empty. */
+const TASK_PATH_SHAPE = /^\/v2\/[^/]*\/(sync-)?tasks(\/[^/]*(\/[a-z-]+)?)?\/?$/;
 
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = '5';
@@ -100,7 +100,7 @@ export class OmsExceptionFilter implements ExceptionFilter {
       if (known instanceof DependencyUnavailable) {
         this.logger.warn({ msg: known.message, requestId: request.id });
       }
-      const status = HTTP_STATUS[known.code];
+      const status = known.httpStatus ?? HTTP_STATUS[known.code];
       return { status, code: known.code, message: known.message };
     }
     // Errors from the HTTP layer that carry a 4xx status (a body too large,

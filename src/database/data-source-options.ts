@@ -5,9 +5,20 @@ import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/config.js';
 import { TaskEntity } from '../tasks/task.entity.js';
 import { TaskTransitionEntity } from '../tasks/task-transition.entity.js';
+import {
+  SyncTaskEntity,
+  SyncTaskEventEntity,
+  SyncTaskTransitionEntity,
+} from '../sync-tasks/sync-task.entity.js';
 import { MIGRATIONS } from '../../migrations/index.js';
 
-export const ENTITIES = [TaskEntity, TaskTransitionEntity];
+export const ENTITIES = [
+  TaskEntity,
+  TaskTransitionEntity,
+  SyncTaskEntity,
+  SyncTaskTransitionEntity,
+  SyncTaskEventEntity,
+];
 
 export function dataSourceOptions(config: AppConfig, url: string): DataSourceOptions {
   return {

@@ -38,6 +38,16 @@ export const ProjectId = () => PathParameter('project_id');
 /** The route's {task_id}, within bounds (whether it names a task is the service's business). */
 export const TaskId = () => PathParameter('task_id');
 
+/** The route's {sync_task_id}, within bounds (sync-tasks/). */
+export const SyncTaskId = () => PathParameter('sync_task_id');
+
+/** OpenAPI for a route under /v2/{project_id}/sync-tasks/{sync_task_id}. */
+export const ApiSyncTaskPath = () =>
+  applyDecorators(
+    ApiProjectPath(),
+    pathParameterDoc('sync_task_id', 'A sync task id (as create issued it).'),
+  );
+
 const pathParameterDoc = (name: string, description: string) =>
   ApiParam({
     name,
