@@ -10,7 +10,7 @@ import { RequireJsonObjectBody } from '../common/json-body.js';
 import { ValidBody, ValidQuery } from '../common/validation.js';
 import { AccessPolicy } from '../iam/access-policy.js';
 import { Caller } from '../iam/caller.js';
-import { ApiOmsErrors } from '../openapi/api-oms-errors.js';
+import { ApiOmsErrors, SYNC_TASK_NOT_FOUND } from '../openapi/api-oms-errors.js';
 import { ApiProjectPath, ApiSyncTaskPath, ProjectId, SyncTaskId } from '../tasks/task.params.js';
 import {
   CreateSyncTaskBody,
@@ -26,6 +26,11 @@ import {
   SyncTaskObject,
   SyncTaskStatistics,
 } from './sync-task-view.js';
+import {
+  CREATE_SYNC_TASK_EXAMPLES,
+  START_SYNC_TASK_EXAMPLES,
+  SYNC_EVENTS_EXAMPLES,
+} from './sync-task.examples.js';
 import { SyncTasksService } from './sync-tasks.service.js';
 
 @ApiTags('sync-tasks')
@@ -42,7 +47,7 @@ export class SyncTasksController {
   @UseInterceptors(RequireJsonObjectBody)
   @ApiOperation({ operationId: 'CreateSyncTask', summary: 'Create a sync task; it starts at once' })
   @ApiProjectPath()
-  @ApiBody({ type: CreateSyncTaskBody })
+  @ApiBody({ type: CreateSyncTaskBody, examples: CREATE_SYNC_TASK_EXAMPLES })
   @ApiOkResponse({ type: CreatedSyncTask })
   @ApiOmsErrors('OMS.0064', 'OMS.0067')
   async create(
@@ -76,7 +81,7 @@ export class SyncTasksController {
   })
   @ApiSyncTaskPath()
   @ApiOkResponse({ type: SyncTaskObject })
-  @ApiOmsErrors('OMS.0064', 'OMS.1009')
+  @ApiOmsErrors('OMS.0064', SYNC_TASK_NOT_FOUND)
   async show(
     @ProjectId() projectId: string,
     @SyncTaskId() syncTaskId: string,
@@ -96,7 +101,7 @@ export class SyncTasksController {
   })
   @ApiSyncTaskPath()
   @ApiOkResponse({ description: 'Stopped; empty body.' })
-  @ApiOmsErrors('OMS.0064', 'OMS.0066', 'OMS.1009')
+  @ApiOmsErrors('OMS.0064', 'OMS.0066', SYNC_TASK_NOT_FOUND)
   async stop(
     @ProjectId() projectId: string,
     @SyncTaskId() syncTaskId: string,
@@ -112,9 +117,9 @@ export class SyncTasksController {
   @UseInterceptors(RequireJsonObjectBody)
   @ApiOperation({ operationId: 'StartSyncTask', summary: 'Start a stopped sync task again' })
   @ApiSyncTaskPath()
-  @ApiBody({ type: StartSyncTaskBody })
+  @ApiBody({ type: StartSyncTaskBody, examples: START_SYNC_TASK_EXAMPLES })
   @ApiOkResponse({ description: 'Synchronizing; empty body.' })
-  @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0067', 'OMS.1009')
+  @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0067', SYNC_TASK_NOT_FOUND)
   async start(
     @ProjectId() projectId: string,
     @SyncTaskId() syncTaskId: string,
@@ -131,7 +136,7 @@ export class SyncTasksController {
   @ApiOperation({ operationId: 'DeleteSyncTask', summary: 'Delete a stopped sync task' })
   @ApiSyncTaskPath()
   @ApiOkResponse({ description: 'Deleted; empty body.' })
-  @ApiOmsErrors('OMS.0063', 'OMS.0064', 'OMS.1009')
+  @ApiOmsErrors('OMS.0063', 'OMS.0064', SYNC_TASK_NOT_FOUND)
   async delete(
     @ProjectId() projectId: string,
     @SyncTaskId() syncTaskId: string,
@@ -149,7 +154,7 @@ export class SyncTasksController {
   })
   @ApiSyncTaskPath()
   @ApiOkResponse({ type: SyncTaskStatistics })
-  @ApiOmsErrors('OMS.0064', 'OMS.1009')
+  @ApiOmsErrors('OMS.0064', SYNC_TASK_NOT_FOUND)
   async statistics(
     @ProjectId() projectId: string,
     @SyncTaskId() syncTaskId: string,
@@ -168,9 +173,9 @@ export class SyncTasksController {
     summary: 'Ask for objects to be synchronized (recorded for the data plane)',
   })
   @ApiSyncTaskPath()
-  @ApiBody({ type: SyncEventsBody })
+  @ApiBody({ type: SyncEventsBody, examples: SYNC_EVENTS_EXAMPLES })
   @ApiOkResponse({ description: 'Recorded; empty body.' })
-  @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.1009')
+  @ApiOmsErrors('OMS.0064', 'OMS.0067', SYNC_TASK_NOT_FOUND)
   async events(
     @ProjectId() projectId: string,
     @SyncTaskId() syncTaskId: string,
