@@ -6,6 +6,7 @@ import { TaskLifeCycle1764612000000 } from './1764612000000-task-life-cycle.js';
 import { AcceptedSignatures1764800000000 } from './1764800000000-accepted-signatures.js';
 import { ListById1796159365000 } from './1796159365000-list-by-id.js';
 import { TaskGroups1796162100000 } from './1796162100000-task-groups.js';
+import { SyncTasks1796164526433 } from './1796164526433-sync-tasks.js';
 
 export const MIGRATIONS = [
   CreateTasks1764352800000,
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   AcceptedSignatures1764800000000,
   ListById1796159365000,
   TaskGroups1796162100000,
+  SyncTasks1796164526433,
 ];

@@ -12,6 +12,7 @@ import { LimitsModule } from './limits/limits.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import type { Metrics } from './metrics/metrics.js';
 import { TaskGroupsModule } from './task-groups/task-groups.module.js';
+import { SyncTasksModule } from './sync-tasks/sync-tasks.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { ReferenceModule } from './reference/reference.module.js';
 import { VersionsModule } from './versions/versions.module.js';
@@ -50,6 +51,7 @@ export class AppModule {
         IamModule.register(tokenValidator, accessKeyStore),
         TasksModule,
         TaskGroupsModule,
+        SyncTasksModule,
         VersionsModule,
         HealthModule,
         ReferenceModule,

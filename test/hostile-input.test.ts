@@ -38,7 +38,7 @@ const CODES: Record<number, string[]> = {
   400: ['OMS.0064', 'OMS.0066', 'OMS.0067', 'OMS.1009'],
   401: ['APIGW.0301'],
   403: ['OMS.0206'],
-  // OMS.1009: a missing task group answers 404 (a missing task 400).
+  // OMS.1009: a missing task group or sync task answers 404 (a missing task 400).
   404: ['APIGW.0101', 'OMS.1009'],
   408: ['OMS.0064'],
   429: ['APIGW.0308'],
@@ -48,6 +48,8 @@ let t: TestApp;
 let validToken: string;
 let createToken: string;
 let victimIds: string[];
+/** A sync task of the victim's, out of reach of PROJECT's token. */
+let victimSyncId: string;
 let snapshot: string;
 let cases = 0;
 /** How often each status and code came back: where the cases got to. */
@@ -58,7 +60,12 @@ async function tableSnapshot(): Promise<string> {
   const where = 'WHERE project_id <> $1 ORDER BY id';
   const tasks = await t.db.query(`SELECT * FROM tasks ${where}`, [CREATE_PROJECT]);
   const audit = await t.db.query(`SELECT * FROM task_transitions ${where}`, [CREATE_PROJECT]);
-  return JSON.stringify([tasks.rows, audit.rows]);
+  const sync = await t.db.query(`SELECT * FROM sync_tasks ${where}`, [CREATE_PROJECT]);
+  const syncAudit = await t.db.query(`SELECT * FROM sync_task_transitions ${where}`, [
+    CREATE_PROJECT,
+  ]);
+  const events = await t.db.query(`SELECT * FROM sync_task_events ${where}`, [CREATE_PROJECT]);
+  return JSON.stringify([tasks.rows, audit.rows, sync.rows, syncAudit.rows, events.rows]);
 }
 
 before(async () => {
@@ -79,6 +86,12 @@ before(async () => {
   for (const status of [1, 2, 2, 2, 3, 4, 5, 6, 7] as TaskStatus[]) {
     victimIds.push(await insertTask(t.db, VICTIM, status));
   }
+  victimSyncId = randomUUID();
+  await t.db.query(
+    `INSERT INTO sync_tasks (id, project_id, status, src_cloud_type, src_region, src_bucket,
+       dst_region, dst_bucket, secrets) VALUES ($1, $2, 'SYNCHRONIZING', 'Aliyun', 'r', 'b', 'r', 'b', '\\x00')`,
+    [victimSyncId, VICTIM],
+  );
   snapshot = await tableSnapshot();
 });
 after(async () => {
@@ -258,6 +271,9 @@ const target: fc.Arbitrary<string> = fc.oneof(
   fc
     .tuple(wireSegment, wireSegment)
     .map(([id, query]) => `/v2/${PROJECT}/tasks/${id}/stop?${query}=${query}`),
+  fc
+    .tuple(wireSegment, wireSegment, fc.constantFrom('stop', 'start', 'events', 'statistics'))
+    .map(([p, id, action]) => `/v2/${p}/sync-tasks/${id}/${action}`),
   fc.constantFrom(
     '*',
     '/',
@@ -468,6 +484,12 @@ describe('generated hostile reads and creates, authenticated (fast-check)', () =
     wireSegment.map((id) => ({
       method: 'GET',
       target: `/v2/${PROJECT}/tasks/${id}`,
+      headers: [`X-Auth-Token: ${validToken}`],
+      body: '',
+    })),
+    wireSegment.map((id) => ({
+      method: 'GET',
+      target: `/v2/${PROJECT}/sync-tasks/${id}?query_time=1767225600000`,
       headers: [`X-Auth-Token: ${validToken}`],
       body: '',
     })),
@@ -743,6 +765,15 @@ describe('bodies costly in shape, on every route, with a token and without', () 
     ['DELETE', `/v2/${PROJECT}/taskgroups/{id}`, 'ignores its body'],
     ['GET', `/v2/${PROJECT}/taskgroups/{id}`, 'ignores its body'],
     ['GET', `/v2/${PROJECT}/taskgroups`, 'ignores its body'],
+    // {sid}: a sync task of the victim's.
+    ['POST', `/v2/${PROJECT}/sync-tasks`, 'reads its body'],
+    ['POST', `/v2/${PROJECT}/sync-tasks/{sid}/start`, 'reads its body'],
+    ['POST', `/v2/${PROJECT}/sync-tasks/{sid}/events`, 'reads its body'],
+    ['POST', `/v2/${PROJECT}/sync-tasks/{sid}/stop`, 'ignores its body'],
+    ['DELETE', `/v2/${PROJECT}/sync-tasks/{sid}`, 'ignores its body'],
+    ['GET', `/v2/${PROJECT}/sync-tasks/{sid}`, 'ignores its body'],
+    ['GET', `/v2/${PROJECT}/sync-tasks/{sid}/statistics`, 'ignores its body'],
+    ['GET', `/v2/${PROJECT}/sync-tasks`, 'ignores its body'],
     ['POST', `/v2/${PROJECT}/no-such-route`, 'unknown'],
     ['POST', '/', 'unknown'],
   ];
@@ -771,7 +802,12 @@ describe('bodies costly in shape, on every route, with a token and without', () 
         for (const [what, body] of bodies(readsBody)) {
           const headers = ['Content-Type: application/json'];
           if (withToken) headers.push(`X-Auth-Token: ${validToken}`);
-          const h: Hostile = { method, target: path.replace('{id}', victimIds[1]), headers, body };
+          const h: Hostile = {
+            method,
+            target: path.replace('{id}', victimIds[1]).replace('{sid}', victimSyncId),
+            headers,
+            body,
+          };
           // Listing PROJECT's tasks (none) is a read a token may make.
           const answer = await check(h, method === 'GET');
           if (route === 'unknown') assert.equal(answer, '404 APIGW.0101', what);

@@ -7,8 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import request from 'supertest';
-import { HTTP_STATUS } from '../src/common/oms-exception.filter.js';
 import type { OmsErrorCode } from '../src/common/oms-errors.js';
+import { statusesOf } from '../src/openapi/api-oms-errors.js';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { insertTask, startTestApp, taskStatus, type TestApp } from './support/test-app.js';
 
@@ -65,6 +65,32 @@ async function tasksForBatch(example: { ids?: number[]; group_id?: string }): Pr
   }
 }
 
+/** A sync task of PROJECT, stopped if the operation is a start. */
+async function syncTaskFor(path: string): Promise<string> {
+  const created = await request(t.server)
+    .post(`/v2/${PROJECT}/sync-tasks`)
+    .set('X-Auth-Token', token)
+    .send({
+      src_region: 'r',
+      src_bucket: 's',
+      dst_region: 'r',
+      dst_bucket: 'd',
+      src_ak: 'a',
+      src_sk: 'b',
+      dst_ak: 'c',
+      dst_sk: 'd',
+    });
+  assert.equal(created.status, 200, created.text);
+  const id: string = created.body.sync_task_id;
+  if (path.endsWith('/start')) {
+    const stopped = await request(t.server)
+      .post(`/v2/${PROJECT}/sync-tasks/${id}/stop`)
+      .set('X-Auth-Token', token);
+    assert.equal(stopped.status, 200, stopped.text);
+  }
+  return id;
+}
+
 test('every request body example is a body the service accepts', async () => {
   let sent = 0;
   for (const [path, method, op] of operations()) {
@@ -72,7 +98,11 @@ test('every request body example is a body the service accepts', async () => {
     for (const [name, { value }] of Object.entries(examples)) {
       const taskId = path.includes('{task_id}') ? await taskFor(path) : '';
       if (path.endsWith('/batch-update')) await tasksForBatch(value as { ids?: number[] });
-      const url = path.replace('{project_id}', PROJECT).replace('{task_id}', taskId);
+      const syncTaskId = path.includes('{sync_task_id}') ? await syncTaskFor(path) : '';
+      const url = path
+        .replace('{project_id}', PROJECT)
+        .replace('{task_id}', taskId)
+        .replace('{sync_task_id}', syncTaskId);
       const res = await request(t.server)
         [method as 'post' | 'put'](url)
         .set('X-Auth-Token', token)
@@ -82,7 +112,9 @@ test('every request body example is a body the service accepts', async () => {
         200,
         `${method.toUpperCase()} ${path}, example ${name}: ${res.text}`,
       );
-      if (path.endsWith('/start')) assert.equal(await taskStatus(t.db, taskId), TaskStatus.Waiting);
+      if (path.endsWith('/start') && taskId) {
+        assert.equal(await taskStatus(t.db, taskId), TaskStatus.Waiting);
+      }
       sent++;
     }
   }
@@ -101,8 +133,11 @@ test('every error status shows an example per code, each a code of that status',
       assert.deepEqual(Object.keys(examples).sort(), [...codes].sort(), where);
       for (const [code, { value }] of Object.entries(examples)) {
         assert.equal(value.error_code, code, where);
-        const expected = status === '408' ? 408 : HTTP_STATUS[code as OmsErrorCode];
-        assert.equal(expected, Number(status), `${where}: ${code} is answered with ${expected}`);
+        const expected = status === '408' ? [408] : statusesOf(code as OmsErrorCode);
+        assert.ok(
+          expected.includes(Number(status)),
+          `${where}: ${code} is answered with ${expected}`,
+        );
       }
     }
   }

@@ -286,4 +286,81 @@ describe('the official SDK core, signing with an access key', () => {
     assert.equal(t.keystone.serviceTokensIssued - issued, 1);
     await assertPausedBy(id, 'after-rotation');
   });
+
+  test("every sync-task call, with the official models' fields", async () => {
+    const oms = client({ userId: 'sdk-sync-user' });
+    // CreateSyncTaskReq: the eight required fields and a few optional ones.
+    const created = await oms.createSyncTask({
+      src_cloud_type: 'Aliyun',
+      src_region: 'cn-hangzhou',
+      src_bucket: 'sdk-src',
+      src_ak: 'SDK-SRC-AK',
+      src_sk: 'sdk-src-sk',
+      dst_ak: 'SDK-DST-AK',
+      dst_sk: 'sdk-dst-sk',
+      dst_region: 'cn-north-4',
+      dst_bucket: 'sdk-dst',
+      description: 'from the SDK',
+      enable_restore: true,
+      dst_storage_policy: 'IA',
+      consistency_check: 'crc64',
+    });
+    assert.equal(created.httpStatusCode, 200);
+    const id = created.sync_task_id;
+    assert.equal(typeof id, 'string');
+
+    const listed = await oms.listSyncTasks({ limit: 10, offset: 0, status: 'SYNCHRONIZING' });
+    assert.equal(listed.httpStatusCode, 200);
+    assert.equal(listed.count, 1);
+    assert.equal(listed.tasks?.[0].sync_task_id, id);
+
+    // ShowSyncTaskResponse: string status, int64 times and counters.
+    const shown = await oms.showSyncTask(id!, String(Date.now()));
+    assert.equal(shown.httpStatusCode, 200);
+    assert.equal(shown.status, 'SYNCHRONIZING');
+    assert.equal(shown.dst_storage_policy, 'IA');
+    assert.equal(shown.consistency_check, 'crc64');
+    assert.equal(shown.enable_restore, true);
+    assert.equal(typeof shown.create_time, 'number');
+    assert.equal(typeof shown.last_start_time, 'number');
+    assert.equal(shown.monthly_success_object, 0);
+
+    const stats = await oms.listSyncTaskStatistic(id!, {
+      data_type: 'REQUEST,FAILURE',
+      start_time: '1767225600000',
+      end_time: '1767226200000',
+    });
+    assert.equal(stats.httpStatusCode, 200);
+    assert.equal(stats.sync_task_id, id);
+    assert.equal(stats.statistic_time_type, 'FIVE_MINUTES');
+    assert.deepEqual(
+      (stats.statistic_datas as { data_type: string }[]).map((d) => d.data_type),
+      ['REQUEST', 'FAILURE'],
+    );
+
+    assert.equal((await oms.createSyncEvents(id!, { object_keys: ['a%20b'] })).httpStatusCode, 200);
+
+    // Deleting while it synchronizes is refused; stop, start, stop, delete.
+    const refused = await sdkError(oms.deleteSyncTask(id!));
+    assert.equal(refused.httpStatusCode, 400);
+    assert.equal(refused.errorCode, 'OMS.0063');
+    assert.equal((await oms.stopSyncTask(id!)).httpStatusCode, 200);
+    const keys = { src_ak: 'AK1', src_sk: 'SK1', dst_ak: 'AK2', dst_sk: 'SK2' };
+    assert.equal((await oms.startSyncTask(id!, keys)).httpStatusCode, 200);
+    assert.equal((await oms.stopSyncTask(id!, aSecondLater())).httpStatusCode, 200);
+    assert.equal((await oms.deleteSyncTask(id!)).httpStatusCode, 200);
+
+    const gone = await sdkError(oms.showSyncTask(id!, String(Date.now())));
+    assert.equal(gone.httpStatusCode, 404);
+    assert.equal(gone.errorCode, 'OMS.1009');
+    const { rows } = await t.db.query(
+      'SELECT action, user_id FROM sync_task_transitions WHERE sync_task_id = $1 ORDER BY id',
+      [id],
+    );
+    assert.deepEqual(
+      rows.map((row) => row.action),
+      ['create', 'stop', 'start', 'stop', 'delete'],
+    );
+    assert.ok(rows.every((row) => row.user_id === 'sdk-sync-user'));
+  });
 });

@@ -26,6 +26,9 @@ const secret = (label: string) => `${label}${randomBytes(12).toString('hex')}`;
 const AK = secret('AKSECRET');
 const SK = secret('SKSECRET');
 const DB_PASSWORD = secret('dbpass');
+/** A sync task's other secrets: an Azure connection string and a CDN key. */
+const CONNECTION_STRING = `DefaultEndpointsProtocol=https;AccountKey=${secret('CONNSECRET')}`;
+const CDN_KEY = secret('CDNSECRET');
 /** Every token the test sends; the service may never repeat one. */
 const tokens: string[] = [];
 
@@ -43,6 +46,8 @@ before(async () => {
   await db.query('DELETE FROM task_transitions WHERE project_id = $1', [PROJECT]);
   await db.query('DELETE FROM tasks WHERE project_id = $1', [PROJECT]);
   await db.query('DELETE FROM task_groups WHERE project_id = $1', [PROJECT]);
+  await db.query('DELETE FROM sync_task_transitions WHERE project_id = $1', [PROJECT]);
+  await db.query('DELETE FROM sync_tasks WHERE project_id = $1', [PROJECT]);
   proxy = await TcpProxy.inFrontOf(testDatabaseUrl());
   // The test server trusts every local connection, so any password works:
   // one is there only to be searched for.
@@ -217,6 +222,60 @@ test('the database cut off: 503; an unexpected fault: 500', async () => {
   }
 });
 
+test('sync tasks: created, refused, stopped, started, with every kind of secret', async () => {
+  const good = issue();
+  const json = { 'X-Auth-Token': good, 'Content-Type': 'application/json' };
+  const syncBody = (overrides: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      src_cloud_type: 'Azure',
+      src_region: 'r',
+      src_bucket: 'b',
+      src_ak: AK,
+      src_sk: CONNECTION_STRING,
+      dst_ak: AK,
+      dst_sk: SK,
+      dst_region: 'r',
+      dst_bucket: 'b',
+      source_cdn: { domain: 'cdn.example.com', protocol: 'https', authentication_key: CDN_KEY },
+      ...overrides,
+    });
+  const res = await fetch(`${base}/v2/${PROJECT}/sync-tasks`, {
+    method: 'POST',
+    headers: json,
+    body: syncBody(),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  answers.push(`${res.status}\n${text}`);
+  assert.equal(res.status, 200, text);
+  const id = JSON.parse(text).sync_task_id as string;
+  const path = `/v2/${PROJECT}/sync-tasks/${id}`;
+  // Refusals carrying the secrets: a bad field, another project, a start while running.
+  assert.equal(
+    await send('POST', `/v2/${PROJECT}/sync-tasks`, json, syncBody({ src_region: 7 })),
+    400,
+  );
+  assert.equal(
+    await send('POST', `/v2/other/sync-tasks`, { ...json, 'X-Auth-Token': good }, syncBody()),
+    403,
+  );
+  const keys = JSON.stringify({ src_ak: AK, src_sk: CONNECTION_STRING, dst_ak: AK, dst_sk: SK });
+  assert.equal(await send('POST', `${path}/start`, json, keys), 400);
+  assert.equal(await send('POST', `${path}/stop`, { 'X-Auth-Token': good }), 200);
+  assert.equal(await send('POST', `${path}/start`, json, keys), 200);
+  assert.equal(
+    await send('GET', `${path}?query_time=${Date.now()}`, { 'X-Auth-Token': good }),
+    200,
+  );
+  assert.equal(await send('GET', `/v2/${PROJECT}/sync-tasks`, { 'X-Auth-Token': good }), 200);
+  // Never in clear in the database either.
+  const { rows } = await db.query('SELECT * FROM sync_tasks WHERE id = $1', [id]);
+  const stored = JSON.stringify(rows[0]) + rows[0].secrets.toString('latin1');
+  for (const value of [AK, SK, CONNECTION_STRING, CDN_KEY]) {
+    assert.ok(!stored.includes(value), 'a sync-task secret in clear in the database');
+  }
+});
+
 test('none of the secrets is in any log line or any answer', async () => {
   // Log lines are written once per event-loop turn; at exit, all of them.
   service.child.kill('SIGTERM');
@@ -228,7 +287,15 @@ test('none of the secrets is in any log line or any answer', async () => {
     ['the logs', output],
     ['the answers', answers.join('\n')],
   ] as const) {
-    for (const value of [...tokens, AK, SK, DB_PASSWORD, TEST_SECRETS_KEY]) {
+    for (const value of [
+      ...tokens,
+      AK,
+      SK,
+      CONNECTION_STRING,
+      CDN_KEY,
+      DB_PASSWORD,
+      TEST_SECRETS_KEY,
+    ]) {
       assert.ok(!text.includes(value), `${where} contain a secret (${value.slice(0, 12)}…)`);
     }
   }

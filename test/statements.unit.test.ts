@@ -13,6 +13,7 @@ import * as transactionControl from '../src/database/statement.js';
 import type { Statement } from '../src/database/statement.js';
 import * as taskStatements from '../src/tasks/task.sql.js';
 import * as taskGroupStatements from '../src/task-groups/task-group.sql.js';
+import * as syncTaskStatements from '../src/sync-tasks/sync-task.sql.js';
 
 const { ADVISORY_LOCKS } = advisoryLocks;
 
@@ -32,6 +33,7 @@ const STATEMENTS: [exported: string, statement: Statement<unknown, unknown>][] =
   transactionControl,
   taskStatements,
   taskGroupStatements,
+  syncTaskStatements,
 ].flatMap((module) =>
   Object.entries(module).filter((entry): entry is [string, Statement<unknown, unknown>] =>
     isStatement(entry[1]),
@@ -51,6 +53,8 @@ test('the statements are found', () => {
     'LOCK_PROJECT',
     'MOVE_GROUP_TASKS',
     'LOCK_GROUP',
+    'MOVE_SYNC_TASK',
+    'RECORD_SYNC_EVENTS',
   ]) {
     assert.ok(names.includes(expected), expected);
   }

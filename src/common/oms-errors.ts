@@ -115,3 +115,9 @@ export class ResourceGone extends OmsError {
     super('OMS.1009', `No resources found: no such ${what}.`);
   }
 }
+
+export class SyncTaskNotFound extends ResourceGone {
+  constructor() {
+    super('sync task');
+  }
+}

@@ -41,8 +41,8 @@ export const HTTP_STATUS: Record<OmsErrorCode, number> = {
 /** The status of ResourceGone (a missing group or sync task), whose code is OMS.1009. */
 export const NOT_FOUND_STATUS = 404;
 
-/** /v2/{project_id}/tasks[/{task_id}[/action]], any segment possibly empty. */
-const TASK_PATH_SHAPE = /^\/v2\/[^/]*\/tasks(\/[^/]*(\/[a-z-]+)?)?\/?$/;
+/** /v2/{project_id}/tasks|sync-tasks[/{id}[/action]], any segment possibly empty. */
+const TASK_PATH_SHAPE = /^\/v2\/[^/]*\/(sync-)?tasks(\/[^/]*(\/[a-z-]+)?)?\/?$/;
 
 /** /v2/{project_id}/objectstorage/{cloud-type|data-center}, the project possibly empty. */
 const REFERENCE_PATH_SHAPE = /^\/v2\/[^/]*\/objectstorage\/(cloud-type|data-center)\/?$/;

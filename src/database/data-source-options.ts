@@ -6,9 +6,21 @@ import type { AppConfig } from '../config/config.js';
 import { TaskEntity } from '../tasks/task.entity.js';
 import { TaskTransitionEntity } from '../tasks/task-transition.entity.js';
 import { TaskGroupEntity } from '../task-groups/task-group.entity.js';
+import {
+  SyncTaskEntity,
+  SyncTaskEventEntity,
+  SyncTaskTransitionEntity,
+} from '../sync-tasks/sync-task.entity.js';
 import { MIGRATIONS } from '../../migrations/index.js';
 
-export const ENTITIES = [TaskEntity, TaskTransitionEntity, TaskGroupEntity];
+export const ENTITIES = [
+  TaskEntity,
+  TaskTransitionEntity,
+  TaskGroupEntity,
+  SyncTaskEntity,
+  SyncTaskTransitionEntity,
+  SyncTaskEventEntity,
+];
 
 export function dataSourceOptions(config: AppConfig, url: string): DataSourceOptions {
   return {

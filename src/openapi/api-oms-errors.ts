@@ -11,6 +11,8 @@ import {
   InvalidParameter,
   MalformedBody,
   RouteNotFound,
+  ResourceGone,
+  SyncTaskNotFound,
   TaskFinished,
   TaskNotFound,
   TaskQuotaExceeded,
@@ -18,7 +20,7 @@ import {
   Unauthenticated,
   type OmsErrorCode,
 } from '../common/oms-errors.js';
-import { HTTP_STATUS } from '../common/oms-exception.filter.js';
+import { HTTP_STATUS, NOT_FOUND_STATUS } from '../common/oms-exception.filter.js';
 import { TaskStatus, TaskTransitionRejected } from '../tasks/task-state.js';
 
 export class OmsErrorBodyDoc {
@@ -74,19 +76,57 @@ const REQUEST_TIMEOUT = ApiResponse({
   examples: { 'OMS.0064': example('OMS.0064', 'The request took too long to arrive.') },
 });
 
-export function ApiOmsErrors(...codes: OmsErrorCode[]) {
-  const byStatus = new Map<number, OmsErrorCode[]>();
-  for (const code of [...codes, ...EVERY_ROUTE]) {
-    const status = HTTP_STATUS[code];
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+/**
+ * An answer whose status is not its code's in HTTP_STATUS: a missing sync
+ * task or task group is 404 OMS.1009 (ResourceGone), where a missing task is
+ * 400 OMS.1009.
+ */
+export interface OmsErrorAnswerDoc {
+  readonly code: OmsErrorCode;
+  readonly status: number;
+  readonly message: string;
+}
+
+export const SYNC_TASK_NOT_FOUND: OmsErrorAnswerDoc = {
+  code: 'OMS.1009',
+  status: NOT_FOUND_STATUS,
+  message: new SyncTaskNotFound().message,
+};
+
+export const TASK_GROUP_NOT_FOUND: OmsErrorAnswerDoc = {
+  code: 'OMS.1009',
+  status: NOT_FOUND_STATUS,
+  message: new ResourceGone('task group').message,
+};
+
+const OTHER_STATUSES: readonly OmsErrorAnswerDoc[] = [SYNC_TASK_NOT_FOUND, TASK_GROUP_NOT_FOUND];
+
+/** Every status the code is answered with somewhere. */
+export function statusesOf(code: OmsErrorCode): number[] {
+  return [
+    HTTP_STATUS[code],
+    ...OTHER_STATUSES.filter((answer) => answer.code === code).map((answer) => answer.status),
+  ];
+}
+
+export function ApiOmsErrors(...codes: (OmsErrorCode | OmsErrorAnswerDoc)[]) {
+  const byStatus = new Map<number, { code: OmsErrorCode; message: string }[]>();
+  for (const entry of [...codes, ...EVERY_ROUTE]) {
+    const { code, status, message } =
+      typeof entry === 'string'
+        ? { code: entry, status: HTTP_STATUS[entry], message: EXAMPLE_MESSAGES[entry] }
+        : entry;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), { code, message }]);
   }
   return applyDecorators(
-    ...[...byStatus].map(([status, statusCodes]) =>
+    ...[...byStatus].map(([status, answers]) =>
       ApiResponse({
         status,
-        description: `error_code ${statusCodes.join(', ')}`,
+        description: `error_code ${answers.map(({ code }) => code).join(', ')}`,
         type: OmsErrorBodyDoc,
-        examples: Object.fromEntries(statusCodes.map((code) => [code, example(code)])),
+        examples: Object.fromEntries(
+          answers.map(({ code, message }) => [code, example(code, message)]),
+        ),
       }),
     ),
     REQUEST_TIMEOUT,

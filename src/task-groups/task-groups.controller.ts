@@ -9,7 +9,7 @@ import { RequireJsonObjectBody } from '../common/json-body.js';
 import { ValidBody, ValidQuery } from '../common/validation.js';
 import { AccessPolicy } from '../iam/access-policy.js';
 import { Caller } from '../iam/caller.js';
-import { ApiOmsErrors } from '../openapi/api-oms-errors.js';
+import { ApiOmsErrors, TASK_GROUP_NOT_FOUND } from '../openapi/api-oms-errors.js';
 import { BandwidthPolicyBody, StartTaskBody } from '../tasks/task.bodies.js';
 import { ApiGroupPath, ApiProjectPath, GroupId, ProjectId } from '../tasks/task.params.js';
 import { CreateTaskGroupBody, ListTaskGroupsQuery } from './task-group.bodies.js';
@@ -64,7 +64,7 @@ export class TaskGroupsController {
   @ApiOperation({ operationId: 'ShowTaskGroup', summary: 'Show one task group (404 if none)' })
   @ApiGroupPath()
   @ApiOkResponse({ type: TaskGroupObject })
-  @ApiOmsErrors('OMS.0064', 'OMS.1009')
+  @ApiOmsErrors('OMS.0064', TASK_GROUP_NOT_FOUND)
   async show(
     @ProjectId() projectId: string,
     @GroupId() groupId: string,
@@ -83,7 +83,7 @@ export class TaskGroupsController {
   })
   @ApiGroupPath()
   @ApiOkResponse({ description: 'Paused; empty body.' })
-  @ApiOmsErrors('OMS.0064', 'OMS.0066', 'OMS.1009')
+  @ApiOmsErrors('OMS.0064', 'OMS.0066', TASK_GROUP_NOT_FOUND)
   async stop(
     @ProjectId() projectId: string,
     @GroupId() groupId: string,
@@ -104,7 +104,7 @@ export class TaskGroupsController {
   @ApiGroupPath()
   @ApiBody({ type: StartTaskBody })
   @ApiOkResponse({ description: 'Its tasks wait for a slot; empty body.' })
-  @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0067', 'OMS.1009')
+  @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0067', TASK_GROUP_NOT_FOUND)
   async start(
     @ProjectId() projectId: string,
     @GroupId() groupId: string,
@@ -126,7 +126,7 @@ export class TaskGroupsController {
   @ApiGroupPath()
   @ApiBody({ type: StartTaskBody })
   @ApiOkResponse({ description: 'Its failed tasks wait for a slot; empty body.' })
-  @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0067', 'OMS.1009')
+  @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0067', TASK_GROUP_NOT_FOUND)
   async retry(
     @ProjectId() projectId: string,
     @GroupId() groupId: string,
@@ -148,7 +148,7 @@ export class TaskGroupsController {
   @ApiGroupPath()
   @ApiBody({ type: BandwidthPolicyBody })
   @ApiOkResponse({ description: 'Replaced; empty body.' })
-  @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.0070', 'OMS.1009')
+  @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.0070', TASK_GROUP_NOT_FOUND)
   async update(
     @ProjectId() projectId: string,
     @GroupId() groupId: string,
@@ -168,7 +168,7 @@ export class TaskGroupsController {
   })
   @ApiGroupPath()
   @ApiOkResponse({ description: 'Deleted; empty body.' })
-  @ApiOmsErrors('OMS.0063', 'OMS.0064', 'OMS.1009')
+  @ApiOmsErrors('OMS.0063', 'OMS.0064', TASK_GROUP_NOT_FOUND)
   async delete(
     @ProjectId() projectId: string,
     @GroupId() groupId: string,

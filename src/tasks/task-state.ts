@@ -51,16 +51,41 @@ export const NEXT_STATUSES: Readonly<Record<TaskStatus, readonly TaskDestination
   [TaskStatus.Pausing]: [TaskStatus.Paused],
 };
 
-export interface TaskAction {
-  readonly from: readonly TaskStatus[];
-  readonly to: TaskDestination;
-  /** The error code when the task is in a status the action cannot leave. */
+/**
+ * One move of a state table, whatever its statuses are: task statuses are
+ * numbers, sync-task statuses strings (sync-tasks/sync-task-state.ts). Both
+ * tables are checked by moveAllowed() and applied the same way.
+ */
+export interface StateAction<S extends string | number> {
+  readonly from: readonly S[];
+  /** A status, or DELETED when the row is removed. */
+  readonly to: S | typeof DELETED;
+  /** The error code when the row is in a status the action cannot leave. */
   readonly rejectedWith: OmsErrorCode;
   /** Statuses for which the rejection has a more specific code. */
-  readonly rejectedWithFrom?: Partial<Record<TaskStatus, OmsErrorCode>>;
-  /** The move also replaces the task's keys and merges options (start brings them). */
+  readonly rejectedWithFrom?: Partial<Record<S, OmsErrorCode>>;
+  /** The move also replaces the row's keys and merges options (start brings them). */
   readonly withChanges?: true;
 }
+
+/** Whether the action may leave `current`: listed in its `from` and a move the contract knows. */
+export function moveAllowed<S extends string | number>(
+  spec: StateAction<S>,
+  nextStatuses: Readonly<Record<S, readonly (S | typeof DELETED)[]>>,
+  current: S,
+): boolean {
+  return spec.from.includes(current) && nextStatuses[current].includes(spec.to);
+}
+
+/** The code a refused move answers with, from `current`. */
+export function rejectionCode<S extends string | number>(
+  spec: StateAction<S>,
+  current: S,
+): OmsErrorCode {
+  return spec.rejectedWithFrom?.[current] ?? spec.rejectedWith;
+}
+
+export type TaskAction = StateAction<TaskStatus>;
 
 /** The moves this service performs. */
 export const TASK_ACTIONS = {
@@ -153,9 +178,8 @@ export class TaskTransitionRejected extends OmsError {
     readonly action: TaskActionName,
     readonly from: TaskStatus,
   ) {
-    const spec: TaskAction = TASK_ACTIONS[action];
     super(
-      spec.rejectedWithFrom?.[from] ?? spec.rejectedWith,
+      rejectionCode<TaskStatus>(TASK_ACTIONS[action], from),
       `The task cannot be ${ACTION_PAST_TENSE[action]}: its status is ${from} (${TASK_STATUS_NAMES[from]}).`,
     );
   }
@@ -191,7 +215,7 @@ const ACTION_PAST_TENSE: Record<TaskActionName, string> = {
 /** Where the action leads from `current`, or TaskTransitionRejected. */
 export function checkTransition(action: TaskActionName, current: TaskStatus): TaskDestination {
   const spec: TaskAction = TASK_ACTIONS[action];
-  if (!spec.from.includes(current) || !NEXT_STATUSES[current].includes(spec.to)) {
+  if (!moveAllowed(spec, NEXT_STATUSES, current)) {
     throw new TaskTransitionRejected(action, current);
   }
   return spec.to;

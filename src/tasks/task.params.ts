@@ -40,6 +40,15 @@ export const TaskId = () => PathParameter('task_id');
 
 /** The route's {group_id} (task groups), within bounds. */
 export const GroupId = () => PathParameter('group_id');
+/** The route's {sync_task_id}, within bounds (sync-tasks/). */
+export const SyncTaskId = () => PathParameter('sync_task_id');
+
+/** OpenAPI for a route under /v2/{project_id}/sync-tasks/{sync_task_id}. */
+export const ApiSyncTaskPath = () =>
+  applyDecorators(
+    ApiProjectPath(),
+    pathParameterDoc('sync_task_id', 'A sync task id (as create issued it).'),
+  );
 
 const pathParameterDoc = (name: string, description: string) =>
   ApiParam({

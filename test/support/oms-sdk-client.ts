@@ -179,6 +179,74 @@ export class OmsClient {
     });
   }
 
+  // The sync-task calls, as the official SDKs' oms_meta defines them
+  // (GenReqDefFor*SyncTask*): paths, path and query fields, bodies.
+
+  /** POST /v2/{project_id}/sync-tasks (body: CreateSyncTaskReq) */
+  createSyncTask(body: Record<string, unknown>): Promise<SdkResponse & { sync_task_id?: string }> {
+    return this.send('POST', '/v2/{project_id}/sync-tasks', { body });
+  }
+
+  /** GET /v2/{project_id}/sync-tasks?limit&offset&status */
+  listSyncTasks(
+    query: { limit?: number; offset?: number; status?: string } = {},
+  ): Promise<SdkResponse & { tasks?: { sync_task_id: string; status: string }[]; count?: number }> {
+    return this.send('GET', '/v2/{project_id}/sync-tasks', { query });
+  }
+
+  /** GET /v2/{project_id}/sync-tasks/{sync_task_id}?query_time */
+  showSyncTask(
+    syncTaskId: string,
+    queryTime: string,
+  ): Promise<SdkResponse & Record<string, unknown>> {
+    return this.send('GET', '/v2/{project_id}/sync-tasks/{sync_task_id}', {
+      path: { sync_task_id: syncTaskId },
+      query: { query_time: queryTime },
+    });
+  }
+
+  /** POST /v2/{project_id}/sync-tasks/{sync_task_id}/stop */
+  stopSyncTask(syncTaskId: string, headers?: Record<string, string>): Promise<SdkResponse> {
+    return this.send('POST', '/v2/{project_id}/sync-tasks/{sync_task_id}/stop', {
+      path: { sync_task_id: syncTaskId },
+      headers,
+    });
+  }
+
+  /** POST /v2/{project_id}/sync-tasks/{sync_task_id}/start (body: StartSyncTaskReq) */
+  startSyncTask(syncTaskId: string, body: Record<string, unknown>): Promise<SdkResponse> {
+    return this.send('POST', '/v2/{project_id}/sync-tasks/{sync_task_id}/start', {
+      path: { sync_task_id: syncTaskId },
+      body,
+    });
+  }
+
+  /** DELETE /v2/{project_id}/sync-tasks/{sync_task_id} */
+  deleteSyncTask(syncTaskId: string): Promise<SdkResponse> {
+    return this.send('DELETE', '/v2/{project_id}/sync-tasks/{sync_task_id}', {
+      path: { sync_task_id: syncTaskId },
+    });
+  }
+
+  /** GET /v2/{project_id}/sync-tasks/{sync_task_id}/statistics?data_type&start_time&end_time */
+  listSyncTaskStatistic(
+    syncTaskId: string,
+    query: { data_type: string; start_time: string; end_time: string },
+  ): Promise<SdkResponse & Record<string, unknown>> {
+    return this.send('GET', '/v2/{project_id}/sync-tasks/{sync_task_id}/statistics', {
+      path: { sync_task_id: syncTaskId },
+      query,
+    });
+  }
+
+  /** POST /v2/{project_id}/sync-tasks/{sync_task_id}/events (body: SyncObjectReq) */
+  createSyncEvents(syncTaskId: string, body: { object_keys: string[] }): Promise<SdkResponse> {
+    return this.send('POST', '/v2/{project_id}/sync-tasks/{sync_task_id}/events', {
+      path: { sync_task_id: syncTaskId },
+      body,
+    });
+  }
+
   /** Any endpoint: what a generated client's ParamCreater would build. */
   send<T extends object = object>(
     method: string,
