@@ -141,6 +141,28 @@ test('the access line names project, task, user and error code when there are so
   assert.equal(line.task_id, '7');
   assert.equal(line.user_id, 'u-1');
   assert.equal(line.error_code, 'OMS.0066');
+  assert.equal(line.group_id, undefined, 'only the ids the path has');
+});
+
+test('the access line names a task group or a sync task the path names', () => {
+  const { logger, parsed } = capture('info');
+  const base = { requestId: 'r', method: 'PUT', status: 200, durationMs: 1 };
+  logger.requestAnswered('info', {
+    ...base,
+    route: '/v2/:project_id/taskgroups/:group_id/stop',
+    projectId: 'p',
+    groupId: 'g-1',
+  });
+  logger.requestAnswered('info', {
+    ...base,
+    route: '/v2/:project_id/sync-tasks/:sync_task_id/stop',
+    projectId: 'p',
+    syncTaskId: 's-1',
+  });
+  const [group, sync] = parsed();
+  assert.equal(group.group_id, 'g-1');
+  assert.equal(sync.sync_task_id, 's-1');
+  assert.equal(group.task_id, undefined);
 });
 
 test("Nest's start-up narration is debug, not info; its warnings stay", () => {

@@ -108,7 +108,7 @@ function isoTime(): string {
 
 /**
  * An access line's fields: the route's pattern, never the URL; the project
- * and task as the path named them (bounded by the router, escaped here), the
+ * and task (or group, or sync task) as the path named them (bounded by the router, escaped here), the
  * user once authenticated, and the OMS error code of a refusal.
  */
 export interface AnsweredRequest {
@@ -119,6 +119,8 @@ export interface AnsweredRequest {
   readonly durationMs: number;
   readonly projectId?: string;
   readonly taskId?: string;
+  readonly groupId?: string;
+  readonly syncTaskId?: string;
   readonly userId?: string;
   readonly errorCode?: string;
 }
@@ -178,6 +180,8 @@ export class JsonLogger implements LoggerService {
           error_code: answer.errorCode,
           project_id: answer.projectId,
           task_id: answer.taskId,
+          group_id: answer.groupId,
+          sync_task_id: answer.syncTaskId,
           user_id: answer.userId,
           request_id: answer.requestId,
         }),
@@ -191,6 +195,8 @@ export class JsonLogger implements LoggerService {
         `"status":${answer.status},"duration_ms":${answer.durationMs}` +
         optionalField('project_id', answer.projectId) +
         optionalField('task_id', answer.taskId) +
+        optionalField('group_id', answer.groupId) +
+        optionalField('sync_task_id', answer.syncTaskId) +
         optionalField('user_id', answer.userId) +
         optionalField('error_code', answer.errorCode) +
         '}\n',

@@ -31,6 +31,8 @@ function bounded(value: string | undefined): string | undefined {
 interface PathParameters {
   project_id?: string;
   task_id?: string;
+  group_id?: string;
+  sync_task_id?: string;
 }
 
 /** `log`: where access lines go (none without a logger, as in most tests). */
@@ -54,6 +56,8 @@ export function recordAnsweredRequests(
         durationMs: Math.round(reply.elapsedTime * 10) / 10,
         projectId: bounded(params?.project_id),
         taskId: bounded(params?.task_id),
+        groupId: bounded(params?.group_id),
+        syncTaskId: bounded(params?.sync_task_id),
         userId: (request as AuthenticatedRequest).caller?.userId,
         errorCode: errorCodeOf(reply),
       });
