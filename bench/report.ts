@@ -285,3 +285,51 @@ export function ablationSection(
       `From the service to the Nest floor: ${micros(mine.cpuMicrosPerRequest - nest.cpuMicrosPerRequest)} per request.`,
   ].join('\n');
 }
+
+/** One repetition of the group-stop path (bench/group-stop.ts), as the report needs it. */
+export interface GroupStopTimes {
+  readonly allAnsweredMs: number;
+  readonly okMs: number;
+  readonly createMs: number;
+}
+
+/** p50, p99, min and max of `values` (nearest rank, as for the load paths). */
+export function spread(values: readonly number[]) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+  return { p50: rank(50), p99: rank(99), min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+/**
+ * The group-stop path's section: the times over the repetitions. The
+ * service alone: the yardstick has no group stop, so there is no ratio.
+ */
+export function groupStopSection(
+  runs: readonly GroupStopTimes[],
+  tasks: number,
+  stops: number,
+): string | undefined {
+  if (runs.length === 0) return undefined;
+  const row = (what: string, pick: (run: GroupStopTimes) => number) => {
+    const s = spread(runs.map(pick));
+    return `| ${what} | ${fixed(s.p50, 1)} | ${fixed(s.p99, 1)} | ${fixed(s.min, 1)} | ${fixed(s.max, 1)} |`;
+  };
+  return [
+    `${runs.length} repetitions, each in a project of its own: a group of ${tasks.toLocaleString('en')} new tasks created through the API, ` +
+      `then ${stops} \`PUT /v2/{project_id}/taskgroups/{group_id}/stop\` sent at once. ` +
+      `Every repetition answered exactly one 200 and ${stops - 1} × 400 \`OMS.0066\`, and left every task of the group ` +
+      'paused with exactly one `group_stop` audit row (checked in the database; the bench fails otherwise). ' +
+      'The service only: there is no yardstick for a group stop, so no ratio.' +
+      (runs.length < 100 ? ` With ${runs.length} repetitions the p99 is the slowest one.` : ''),
+    '',
+    '| from sending the stops to | p50 ms | p99 ms | min ms | max ms |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    row(`the last of the ${stops} answers`, (run) => run.allAnsweredMs),
+    row('the one 200', (run) => run.okMs),
+    row(
+      `(creating the group of ${tasks.toLocaleString('en')} tasks, for scale)`,
+      (run) => run.createMs,
+    ),
+  ].join('\n');
+}

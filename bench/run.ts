@@ -6,7 +6,11 @@
 //   npm run bench -- --quick       2 rounds of 2 s, no profile, written to
 //                                  .bench/ (about a minute)
 //
-// Options: --rounds N, --seconds S, --warmup S, --paths a,b, --profile /
+// The load paths are bench/load.ts's; the group-stop path (bench/group-stop.ts:
+// a group of 1,000 tasks stopped by 16 concurrent stops, against the service
+// only) runs after them, --repetitions N times (20; 3 with --quick).
+//
+// Options: --rounds N, --seconds S, --warmup S, --paths a,b, --repetitions N, --profile /
 // --no-profile, --output FILE, --baseline GIT-REV[,GIT-REV...] (also runs the service as
 // built from that revision, to measure a change before and after), --floors /
 // --no-floors (bench/floor.ts on the wrong-project path; on in full runs),
@@ -41,6 +45,14 @@ import {
   type LoadPath,
   type PathName,
 } from './load.js';
+import {
+  GROUP_STOP,
+  GROUP_TASKS,
+  STOPS,
+  clearGroupProjects,
+  groupStopRepetition,
+  type GroupStopRun,
+} from './group-stop.js';
 import { cpuMicros, sampleRss, startChild, type Child } from './processes.js';
 import { summarizeProfile } from './profile.js';
 import {
@@ -51,6 +63,7 @@ import {
   ablationSection,
   checkTargets,
   floorSection,
+  groupStopSection,
   profileSection,
   resultsTable,
   summarize,
@@ -71,6 +84,9 @@ interface Options {
   seconds: number;
   warmup: number;
   paths: LoadPath[];
+  /** Whether the group-stop path runs, and how many times. */
+  groupStop: boolean;
+  repetitions: number;
   profile: boolean;
   output: string;
   baseline: string | undefined;
@@ -86,9 +102,14 @@ function parseOptions(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const names = value('--paths')?.split(',');
   const paths = names ? LOAD_PATHS.filter((p) => names.includes(p.name)) : [...LOAD_PATHS];
-  if (paths.length === 0) throw new Error(`--paths: choose from ${LOAD_PATHS.map((p) => p.name)}`);
+  const groupStop = !names || names.includes(GROUP_STOP);
+  if (paths.length === 0 && !groupStop) {
+    throw new Error(`--paths: choose from ${[...LOAD_PATHS.map((p) => p.name), GROUP_STOP]}`);
+  }
   return {
     quick,
+    groupStop,
+    repetitions: Number(value('--repetitions') ?? (quick ? 3 : 20)),
     rounds: Number(value('--rounds') ?? (quick ? 2 : 5)),
     seconds: Number(value('--seconds') ?? (quick ? 2 : 10)),
     warmup: Number(value('--warmup') ?? (quick ? 1 : 2)),
@@ -278,6 +299,43 @@ async function profileService(path: LoadPath, options: Options, iam: Child, args
   return { file: join(dir, file), summary };
 }
 
+/**
+ * The group-stop path (bench/group-stop.ts), on a service process of its
+ * own, started after the load paths so that nothing of theirs is still in
+ * it. Its groups are deleted before and after, so the load paths' database
+ * stays as they expect it.
+ */
+async function runGroupStop(
+  args: string[],
+  env: Record<string, string>,
+  repetitions: number,
+): Promise<GroupStopRun[]> {
+  log(`${GROUP_STOP}: ${repetitions} repetitions, ${GROUP_TASKS} tasks, ${STOPS} concurrent stops`);
+  await clearGroupProjects(databaseUrl);
+  const child = await startChild('service (group stop)', args, env);
+  const runs: GroupStopRun[] = [];
+  try {
+    const tag = Date.now().toString(36);
+    for (let repetition = 1; repetition <= repetitions; repetition++) {
+      const run = await groupStopRepetition(
+        `http://127.0.0.1:${child.port}`,
+        databaseUrl,
+        repetition,
+        tag,
+      );
+      runs.push(run);
+      log(
+        `repetition ${repetition} ${GROUP_STOP}  all ${STOPS} answered ${run.allAnsweredMs.toFixed(1)} ms  ` +
+          `the 200 ${run.okMs.toFixed(1)} ms  (create ${run.createMs.toFixed(0)} ms)`,
+      );
+    }
+  } finally {
+    await child.stop();
+    await clearGroupProjects(databaseUrl);
+  }
+  return runs;
+}
+
 async function postgresVersion(): Promise<string> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -328,17 +386,21 @@ async function main(): Promise<void> {
     IAM_DELAY_MS: process.env.IAM_DELAY_MS ?? '15',
   });
   const measurements: Measurement[] = [];
+  const groupStops: GroupStopRun[] = [];
   const profiles: string[] = [];
+  const loadRounds = options.paths.length > 0 ? options.rounds : 0;
   try {
     const env = serverEnv(`http://127.0.0.1:${iam.port}/v3`);
-    for (const contestant of contestants) {
-      contestant.child = await startChild(contestant.name, contestant.args, env);
+    if (loadRounds > 0) {
+      for (const contestant of contestants) {
+        contestant.child = await startChild(contestant.name, contestant.args, env);
+      }
+      log(
+        `${options.rounds} rounds × ${options.paths.length} paths × ${contestants.length} servers, ` +
+          `${options.seconds} s each after ${options.warmup} s of warm-up, ${CONNECTIONS} connections`,
+      );
     }
-    log(
-      `${options.rounds} rounds × ${options.paths.length} paths × ${contestants.length} servers, ` +
-        `${options.seconds} s each after ${options.warmup} s of warm-up, ${CONNECTIONS} connections`,
-    );
-    for (let round = 1; round <= options.rounds; round++) {
+    for (let round = 1; round <= loadRounds; round++) {
       for (const path of options.paths) {
         // Interleaved: who goes first changes every round.
         const order = contestants.map((_, i) => contestants[(i + round - 1) % contestants.length]);
@@ -357,7 +419,10 @@ async function main(): Promise<void> {
       }
     }
     for (const contestant of contestants) await contestant.child?.stop();
-    if (options.profile) {
+    if (options.groupStop) {
+      groupStops.push(...(await runGroupStop(contestants[0].args, env, options.repetitions)));
+    }
+    if (options.profile && loadRounds > 0) {
       for (const name of ['success', 'wrong-project'] as const) {
         const path = LOAD_PATHS.find((p) => p.name === name)!;
         log(`Profiling the service on the ${name} path`);
@@ -378,23 +443,28 @@ async function main(): Promise<void> {
   const floors = floorSection(summaries, 'service');
   const ablation = ablationSection(everyServer, 'service', ladder);
   const table = resultsTable(summaries);
-  log(`\n${table}\n\n${targetsList(targets)}`);
+  const groupStop = groupStopSection(groupStops, GROUP_TASKS, STOPS);
+  if (loadRounds > 0) log(`\n${table}\n\n${targetsList(targets)}`);
+  if (groupStop) log(`\n${groupStop}`);
 
   const chartFile = join(dirname(options.output), 'benchmarks', 'latency.svg');
-  mkdirSync(dirname(chartFile), { recursive: true });
-  writeFileSync(
-    chartFile,
-    latencyChart(
-      `Stop under load: latency percentiles, medians of ${options.rounds} rounds`,
-      CHART_PERCENTILES,
-      options.paths.map((path) => ({
-        title: `${path.name} (${path.expected})`,
-        curves: summaries
-          .filter((s) => s.path === path.name)
-          .map((s) => ({ label: s.server, values: s.curve })),
-      })),
-    ),
-  );
+  // A run of the group-stop path alone leaves the chart of the load paths as it was.
+  if (loadRounds > 0) {
+    mkdirSync(dirname(chartFile), { recursive: true });
+    writeFileSync(
+      chartFile,
+      latencyChart(
+        `Stop under load: latency percentiles, medians of ${options.rounds} rounds`,
+        CHART_PERCENTILES,
+        options.paths.map((path) => ({
+          title: `${path.name} (${path.expected})`,
+          curves: summaries
+            .filter((s) => s.path === path.name)
+            .map((s) => ({ label: s.server, values: s.curve })),
+        })),
+      ),
+    );
+  }
 
   const cpu = cpus();
   const machine = [
@@ -433,7 +503,14 @@ ${machine}
   }
   Figures are medians of the rounds; ratios are medians of each round's ratio.
 - Paths:
-${options.paths.map((p) => `  - **${p.name}** (expects ${p.expected}): ${p.description}`).join('\n')}
+${[
+  ...options.paths.map((p) => `  - **${p.name}** (expects ${p.expected}): ${p.description}`),
+  ...(options.groupStop
+    ? [
+        `  - **${GROUP_STOP}** (the service only): ${options.repetitions} times, a group of ${GROUP_TASKS.toLocaleString('en')} tasks stopped by ${STOPS} concurrent \`PUT\` stops (its own section below)`,
+      ]
+    : []),
+].join('\n')}
 - CPU µs/req: user + system time of the server process (\`/proc/<pid>/stat\`)
   over the run, per answered request. Peak RSS: sampled every 100 ms.
   IAM calls per token: validations the IAM double counted per distinct token
@@ -449,19 +526,29 @@ ${options.paths.map((p) => `  - **${p.name}** (expects ${p.expected}): ${p.descr
       : ''
   }
 
-## Results
+${
+  loadRounds > 0
+    ? `## Results
 
 ${table}
 
 ## Targets
 
 ${targetsList(targets)}
-${floors ? `\n## The framework floor (wrong-project path)\n\n${floors}\n` : ''}${ablation ? `\n## Where the time goes, part by part (wrong-project path)\n\n${ablation}\n` : ''}
-## Latency
+`
+    : ''
+}${groupStop ? `\n## Group stop, ${GROUP_TASKS.toLocaleString('en')} tasks, ${STOPS} concurrent stops\n\n${groupStop}\n` : ''}${floors ? `\n## The framework floor (wrong-project path)\n\n${floors}\n` : ''}${ablation ? `\n## Where the time goes, part by part (wrong-project path)\n\n${ablation}\n` : ''}
+${
+  loadRounds > 0
+    ? `## Latency
 
 ![Latency percentiles, service vs yardstick](${relative(dirname(options.output), chartFile)})
-${profiles.length ? `\n## Where the service's time goes\n\n${PROFILE_INTRO}\n\n${profiles.join('\n\n')}\n` : ''}
-<details><summary>Every round</summary>
+`
+    : ''
+}${profiles.length ? `\n## Where the service's time goes\n\n${PROFILE_INTRO}\n\n${profiles.join('\n\n')}\n` : ''}
+${
+  loadRounds > 0
+    ? `<details><summary>Every round</summary>
 
 | round | path | server | req/s | p50 ms | p99 ms | CPU µs/req | RSS MB | errors |
 | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |
@@ -473,10 +560,12 @@ ${measurements
   .join('\n')}
 
 </details>
-`;
+`
+    : ''
+}`;
   mkdirSync(dirname(options.output), { recursive: true });
   writeFileSync(options.output, markdown);
-  log(`\nWrote ${options.output} and ${chartFile}`);
+  log(`\nWrote ${options.output}${loadRounds > 0 ? ` and ${chartFile}` : ''}`);
 }
 
 main().catch((error: unknown) => {

@@ -4,11 +4,14 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { GROUP_TASKS, groupStopProblems, type StopAnswer } from '../bench/group-stop.js';
 import { percentile } from '../bench/load.js';
 import {
   CHART_PERCENTILES,
   checkTargets,
+  groupStopSection,
   median,
+  spread,
   summarize,
   type Measurement,
 } from '../bench/report.js';
@@ -89,4 +92,58 @@ test('targets: met and missed', () => {
     [true, false, false, false],
   );
   assert.match(targets[1].measured, /1\.40×/);
+});
+
+const ONE_200: StopAnswer[] = [
+  { status: 200 },
+  ...Array.from({ length: 15 }, () => ({ status: 400, code: 'OMS.0066' })),
+];
+const ALL_PAUSED = {
+  tasks: GROUP_TASKS,
+  paused: GROUP_TASKS,
+  auditRows: GROUP_TASKS,
+  auditedTasks: GROUP_TASKS,
+};
+
+test('group stop: one 200, fifteen OMS.0066, every task paused with one audit row is the only pass', () => {
+  assert.deepEqual(groupStopProblems(ONE_200, ALL_PAUSED), []);
+  const two200 = [{ status: 200 }, ...ONE_200.slice(1)];
+  two200[1] = { status: 200 };
+  assert.match(groupStopProblems(two200, ALL_PAUSED).join(), /2 stops answered 200/);
+  const other = [...ONE_200.slice(0, 15), { status: 500 }];
+  assert.match(groupStopProblems(other, ALL_PAUSED).join(), /other than .*: 500/);
+  const wrongCode = [...ONE_200.slice(0, 15), { status: 400, code: 'OMS.0064' }];
+  assert.match(groupStopProblems(wrongCode, ALL_PAUSED).join(), /400 OMS\.0064/);
+  assert.match(
+    groupStopProblems(ONE_200, { ...ALL_PAUSED, paused: 999 }).join(),
+    /999 of 1000 tasks paused/,
+  );
+  assert.match(
+    groupStopProblems(ONE_200, { ...ALL_PAUSED, auditRows: 1001 }).join(),
+    /1001 group_stop audit rows/,
+  );
+  assert.match(
+    groupStopProblems(ONE_200, { ...ALL_PAUSED, tasks: 999, paused: 999 }).join(),
+    /the group has 999 tasks/,
+  );
+});
+
+test('group stop figures: nearest-rank p50 and p99, min and max over the repetitions', () => {
+  assert.deepEqual(spread([30, 10, 20]), { p50: 20, p99: 30, min: 10, max: 30 });
+  const hundred = spread(Array.from({ length: 100 }, (_, i) => 100 - i));
+  assert.equal(hundred.p50, 50);
+  assert.equal(hundred.p99, 99);
+  const section = groupStopSection(
+    [
+      { allAnsweredMs: 120, okMs: 100, createMs: 900 },
+      { allAnsweredMs: 80, okMs: 60, createMs: 700 },
+      { allAnsweredMs: 100, okMs: 90, createMs: 800 },
+    ],
+    1000,
+    16,
+  )!;
+  assert.match(section, /\| the last of the 16 answers \| 100\.0 \| 120\.0 \| 80\.0 \| 120\.0 \|/);
+  assert.match(section, /\| the one 200 \| 90\.0 \| 100\.0 \| 60\.0 \| 100\.0 \|/);
+  assert.match(section, /no yardstick/);
+  assert.equal(groupStopSection([], 1000, 16), undefined);
 });
