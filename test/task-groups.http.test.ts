@@ -143,6 +143,32 @@ describe('create', () => {
     );
   });
 
+  test('ids an operator used by hand are skipped: the group still gets all its tasks', async () => {
+    // The next two ids the sequence will hand out, taken by hand-inserted tasks.
+    const { rows } = await t.db.query(
+      `SELECT nextval(pg_get_serial_sequence('tasks', 'id'))::text AS id`,
+    );
+    const next = BigInt(rows[0].id);
+    for (const id of [next + 1n, next + 2n]) {
+      await t.db.query(
+        "INSERT INTO tasks (id, project_id, name, status) VALUES ($1, 'operator', 'by hand', 1)",
+        [String(id)],
+      );
+    }
+    const id = await createGroup();
+    const listed = await api.tasks(id);
+    assert.equal(listed.body.count, 3);
+    const ids = listed.body.tasks.map((task: { id: number }) => BigInt(task.id));
+    assert.ok(
+      !ids.includes(next + 1n) && !ids.includes(next + 2n),
+      'an id taken by hand was reused',
+    );
+    const byHand = await t.db.query(
+      "SELECT count(*)::int AS n FROM tasks WHERE project_id = 'operator'",
+    );
+    assert.equal(byHand.rows[0].n, 2, 'the hand-inserted tasks are untouched');
+  });
+
   test('the group object, with counters from its tasks; status 2 from the first read', async () => {
     const id = await createGroup();
     await t.db.query(

@@ -72,6 +72,9 @@ import {
   type TaskGroupObject,
 } from './task-group-view.js';
 
+/** Rounds of fresh ids a group create tries when ids an operator used by hand clash. */
+const MAX_ID_ATTEMPTS = 5;
+
 /** The task type of the tasks a group of each type creates. */
 const TASK_TYPE_OF: Record<GroupTaskType, 'prefix' | 'list' | 'url_list'> = {
   PREFIX: 'prefix',
@@ -204,32 +207,38 @@ export class TaskGroupsService {
             migrateSince: body.migrate_since ?? null,
             requestId,
           });
-          const ids = (await connection.query(NEXT_TASK_IDS, { count: taskSources.length })).map(
-            (row) => row.id,
-          );
-          const created = await connection.query(CREATE_GROUP_TASKS, {
-            ids,
-            names: ids.map((id) => `${groupId}-${id}`),
-            sources: taskSources.map((taskSource) => JSON.stringify(taskSource)),
-            // Each task its own sealed copy, bound to its own id.
-            secrets: ids.map((id) => this.cipher.seal(secrets, projectId, id)),
-            projectId,
-            groupId,
-            status: INITIAL_STATUS,
-            description: body.description ?? '',
-            taskType: TASK_TYPE_OF[groupType],
-            priority: TASK_PRIORITIES.MEDIUM,
-            destination,
-            bandwidth,
-            options,
-            migrateSince: body.migrate_since ?? null,
-            userId: caller.userId,
-            requestId,
-          });
-          // Only ids an operator inserted by hand collide; rolled back, the
-          // answer is a 500 and nothing was created.
-          if (created.length !== ids.length) {
-            throw new Error('create group: some task ids were already taken');
+          // Ids come from the tasks' sequence; one an operator already used
+          // by hand is skipped (ON CONFLICT DO NOTHING), and the tasks it
+          // would have had are given fresh ids, as a single create does.
+          let pending: readonly (typeof taskSources)[number][] = taskSources;
+          for (let attempt = 0; pending.length > 0; attempt++) {
+            if (attempt === MAX_ID_ATTEMPTS) {
+              throw new Error('create group: task ids kept clashing with existing tasks');
+            }
+            const ids = (await connection.query(NEXT_TASK_IDS, { count: pending.length })).map(
+              (row) => row.id,
+            );
+            const created = await connection.query(CREATE_GROUP_TASKS, {
+              ids,
+              names: ids.map((id) => `${groupId}-${id}`),
+              sources: pending.map((taskSource) => JSON.stringify(taskSource)),
+              // Each task its own sealed copy, bound to its own id.
+              secrets: ids.map((id) => this.cipher.seal(secrets, projectId, id)),
+              projectId,
+              groupId,
+              status: INITIAL_STATUS,
+              description: body.description ?? '',
+              taskType: TASK_TYPE_OF[groupType],
+              priority: TASK_PRIORITIES.MEDIUM,
+              destination,
+              bandwidth,
+              options,
+              migrateSince: body.migrate_since ?? null,
+              userId: caller.userId,
+              requestId,
+            });
+            const made = new Set(created.map((row) => String(row.task_id)));
+            pending = pending.filter((_, i) => !made.has(String(ids[i])));
           }
           return true;
         }),
