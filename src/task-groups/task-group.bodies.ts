@@ -11,24 +11,19 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsBoolean,
   IsDefined,
   IsIn,
-  IsInt,
   IsObject,
   IsOptional,
   IsString,
   Length,
   Matches,
-  Max,
   MaxLength,
-  Min,
   ValidateNested,
 } from 'class-validator';
 import {
-  BandwidthPeriodBody,
+  MigrationOptionsBody,
   DestinationNodeBody,
-  MAX_BANDWIDTH_PERIODS,
   MAX_SECURITY_TOKEN_LENGTH,
 } from '../tasks/task.bodies.js';
 import { GROUP_TASK_TYPES, type GroupTaskType } from './task-group.entity.js';
@@ -122,7 +117,7 @@ export class GroupSourceNodeBody {
   list_file?: GroupListFileBody;
 }
 
-export class CreateTaskGroupBody {
+export class CreateTaskGroupBody extends MigrationOptionsBody {
   @ApiProperty({ type: GroupSourceNodeBody })
   @IsDefined()
   @IsObject()
@@ -141,62 +136,6 @@ export class CreateTaskGroupBody {
   @IsOptional()
   @IsIn(GROUP_TASK_TYPES)
   task_type?: GroupTaskType;
-
-  @ApiPropertyOptional({ maxLength: 255 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(255)
-  description?: string;
-
-  @ApiPropertyOptional({ description: 'Only objects changed since then (Unix seconds).' })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(32_503_680_000) // year 3000: anything larger is a unit mistake (ms for s)
-  migrate_since?: number;
-
-  @ApiPropertyOptional({ type: [BandwidthPeriodBody], maxItems: MAX_BANDWIDTH_PERIODS })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_BANDWIDTH_PERIODS)
-  @ValidateNested({ each: true })
-  @Type(() => BandwidthPeriodBody)
-  bandwidth_policy?: BandwidthPeriodBody[];
-
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() enable_kms?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() enable_restore?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() enable_metadata_migration?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() enable_failed_object_recording?: boolean;
-  @ApiPropertyOptional() @IsOptional() @IsBoolean() enable_requester_pays?: boolean;
-
-  @ApiPropertyOptional({
-    enum: [
-      'NO_OVERWRITE',
-      'SIZE_LAST_MODIFIED_COMPARISON_OVERWRITE',
-      'CRC64_COMPARISON_OVERWRITE',
-      'FULL_OVERWRITE',
-    ],
-  })
-  @IsOptional()
-  @IsIn([
-    'NO_OVERWRITE',
-    'SIZE_LAST_MODIFIED_COMPARISON_OVERWRITE',
-    'CRC64_COMPARISON_OVERWRITE',
-    'FULL_OVERWRITE',
-  ])
-  object_overwrite_mode?: string;
-
-  @ApiPropertyOptional({
-    enum: ['STANDARD', 'IA', 'ARCHIVE', 'DEEP_ARCHIVE', 'SRC_STORAGE_MAPPING'],
-  })
-  @IsOptional()
-  @IsIn(['STANDARD', 'IA', 'ARCHIVE', 'DEEP_ARCHIVE', 'SRC_STORAGE_MAPPING'])
-  dst_storage_policy?: string;
-
-  @ApiPropertyOptional({ enum: ['size_last_modified', 'crc64', 'no_check'] })
-  @IsOptional()
-  @IsIn(['size_last_modified', 'crc64', 'no_check'])
-  consistency_check?: string;
 }
 
 export class ListTaskGroupsQuery {

@@ -161,26 +161,11 @@ export class DestinationNodeBody extends BucketAccessBody {
   save_prefix?: string;
 }
 
-export class CreateTaskBody {
-  @ApiProperty({ type: SourceNodeBody })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => SourceNodeBody)
-  src_node: SourceNodeBody;
-
-  @ApiProperty({ type: DestinationNodeBody })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => DestinationNodeBody)
-  dst_node: DestinationNodeBody;
-
-  @ApiPropertyOptional({ enum: TASK_TYPES, default: 'object' })
-  @IsOptional()
-  @IsIn(TASK_TYPES)
-  task_type?: TaskType;
-
+/**
+ * What a migration does besides moving objects: the fields a task and a task
+ * group take alike (the official models repeat them), bounded alike.
+ */
+export class MigrationOptionsBody {
   @ApiPropertyOptional({ maxLength: 255 })
   @IsOptional()
   @IsString()
@@ -239,6 +224,27 @@ export class CreateTaskBody {
   @IsOptional()
   @IsIn(['size_last_modified', 'crc64', 'no_check'])
   consistency_check?: string;
+}
+
+export class CreateTaskBody extends MigrationOptionsBody {
+  @ApiProperty({ type: SourceNodeBody })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SourceNodeBody)
+  src_node: SourceNodeBody;
+
+  @ApiProperty({ type: DestinationNodeBody })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DestinationNodeBody)
+  dst_node: DestinationNodeBody;
+
+  @ApiPropertyOptional({ enum: TASK_TYPES, default: 'object' })
+  @IsOptional()
+  @IsIn(TASK_TYPES)
+  task_type?: TaskType;
 
   @ApiPropertyOptional({ enum: Object.keys(TASK_PRIORITIES), default: 'MEDIUM' })
   @IsOptional()
