@@ -11,7 +11,6 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
-  IsDefined,
   IsIn,
   IsObject,
   IsOptional,
@@ -23,6 +22,7 @@ import {
 } from 'class-validator';
 import {
   MigrationOptionsBody,
+  RequiredNested,
   DestinationNodeBody,
   MAX_SECURITY_TOKEN_LENGTH,
 } from '../tasks/task.bodies.js';
@@ -118,18 +118,10 @@ export class GroupSourceNodeBody {
 }
 
 export class CreateTaskGroupBody extends MigrationOptionsBody {
-  @ApiProperty({ type: GroupSourceNodeBody })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => GroupSourceNodeBody)
+  @RequiredNested(GroupSourceNodeBody)
   src_node: GroupSourceNodeBody;
 
-  @ApiProperty({ type: DestinationNodeBody })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => DestinationNodeBody)
+  @RequiredNested(DestinationNodeBody)
   dst_node: DestinationNodeBody;
 
   @ApiPropertyOptional({ enum: GROUP_TASK_TYPES, default: 'PREFIX' })

@@ -5,6 +5,7 @@
 // list_file, bandwidth periods that must not overlap) live in
 // task-body-rules.ts, checked by the service.
 
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -46,6 +47,17 @@ const secret = (description: string) => ({
   minLength: 1,
   maxLength: 100,
 });
+
+/** A required field holding one object of `type`, validated field by field. */
+export function RequiredNested(type: new () => object) {
+  return applyDecorators(
+    ApiProperty({ type }),
+    IsDefined(),
+    IsObject(),
+    ValidateNested(),
+    Type(() => type),
+  );
+}
 
 export class BandwidthPeriodBody {
   @ApiProperty({ example: '00:00', description: 'Start of the period, hh:mm (UTC+8 in OMS).' })
@@ -227,18 +239,10 @@ export class MigrationOptionsBody {
 }
 
 export class CreateTaskBody extends MigrationOptionsBody {
-  @ApiProperty({ type: SourceNodeBody })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => SourceNodeBody)
+  @RequiredNested(SourceNodeBody)
   src_node: SourceNodeBody;
 
-  @ApiProperty({ type: DestinationNodeBody })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => DestinationNodeBody)
+  @RequiredNested(DestinationNodeBody)
   dst_node: DestinationNodeBody;
 
   @ApiPropertyOptional({ enum: TASK_TYPES, default: 'object' })
@@ -318,9 +322,10 @@ export const MAX_BATCH_TASK_IDS = 100;
 
 /**
  * POST tasks/batch-update (the official SDKs' BatchUpdateTasksReq): exactly
- * one of ids and group_id (checked by the service, which says which).
+ * one of ids and group_id (checked by the service, which says which), and
+ * the bandwidth policy as for one task.
  */
-export class BatchUpdateTasksBody {
+export class BatchUpdateTasksBody extends BandwidthPolicyBody {
   @ApiPropertyOptional({
     type: 'array',
     items: { type: 'integer', format: 'int64', minimum: 1, maximum: MAX_TASK_ID },
@@ -346,14 +351,6 @@ export class BatchUpdateTasksBody {
   @IsString()
   @Length(1, 1024)
   group_id?: string;
-
-  @ApiProperty({ type: [BandwidthPeriodBody], maxItems: MAX_BANDWIDTH_PERIODS })
-  @IsDefined()
-  @IsArray()
-  @ArrayMaxSize(MAX_BANDWIDTH_PERIODS)
-  @ValidateNested({ each: true })
-  @Type(() => BandwidthPeriodBody)
-  bandwidth_policy: BandwidthPeriodBody[];
 
   @ApiPropertyOptional({
     enum: Object.keys(TASK_PRIORITIES),
