@@ -16,6 +16,7 @@ import { SyncTasksModule } from './sync-tasks/sync-tasks.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { ReferenceModule } from './reference/reference.module.js';
 import { VersionsModule } from './versions/versions.module.js';
+import { WorkerModule } from './worker/worker.module.js';
 
 export interface AppDependencies {
   readonly config: AppConfig;
@@ -55,6 +56,7 @@ export class AppModule {
         VersionsModule,
         HealthModule,
         ReferenceModule,
+        WorkerModule,
       ],
     };
   }

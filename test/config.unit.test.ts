@@ -66,6 +66,10 @@ describe('defaults', () => {
       accessKeyCacheMaxEntries: 10_000,
       signatureHosts: ['localhost', '127.0.0.1', '[::1]'],
       unknownAccessKeyTtlSeconds: 30,
+      workerRole: 'oms_worker',
+      workerLeaseTtlMs: 30_000,
+      workerHeartbeatIntervalMs: 5000,
+      workerLeaseSweepIntervalMs: 1000,
     });
   });
 
@@ -375,4 +379,16 @@ describe('the IAM service identity (access-key signatures)', () => {
       (error: Error) => !error.message.includes('hunter2-secret'),
     );
   });
+});
+
+test('a heartbeat interval longer than half the lease is refused at start-up', () => {
+  assert.throws(
+    () => loadConfig({ WORKER_LEASE_TTL_MS: '1000', WORKER_HEARTBEAT_INTERVAL_MS: '600' }),
+    /WORKER_HEARTBEAT_INTERVAL_MS \(600\) must be at most half of WORKER_LEASE_TTL_MS \(1000\)/,
+  );
+  assert.equal(
+    loadConfig({ WORKER_LEASE_TTL_MS: '1000', WORKER_HEARTBEAT_INTERVAL_MS: '500' })
+      .workerHeartbeatIntervalMs,
+    500,
+  );
 });

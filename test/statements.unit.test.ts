@@ -14,6 +14,7 @@ import type { Statement } from '../src/database/statement.js';
 import * as taskStatements from '../src/tasks/task.sql.js';
 import * as taskGroupStatements from '../src/task-groups/task-group.sql.js';
 import * as syncTaskStatements from '../src/sync-tasks/sync-task.sql.js';
+import * as workerStatements from '../src/worker/worker.sql.js';
 
 const { ADVISORY_LOCKS } = advisoryLocks;
 
@@ -34,6 +35,7 @@ const STATEMENTS: [exported: string, statement: Statement<unknown, unknown>][] =
   taskStatements,
   taskGroupStatements,
   syncTaskStatements,
+  workerStatements,
 ].flatMap((module) =>
   Object.entries(module).filter((entry): entry is [string, Statement<unknown, unknown>] =>
     isStatement(entry[1]),
@@ -55,6 +57,9 @@ test('the statements are found', () => {
     'LOCK_GROUP',
     'MOVE_SYNC_TASK',
     'RECORD_SYNC_EVENTS',
+    'LEASE_TASKS',
+    'HEARTBEAT',
+    'MOVE_LEASED_TASK',
   ]) {
     assert.ok(names.includes(expected), expected);
   }
@@ -77,6 +82,7 @@ test('the statement files put nothing together: no interpolation anywhere in the
   for (const file of [
     'src/tasks/task.sql.ts',
     'src/task-groups/task-group.sql.ts',
+    'src/worker/worker.sql.ts',
     'src/database/advisory-locks.ts',
   ]) {
     assert.ok(!source(file).includes('${'), file);
@@ -93,6 +99,10 @@ test('the tasks feature writes its SQL only in task.sql.ts', () => {
     if (file === 'task-group.sql.ts') continue;
     assert.doesNotMatch(source(`src/task-groups/${file}`), sql, file);
   }
+  for (const file of readdirSync(new URL('../../src/worker/', import.meta.url))) {
+    if (file === 'worker.sql.ts') continue;
+    assert.doesNotMatch(source(`src/worker/${file}`), sql, file);
+  }
 });
 
 test('no statement writes a status as a number: statuses are parameters from the state table', () => {
@@ -108,7 +118,7 @@ test('every statement has a name of its own', () => {
 
 test('the stop writes only the status and the time, and says whether the project has waiting tasks', () => {
   const { text } = taskStatements.MOVE_TASK;
-  assert.match(text, /UPDATE tasks SET status = \$4::smallint, updated_at = now\(\)\n/);
+  assert.match(text, /UPDATE tasks SET updated_at = now\(\),\n    status = CASE WHEN EXISTS \(/);
   assert.doesNotMatch(text, /jsonb|secrets|options/);
   assert.match(text, /AS project_has_waiting/);
 });

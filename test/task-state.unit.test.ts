@@ -92,6 +92,63 @@ const EXPECTED: Record<TaskActionName, Record<number, Outcome>> = {
     6: { code: 'OMS.0065' },
     7: { code: 'OMS.0065' },
   },
+  // The data plane's moves (a worker holding the lease; docs/worker-protocol.md).
+  // A pausing task can only be confirmed paused.
+  confirm_pause: {
+    1: { code: 'OMS.0066' },
+    2: { code: 'OMS.0066' },
+    3: { code: 'OMS.0066' },
+    4: { code: 'OMS.0066' },
+    5: { code: 'OMS.0066' },
+    6: { code: 'OMS.0066' },
+    7: { to: TaskStatus.Paused },
+  },
+  succeed: {
+    1: { code: 'OMS.0066' },
+    2: { to: TaskStatus.Succeeded },
+    3: { code: 'OMS.0066' },
+    4: { code: 'OMS.0066' },
+    5: { code: 'OMS.0066' },
+    6: { code: 'OMS.0066' },
+    7: { code: 'OMS.0066' },
+  },
+  fail: {
+    1: { code: 'OMS.0066' },
+    2: { to: TaskStatus.Failed },
+    3: { code: 'OMS.0066' },
+    4: { code: 'OMS.0066' },
+    5: { code: 'OMS.0066' },
+    6: { to: TaskStatus.Failed },
+    7: { code: 'OMS.0066' },
+  },
+  retry_objects: {
+    1: { code: 'OMS.0066' },
+    2: { to: TaskStatus.Retrying },
+    3: { code: 'OMS.0066' },
+    4: { code: 'OMS.0066' },
+    5: { code: 'OMS.0066' },
+    6: { code: 'OMS.0066' },
+    7: { code: 'OMS.0066' },
+  },
+  resume: {
+    1: { code: 'OMS.0065' },
+    2: { code: 'OMS.0065' },
+    3: { code: 'OMS.0065' },
+    4: { code: 'OMS.0065' },
+    5: { code: 'OMS.0065' },
+    6: { to: TaskStatus.Migrating },
+    7: { code: 'OMS.0065' },
+  },
+  // The lease sweep: a pausing task whose worker is gone.
+  lease_expire: {
+    1: { code: 'OMS.0066' },
+    2: { code: 'OMS.0066' },
+    3: { code: 'OMS.0066' },
+    4: { code: 'OMS.0066' },
+    5: { code: 'OMS.0066' },
+    6: { code: 'OMS.0066' },
+    7: { to: TaskStatus.Paused },
+  },
 };
 
 describe('task statuses', () => {
@@ -230,4 +287,39 @@ describe('checkTransition, for every action and every status', () => {
       }
     }
   }
+});
+
+describe('moves while a worker holds the task', () => {
+  test('stop and group stop drain a leased task (2 → 7); no other action has a leased form', () => {
+    const leased = Object.entries(TASK_ACTIONS)
+      .filter(([, spec]) => 'whileLeased' in spec)
+      .map(([name, spec]) => [name, (spec as { whileLeased: TaskStatus }).whileLeased]);
+    assert.deepEqual(leased, [
+      ['stop', TaskStatus.Pausing],
+      ['group_stop', TaskStatus.Pausing],
+    ]);
+  });
+
+  test('every whileLeased status is a move the contract knows from the statuses a worker holds', () => {
+    for (const [name, spec] of Object.entries(TASK_ACTIONS)) {
+      if (!('whileLeased' in spec)) continue;
+      assert.ok(
+        NEXT_STATUSES[TaskStatus.Migrating].includes(spec.whileLeased),
+        `${name}: 2 → ${spec.whileLeased}`,
+      );
+    }
+  });
+
+  test("the data plane's moves are made only under a lease, and those that end it say so", () => {
+    const byWorker = Object.entries(TASK_ACTIONS)
+      .filter(([, spec]) => 'byLeaseHolder' in spec)
+      .map(([name, spec]) => [name, 'endsLease' in spec]);
+    assert.deepEqual(byWorker, [
+      ['confirm_pause', true],
+      ['succeed', true],
+      ['fail', true],
+      ['retry_objects', false],
+      ['resume', false],
+    ]);
+  });
 });

@@ -66,6 +66,16 @@ export class Forbidden extends OmsError {
   }
 }
 
+/**
+ * A worker reports on a task it holds no lease on: the lease ended, or it
+ * expired and another worker took the task over (worker/).
+ */
+export class LeaseNotHeld extends Forbidden {
+  constructor() {
+    super('this worker holds no lease on the task; it ended, or expired and was taken over.');
+  }
+}
+
 export class DependencyUnavailable extends OmsError {
   constructor(readonly dependency: 'database' | 'IAM') {
     super('OMS.2004', `The ${dependency} is unavailable; nothing was changed. Retry later.`);

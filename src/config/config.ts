@@ -76,6 +76,14 @@ export interface AppConfig {
   readonly iamServiceIdentity: ServiceIdentity | undefined;
   readonly accessKeyCacheTtlSeconds: number;
   readonly accessKeyCacheMaxEntries: number;
+  /** The IAM role that makes a caller a data-plane worker (src/worker/), lower case. */
+  readonly workerRole: string;
+  /** How long a worker's lease lasts unless its heartbeat renews it. */
+  readonly workerLeaseTtlMs: number;
+  /** How often a worker is told to send a heartbeat (well within the lease). */
+  readonly workerHeartbeatIntervalMs: number;
+  /** How often expired leases of pausing tasks are swept to paused; 0: never. */
+  readonly workerLeaseSweepIntervalMs: number;
   /** Host names a signed request may be signed for; `name` or `name:port`, lower case. */
   readonly signatureHosts: readonly string[];
   /** How long an access key IAM does not know is refused without asking again. */
@@ -293,7 +301,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     accessKeyCacheMaxEntries: integer(env, 'ACCESS_KEY_CACHE_MAX_ENTRIES', 10_000, 1, 10_000_000),
     signatureHosts: hostList(env, 'SIGNATURE_HOSTS', DEFAULT_SIGNATURE_HOSTS),
     unknownAccessKeyTtlSeconds: integer(env, 'UNKNOWN_AK_CACHE_TTL_SECONDS', 30, 0, 3600),
+    workerRole: (env.WORKER_ROLE || 'oms_worker').toLowerCase(),
+    workerLeaseTtlMs: integer(env, 'WORKER_LEASE_TTL_MS', 30_000, 100, 3_600_000),
+    workerHeartbeatIntervalMs: integer(env, 'WORKER_HEARTBEAT_INTERVAL_MS', 5000, 10, 600_000),
+    workerLeaseSweepIntervalMs: integer(env, 'WORKER_LEASE_SWEEP_INTERVAL_MS', 1000, 0, 3_600_000),
   };
+  if (config.workerHeartbeatIntervalMs * 2 > config.workerLeaseTtlMs) {
+    throw new ConfigError(
+      `WORKER_HEARTBEAT_INTERVAL_MS (${config.workerHeartbeatIntervalMs}) must be at most half of ` +
+        `WORKER_LEASE_TTL_MS (${config.workerLeaseTtlMs}): a lease must outlive a late heartbeat`,
+    );
+  }
   if (production && (!config.databaseUrl || !config.iamEndpoint || !config.secretsKey)) {
     const missing = [
       !config.databaseUrl && 'DATABASE_URL',

@@ -50,12 +50,18 @@ export interface GroupAction {
   readonly rejectedWith: OmsErrorCode;
   /** The TASK_ACTIONS move applied to every task of the group (set-based). */
   readonly tasks: TaskActionName;
+  /**
+   * Where the group goes instead while some of its tasks are still being
+   * drained by their workers (a stop: 7, until the last confirms).
+   */
+  readonly whileTasksPausing?: GroupStatus;
 }
 
 export const GROUP_ACTIONS = {
   stop: {
     from: [GroupStatus.CreatingTasks, GroupStatus.Monitoring],
     to: GroupStatus.Paused,
+    whileTasksPausing: GroupStatus.Pausing,
     rejectedWith: 'OMS.0066',
     tasks: 'group_stop',
   },
@@ -89,6 +95,42 @@ export const GROUP_ACTIONS = {
 } as const satisfies Record<string, GroupAction>;
 
 export type GroupActionName = keyof typeof GROUP_ACTIONS;
+
+/** How many of a group's tasks are where, for GROUP_SETTLEMENTS. */
+export interface GroupTaskCounts {
+  readonly pausing: number;
+  /** Neither succeeded nor failed. */
+  readonly unfinished: number;
+  readonly failed: number;
+}
+
+/**
+ * How a group follows its tasks once the data plane moves them (a worker's
+ * outcome, the lease sweep): the first row whose `from` is the group's
+ * status and whose condition holds gives its new status. Not actions anyone
+ * asks for, so they have no rejection; a row that does not apply changes
+ * nothing.
+ */
+export const GROUP_SETTLEMENTS = [
+  {
+    name: 'settle_paused',
+    from: GroupStatus.Pausing,
+    to: GroupStatus.Paused,
+    when: (tasks: GroupTaskCounts) => tasks.pausing === 0,
+  },
+  {
+    name: 'settle_done',
+    from: GroupStatus.Monitoring,
+    to: GroupStatus.Completed,
+    when: (tasks: GroupTaskCounts) => tasks.unfinished === 0 && tasks.failed === 0,
+  },
+  {
+    name: 'settle_failed',
+    from: GroupStatus.Monitoring,
+    to: GroupStatus.MigrationFailed,
+    when: (tasks: GroupTaskCounts) => tasks.unfinished === 0 && tasks.failed > 0,
+  },
+] as const;
 
 /** A group in one of these admits none of its tasks (the scheduler's ADMIT_TASKS). */
 export const GROUP_PAUSED_STATUSES: readonly GroupStatus[] = [

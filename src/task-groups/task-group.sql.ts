@@ -163,14 +163,19 @@ interface GroupTasksMove extends GroupKey {
 
 /**
  * A TASK_ACTIONS move (group_stop) of every task of the group in a `from`
- * status, one audit row each: the set-based form of task.sql.ts MOVE_TASK.
+ * status, one audit row each: the set-based form of task.sql.ts MOVE_TASK,
+ * including its whileLeased (a task a worker holds goes to pausing).
  */
 export const MOVE_GROUP_TASKS: Statement<
-  GroupTasksMove & { readonly to: TaskStatus },
-  { task_id: string }
+  GroupTasksMove & {
+    readonly to: TaskStatus;
+    readonly whileLeased: TaskStatus;
+    readonly now: Date;
+  },
+  { task_id: string; to_status: TaskStatus }
 > = {
   // $1 group, $2 project, $3 from statuses, $4 to status, $5 action, $6
-  // user, $7 request id.
+  // user, $7 request id, $8 to status while leased, $9 now.
   name: 'task-group-move-tasks',
   text: `
 WITH locked AS (
@@ -178,14 +183,27 @@ WITH locked AS (
   WHERE group_id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
   FOR UPDATE
 ), moved AS (
-  UPDATE tasks SET status = $4::smallint, updated_at = now()
+  UPDATE tasks SET updated_at = now(),
+    status = CASE WHEN EXISTS (
+      SELECT 1 FROM task_leases WHERE task_id = locked.id AND expires_at > $9::timestamptz
+    ) THEN $8::smallint ELSE $4::smallint END
   FROM locked WHERE tasks.id = locked.id
-  RETURNING tasks.id, tasks.project_id, locked.status AS from_status
+  RETURNING tasks.id, tasks.project_id, locked.status AS from_status, tasks.status AS to_status
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, $5::text, from_status, $4::smallint, $6::text, $7::text FROM moved
-RETURNING task_id`,
-  values: (p) => [p.groupId, p.projectId, p.from, p.to, p.action, p.userId, p.requestId],
+SELECT id, project_id, $5::text, from_status, to_status, $6::text, $7::text FROM moved
+RETURNING task_id, to_status`,
+  values: (p) => [
+    p.groupId,
+    p.projectId,
+    p.from,
+    p.to,
+    p.action,
+    p.userId,
+    p.requestId,
+    p.whileLeased,
+    p.now,
+  ],
 };
 
 /** The ids of the group's tasks in `from`, locked: start seals fresh keys for each. */
@@ -396,4 +414,42 @@ SELECT group_id,
 FROM tasks WHERE project_id = $1 AND group_id = ANY($2::text[])
 GROUP BY group_id`,
   values: (p) => [p.projectId, p.groupIds, p.waiting, p.executing, p.paused, p.failed, p.complete],
+};
+
+// --------------------------------------------------------- the settlement
+//
+// After the data plane moves a task of a group (task-settlement.ts): lock
+// the group, count its tasks, and let GROUP_SETTLEMENTS decide.
+
+/** The group of a task, locked; no row for a task without one. */
+export const LOCK_GROUP_OF_TASK: Statement<
+  { readonly taskId: string; readonly projectId: string },
+  { group_id: string; status: GroupStatus }
+> = {
+  // $1 task, $2 project.
+  name: 'task-group-lock-of-task',
+  text: `
+SELECT task_groups.id AS group_id, task_groups.status FROM task_groups
+JOIN tasks ON tasks.group_id = task_groups.id AND tasks.project_id = task_groups.project_id
+WHERE tasks.id = $1 AND tasks.project_id = $2
+FOR UPDATE OF task_groups`,
+  values: (p) => [p.taskId, p.projectId],
+};
+
+export const GROUP_TASK_COUNTS: Statement<
+  GroupKey & {
+    readonly pausing: TaskStatus;
+    readonly succeeded: TaskStatus;
+    readonly failed: TaskStatus;
+  },
+  { pausing: number; unfinished: number; failed: number }
+> = {
+  // $1 group, $2 project, $3 pausing, $4 succeeded, $5 failed.
+  name: 'task-group-task-counts',
+  text: `
+SELECT count(*) FILTER (WHERE status = $3::smallint)::int AS pausing,
+       count(*) FILTER (WHERE status NOT IN ($4::smallint, $5::smallint))::int AS unfinished,
+       count(*) FILTER (WHERE status = $5::smallint)::int AS failed
+FROM tasks WHERE group_id = $1 AND project_id = $2`,
+  values: (p) => [p.groupId, p.projectId, p.pausing, p.succeeded, p.failed],
 };

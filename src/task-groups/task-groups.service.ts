@@ -11,6 +11,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Inject } from '@nestjs/common';
 import { DataSource, type FindOptionsWhere } from 'typeorm';
+import { CLOCK, type Clock } from '../common/clock.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { InvalidParameter, ResourceGone, TaskQuotaExceeded } from '../common/oms-errors.js';
@@ -101,6 +102,7 @@ export class TaskGroupsService {
     private readonly scheduler: TaskScheduler,
     private readonly cipher: TaskSecretsCipher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async create(
@@ -377,6 +379,7 @@ export class TaskGroupsService {
       run: (connection) =>
         inTransaction(connection, async () => {
           checkGroupTransition(action, await this.lockGroup(connection, groupId, projectId));
+          let groupTo = spec.to;
           if (taskMove.to === DELETED) {
             const [{ count }] = await connection.query(GROUP_TASKS_NOT_IN, {
               ...key,
@@ -397,12 +400,19 @@ export class TaskGroupsService {
               options: { migrate_failed_object: keys?.migrate_failed_object ?? false },
             });
           } else {
-            await connection.query(MOVE_GROUP_TASKS, { ...moveOfTasks, to: taskMove.to });
+            const moved = await connection.query(MOVE_GROUP_TASKS, {
+              ...moveOfTasks,
+              to: taskMove.to,
+              whileLeased: taskMove.whileLeased ?? taskMove.to,
+              now: new Date(this.clock.now()),
+            });
+            if (moved.some((row) => row.to_status !== taskMove.to))
+              groupTo = spec.whileTasksPausing!;
           }
-          if (spec.to === GROUP_DELETED) {
+          if (groupTo === GROUP_DELETED) {
             await connection.query(DELETE_GROUP, key);
           } else {
-            await connection.query(SET_GROUP_STATUS, { ...key, to: spec.to, action, requestId });
+            await connection.query(SET_GROUP_STATUS, { ...key, to: groupTo, action, requestId });
           }
           return true;
         }),

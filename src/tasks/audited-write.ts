@@ -69,9 +69,9 @@ export async function inTransaction<T>(
 export async function findTaskWrite(
   tx: EntityManager,
   write: { taskId: string; projectId: string; action: AuditAction; requestId: string },
-): Promise<{ from: TaskStatus | null } | undefined> {
+): Promise<{ from: TaskStatus | null; to: TaskStatus | null } | undefined> {
   // The lock first, so that the audit row looked up next is final.
   await execute(tx, AWAIT_TASK_WRITES, write);
   const [row] = await execute(tx, LATEST_AUDIT_ROW, write);
-  return row && { from: row.from_status };
+  return row && { from: row.from_status, to: row.to_status };
 }

@@ -68,6 +68,20 @@ export interface StateAction<S extends string | number> {
   readonly withChanges?: true;
 }
 
+/** Task moves only: who may make them and what they do to a worker's lease. */
+export interface TaskAction extends StateAction<TaskStatus> {
+  /**
+   * Where the move goes instead while a worker holds a live lease on the
+   * task: a stop of a task being moved asks its worker to drain (2 → 7),
+   * one of a task no worker holds pauses it at once (2 → 3).
+   */
+  readonly whileLeased?: TaskStatus;
+  /** Only the worker holding the task's lease may make the move (worker/). */
+  readonly byLeaseHolder?: true;
+  /** The move ends the task's lease: its worker has nothing left to do. */
+  readonly endsLease?: true;
+}
+
 /** Whether the action may leave `current`: listed in its `from` and a move the contract knows. */
 export function moveAllowed<S extends string | number>(
   spec: StateAction<S>,
@@ -85,11 +99,14 @@ export function rejectionCode<S extends string | number>(
   return spec.rejectedWithFrom?.[current] ?? spec.rejectedWith;
 }
 
-export type TaskAction = StateAction<TaskStatus>;
-
 /** The moves this service performs. */
 export const TASK_ACTIONS = {
-  stop: { from: [TaskStatus.Migrating], to: TaskStatus.Paused, rejectedWith: 'OMS.0066' },
+  stop: {
+    from: [TaskStatus.Migrating],
+    to: TaskStatus.Paused,
+    whileLeased: TaskStatus.Pausing,
+    rejectedWith: 'OMS.0066',
+  },
   start: {
     from: [TaskStatus.Paused, TaskStatus.Failed],
     to: TaskStatus.Waiting,
@@ -110,6 +127,7 @@ export const TASK_ACTIONS = {
   group_stop: {
     from: [TaskStatus.Waiting, TaskStatus.Migrating],
     to: TaskStatus.Paused,
+    whileLeased: TaskStatus.Pausing,
     rejectedWith: 'OMS.0066',
   },
   /** The tasks' side of a group start or retry: back to waiting, with fresh keys. */
@@ -118,6 +136,58 @@ export const TASK_ACTIONS = {
     to: TaskStatus.Waiting,
     rejectedWith: 'OMS.0065',
     withChanges: true,
+  },
+
+  // The data plane's moves (worker/): made by the worker holding the task's
+  // lease, reporting what happened to the data. A task that is pausing can
+  // only be confirmed paused: a worker told to pause reports paused, even if
+  // it finished meanwhile (the next lease finds nothing left and succeeds).
+
+  /** The worker has drained after a stop. */
+  confirm_pause: {
+    from: [TaskStatus.Pausing],
+    to: TaskStatus.Paused,
+    rejectedWith: 'OMS.0066',
+    byLeaseHolder: true,
+    endsLease: true,
+  },
+  succeed: {
+    from: [TaskStatus.Migrating],
+    to: TaskStatus.Succeeded,
+    rejectedWith: 'OMS.0066',
+    byLeaseHolder: true,
+    endsLease: true,
+  },
+  fail: {
+    from: [TaskStatus.Migrating, TaskStatus.Retrying],
+    to: TaskStatus.Failed,
+    rejectedWith: 'OMS.0066',
+    byLeaseHolder: true,
+    endsLease: true,
+  },
+  /** The worker goes back over the objects that failed (2 → 6). */
+  retry_objects: {
+    from: [TaskStatus.Migrating],
+    to: TaskStatus.Retrying,
+    rejectedWith: 'OMS.0066',
+    byLeaseHolder: true,
+  },
+  /** The retry pass is over; the migration goes on (6 → 2). */
+  resume: {
+    from: [TaskStatus.Retrying],
+    to: TaskStatus.Migrating,
+    rejectedWith: 'OMS.0065',
+    byLeaseHolder: true,
+  },
+  /**
+   * The lease sweep's move: a pausing task whose worker stopped renewing its
+   * lease (it died, or lost the service) is paused, since nobody moves it.
+   */
+  lease_expire: {
+    from: [TaskStatus.Pausing],
+    to: TaskStatus.Paused,
+    rejectedWith: 'OMS.0066',
+    endsLease: true,
   },
 } as const satisfies Record<string, TaskAction>;
 
@@ -161,6 +231,10 @@ export const TASK_EDITS = {
    */
   batch_priority: {
     in: [TaskStatus.Waiting, TaskStatus.Paused, TaskStatus.Failed],
+  },
+  /** A worker takes the task's lease (worker/): the statuses a worker moves data in. */
+  lease: {
+    in: [TaskStatus.Migrating, TaskStatus.Retrying],
   },
 } as const satisfies Record<string, { readonly in: readonly TaskStatus[] }>;
 
@@ -210,6 +284,12 @@ const ACTION_PAST_TENSE: Record<TaskActionName, string> = {
   delete: 'deleted while it is running; pause it first',
   group_stop: 'paused with its group',
   group_start: 'started with its group',
+  confirm_pause: 'confirmed paused, it is not pausing',
+  succeed: 'marked succeeded, it is not migrating',
+  fail: 'marked failed, it is not migrating or retrying',
+  retry_objects: 'put to retrying, it is not migrating',
+  resume: 'resumed, it is not retrying',
+  lease_expire: 'paused by the lease sweep, it is not pausing',
 };
 
 /** Where the action leads from `current`, or TaskTransitionRejected. */

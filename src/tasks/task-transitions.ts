@@ -5,10 +5,15 @@
 // it (or deletes it) and writes the audit row, all or nothing. Of any number
 // of concurrent identical moves exactly one finds the row still in a `from`
 // status; the rest find nothing and are told why.
+//
+// The data plane's moves (byLeaseHolder in the state table) are the same
+// mechanism with one more condition: the row must be leased to the worker
+// that asks (worker/).
 
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { DependencyUnavailable, TaskNotFound } from '../common/oms-errors.js';
+import { CLOCK, type Clock } from '../common/clock.js';
+import { DependencyUnavailable, LeaseNotHeld, TaskNotFound } from '../common/oms-errors.js';
 import { namedQuery, type HeldConnection } from '../database/named-query.js';
 import { execute } from '../database/statement.js';
 import { auditedWrite, findTaskWrite } from './audited-write.js';
@@ -22,10 +27,12 @@ import {
 } from './task-state.js';
 import {
   DELETE_TASK,
+  MOVE_LEASED_TASK,
   MOVE_TASK,
   MOVE_TASK_WITH_CHANGES,
   PROJECT_HAS_WAITING,
   TASK_STATUS,
+  type LeaseHolder,
   type MovedRow,
   type MoveParams,
 } from './task.sql.js';
@@ -39,16 +46,25 @@ import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-obser
  */
 export type MoveCaller = Pick<Caller, 'userId'>;
 
-/** What a move withChanges (start) changes besides the status: new keys, options. */
+/**
+ * What a move brings besides the status: new keys and options (a move
+ * withChanges: start), or the lease it is made under (byLeaseHolder: the
+ * data plane's moves) with a failure's reason.
+ */
 export interface MoveChanges {
   /** Sealed TaskSecrets replacing the stored ones. */
   readonly secrets?: Buffer;
   /** Merged into the task's options. */
   readonly options?: Record<string, unknown>;
+  readonly lease?: LeaseHolder;
+  /** OMS's error_reason object, recorded with a failure. */
+  readonly errorReason?: Record<string, unknown>;
 }
 
 export interface MoveResult {
   readonly from: TaskStatus;
+  /** Where the task went: null when deleted. */
+  readonly to: TaskStatus | null;
   /** Whether the project has waiting tasks, so the scheduler may have work. */
   readonly projectHasWaiting: boolean;
 }
@@ -57,6 +73,7 @@ export interface MoveResult {
 export class TaskTransitions {
   constructor(
     private readonly db: DataSource,
+    @Inject(CLOCK) private readonly clock: Clock,
     @Optional() @Inject(TRANSITION_OBSERVER) private readonly observer?: TransitionObserver,
   ) {}
 
@@ -73,6 +90,11 @@ export class TaskTransitions {
     if (!spec.withChanges && (changes.secrets !== undefined || changes.options !== undefined)) {
       throw new Error(`the ${action} action takes no changes`);
     }
+    if (Boolean(spec.byLeaseHolder) !== (changes.lease !== undefined)) {
+      throw new Error(
+        `the ${action} action is made ${spec.byLeaseHolder ? 'only' : 'never'} under a lease`,
+      );
+    }
     const params: MoveParams = {
       taskId,
       projectId,
@@ -81,20 +103,23 @@ export class TaskTransitions {
       userId: caller.userId,
       requestId,
     };
-    const run = moveFor(spec, changes, params);
+    const run = moveFor(spec, changes, params, new Date(this.clock.now()));
     // A retry is needed only when the task changed status between the move
     // and the look that explains its failure. Such a race is rare; if it
     // keeps happening the caller is told to retry (503), never misled.
     for (let attempt = 0; attempt < 3; attempt++) {
       const moved = await this.move(run, params);
       if (moved.length === 1) {
-        this.observer?.transitioned(moved[0].from_status, spec.to);
-        return { from: moved[0].from_status, projectHasWaiting: moved[0].project_has_waiting };
+        const [{ from_status: from, to_status: to, project_has_waiting }] = moved;
+        this.observer?.transitioned(from, to);
+        return { from, to, projectHasWaiting: project_has_waiting };
       }
 
       const [current] = await namedQuery(this.db, TASK_STATUS, { taskId, projectId });
       if (current === undefined) throw new TaskNotFound();
       checkTransition(action, current.status); // throws TaskTransitionRejected
+      // The status allows the move, so the lease was what stopped it.
+      if (spec.byLeaseHolder) throw new LeaseNotHeld();
     }
     throw new DependencyUnavailable('database');
   }
@@ -112,7 +137,9 @@ export class TaskTransitions {
         const [{ project_has_waiting }] = await execute(tx, PROJECT_HAS_WAITING, {
           projectId: write.projectId,
         });
-        return [{ from_status: found.from as TaskStatus, project_has_waiting }];
+        return [
+          { from_status: found.from as TaskStatus, to_status: found.to, project_has_waiting },
+        ];
       },
     });
   }
@@ -120,16 +147,28 @@ export class TaskTransitions {
 
 /**
  * The one of the literal move statements the action's row calls for, bound
- * to its parameters: to DELETED, to a status with changes (start), or to a
- * status and nothing else (stop: no jsonb rebuilt on the hot path).
+ * to its parameters: to DELETED, to a status with changes (start), under a
+ * worker's lease (the data plane's), or to a status and nothing else (stop:
+ * no jsonb rebuilt on the hot path).
  */
 function moveFor(
   spec: TaskAction,
   changes: MoveChanges,
   params: MoveParams,
+  now: Date,
 ): (connection: HeldConnection) => Promise<MovedRow[]> {
   const to = spec.to;
   if (to === DELETED) return (connection) => connection.namedQuery(DELETE_TASK, params);
+  if (changes.lease) {
+    const leased = {
+      ...params,
+      ...changes.lease,
+      to,
+      endsLease: spec.endsLease === true,
+      errorReason: changes.errorReason ?? null,
+    };
+    return (connection) => connection.namedQuery(MOVE_LEASED_TASK, leased);
+  }
   if (spec.withChanges) {
     const withChanges = {
       ...params,
@@ -139,6 +178,6 @@ function moveFor(
     };
     return (connection) => connection.namedQuery(MOVE_TASK_WITH_CHANGES, withChanges);
   }
-  const toStatus = { ...params, to };
+  const toStatus = { ...params, to, whileLeased: spec.whileLeased ?? to, now };
   return (connection) => connection.namedQuery(MOVE_TASK, toStatus);
 }

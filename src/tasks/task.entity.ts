@@ -65,6 +65,8 @@ const bigintCounter = { type: 'bigint', default: 0 } as const;
 @Index('IDX_tasks_waiting', ['projectId', 'priority', 'createdAt', 'id'], { where: 'status = 1' })
 @Index('IDX_tasks_project_id', ['projectId', 'id'])
 @Index('IDX_tasks_group', ['groupId'])
+// A worker's lease looks for tasks in these statuses (migrations/…-task-leases.ts).
+@Index('IDX_tasks_leasable', ['startTime', 'id'], { where: 'status IN (2, 6)' })
 export class TaskEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT' })
   id: string;

@@ -43,6 +43,11 @@ export const GroupId = () => PathParameter('group_id');
 /** The route's {sync_task_id}, within bounds (sync-tasks/). */
 export const SyncTaskId = () => PathParameter('sync_task_id');
 
+/** The route's {worker_id} (worker/), within bounds. */
+export const WorkerId = () => PathParameter('worker_id');
+/** The route's {lease_id} (worker/), within bounds. */
+export const LeaseId = () => PathParameter('lease_id');
+
 /** OpenAPI for a route under /v2/{project_id}/sync-tasks/{sync_task_id}. */
 export const ApiSyncTaskPath = () =>
   applyDecorators(
@@ -50,7 +55,7 @@ export const ApiSyncTaskPath = () =>
     pathParameterDoc('sync_task_id', 'A sync task id (as create issued it).'),
   );
 
-const pathParameterDoc = (name: string, description: string) =>
+export const pathParameterDoc = (name: string, description: string) =>
   ApiParam({
     name,
     description,

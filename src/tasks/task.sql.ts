@@ -34,9 +34,11 @@ export interface MoveParams {
   readonly requestId: string;
 }
 
-/** A move's answer: the status it found, and whether the project has waiting tasks. */
+/** A move's answer: the status it found and left, and whether the project has waiting tasks. */
 export interface MovedRow {
   from_status: TaskStatus;
+  /** Null for a deletion. */
+  to_status: TaskStatus | null;
   project_has_waiting: boolean;
 }
 
@@ -44,10 +46,19 @@ export interface MovedRow {
  * A move to a status that changes nothing else (stop, and any action
  * without changes): only the status and the time are written, no jsonb
  * rebuilt. The stop's statement, the service's hot path.
+ *
+ * A task a worker holds a live lease on goes to the action's whileLeased
+ * status instead (a stop: 7, pausing, until its worker confirms); for an
+ * action without one, whileLeased is `to`. The worker's lease row is locked
+ * by nobody here: a lease is taken under the task's row lock (worker.sql.ts),
+ * which this statement holds, so what it sees of the lease is final.
  */
-export const MOVE_TASK: Statement<MoveParams & { readonly to: TaskStatus }, MovedRow> = {
+export const MOVE_TASK: Statement<
+  MoveParams & { readonly to: TaskStatus; readonly whileLeased: TaskStatus; readonly now: Date },
+  MovedRow
+> = {
   // $1 task, $2 project, $3 from statuses, $4 to status, $5 action, $6 user,
-  // $7 request id, $8 the waiting status.
+  // $7 request id, $8 the waiting status, $9 to status while leased, $10 now.
   name: 'task-move',
   text: `
 WITH locked AS (
@@ -55,13 +66,16 @@ WITH locked AS (
   WHERE id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
   FOR UPDATE
 ), moved AS (
-  UPDATE tasks SET status = $4::smallint, updated_at = now()
+  UPDATE tasks SET updated_at = now(),
+    status = CASE WHEN EXISTS (
+      SELECT 1 FROM task_leases WHERE task_id = locked.id AND expires_at > $10::timestamptz
+    ) THEN $9::smallint ELSE $4::smallint END
   FROM locked WHERE tasks.id = locked.id
-  RETURNING tasks.id, tasks.project_id, locked.status AS from_status
+  RETURNING tasks.id, tasks.project_id, locked.status AS from_status, tasks.status AS to_status
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, $5::text, from_status, $4::smallint, $6::text, $7::text FROM moved
-RETURNING from_status,
+SELECT id, project_id, $5::text, from_status, to_status, $6::text, $7::text FROM moved
+RETURNING from_status, to_status,
   EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = $8::smallint) AS project_has_waiting`,
   values: (p) => [
     p.taskId,
@@ -72,6 +86,70 @@ RETURNING from_status,
     p.userId,
     p.requestId,
     TaskStatus.Waiting,
+    p.whileLeased,
+    p.now,
+  ],
+};
+
+/** Which worker's lease a data-plane move (byLeaseHolder) must be made under. */
+export interface LeaseHolder {
+  readonly leaseId: string;
+  readonly workerId: string;
+}
+
+/**
+ * A data plane's move (TASK_ACTIONS byLeaseHolder): as MOVE_TASK, but only
+ * for the worker holding the task's lease (its lease id and worker id; an
+ * expired lease still counts until another worker takes it over, since
+ * nobody else moved the data). A move that endsLease removes the lease row;
+ * a failure records the worker's error_reason.
+ */
+export const MOVE_LEASED_TASK: Statement<
+  MoveParams &
+    LeaseHolder & {
+      readonly to: TaskStatus;
+      readonly endsLease: boolean;
+      /** Recorded with a failure (null keeps the task's). */
+      readonly errorReason: Readonly<Record<string, unknown>> | null;
+    },
+  MovedRow
+> = {
+  // $1 task, $2 project, $3 from statuses, $4 to status, $5 action, $6 user,
+  // $7 request id, $8 the waiting status, $9 lease id, $10 worker id, $11
+  // whether the move ends the lease, $12 error reason or NULL.
+  name: 'task-move-leased',
+  text: `
+WITH locked AS (
+  SELECT tasks.id, tasks.project_id, tasks.status FROM tasks
+  JOIN task_leases ON task_leases.task_id = tasks.id
+  WHERE tasks.id = $1 AND tasks.project_id = $2 AND tasks.status = ANY($3::smallint[])
+    AND task_leases.lease_id = $9::uuid AND task_leases.worker_id = $10::text
+  FOR UPDATE OF tasks
+), moved AS (
+  UPDATE tasks SET status = $4::smallint, updated_at = now(),
+    error_reason = COALESCE($12::jsonb, tasks.error_reason)
+  FROM locked WHERE tasks.id = locked.id
+  RETURNING tasks.id, tasks.project_id, locked.status AS from_status, tasks.status AS to_status
+), released AS (
+  DELETE FROM task_leases USING moved WHERE task_leases.task_id = moved.id AND $11::boolean
+)
+INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, $5::text, from_status, to_status, $6::text, $7::text FROM moved
+RETURNING from_status, to_status,
+  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = $8::smallint) AS project_has_waiting`,
+  values: (p) => [
+    p.taskId,
+    p.projectId,
+    p.from,
+    p.to,
+    p.action,
+    p.userId,
+    p.requestId,
+    TaskStatus.Waiting,
+    p.leaseId,
+    p.workerId,
+    p.endsLease,
+    p.errorReason === null ? null : JSON.stringify(p.errorReason),
   ],
 };
 
@@ -103,7 +181,7 @@ WITH locked AS (
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, $7::text, from_status, $4::smallint, $8::text, $9::text FROM moved
-RETURNING from_status,
+RETURNING from_status, to_status,
   EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = $10::smallint) AS project_has_waiting`,
   values: (p) => [
     p.taskId,
@@ -135,7 +213,7 @@ WITH locked AS (
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, $4::text, from_status, NULL, $5::text, $6::text FROM removed
-RETURNING from_status,
+RETURNING from_status, to_status,
   EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = $7::smallint) AS project_has_waiting`,
   values: (p) => [
     p.taskId,
@@ -190,13 +268,13 @@ export const LATEST_AUDIT_ROW: Statement<
     readonly action: AuditAction;
     readonly requestId: string;
   },
-  { from_status: TaskStatus | null }
+  { from_status: TaskStatus | null; to_status: TaskStatus | null }
 > = {
   // $1 task, $2 project, $3 action, $4 request id.
   name: 'task-latest-audit-row',
   text: `
-SELECT from_status FROM (
-  SELECT from_status, action, request_id FROM task_transitions
+SELECT from_status, to_status FROM (
+  SELECT from_status, to_status, action, request_id FROM task_transitions
   WHERE task_id = $1 AND project_id = $2 ORDER BY id DESC LIMIT 1
 ) latest
 WHERE action = $3::text AND request_id = $4::text`,

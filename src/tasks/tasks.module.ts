@@ -26,6 +26,6 @@ import { TasksService } from './tasks.service.js';
     },
   ],
   // The cipher too: task groups seal their secrets and their tasks' copies with it.
-  exports: [TaskScheduler, TaskSecretsCipher],
+  exports: [TaskScheduler, TaskSecretsCipher, TaskTransitions],
 })
 export class TasksModule {}
