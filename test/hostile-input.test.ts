@@ -743,7 +743,8 @@ describe('bodies costly in shape, on every route, with a token and without', () 
       if (shape !== LONG) wrapped.push([`${what} in an unknown field of a create`, within('x')]);
       return wrapped;
     });
-  type Route = 'reads its body' | 'ignores its body' | 'unknown';
+  type Route = 'reads its body' | 'ignores its body' | 'workers only' | 'unknown';
+  const LEASE = '00000000-0000-4000-8000-000000000000';
   // {id}: a task of the victim's, out of reach of PROJECT's token.
   const routes: [string, string, Route][] = [
     ['POST', `/v2/${PROJECT}/tasks`, 'reads its body'],
@@ -774,6 +775,11 @@ describe('bodies costly in shape, on every route, with a token and without', () 
     ['GET', `/v2/${PROJECT}/sync-tasks/{sid}`, 'ignores its body'],
     ['GET', `/v2/${PROJECT}/sync-tasks/{sid}/statistics`, 'ignores its body'],
     ['GET', `/v2/${PROJECT}/sync-tasks`, 'ignores its body'],
+    // The data plane's protocol: a tenant's token is refused (403) before
+    // the body is read.
+    ['POST', '/v2/workers/w1/leases', 'workers only'],
+    ['POST', `/v2/workers/w1/leases/${LEASE}/heartbeat`, 'workers only'],
+    ['POST', `/v2/workers/w1/leases/${LEASE}/outcome`, 'workers only'],
     ['POST', `/v2/${PROJECT}/no-such-route`, 'unknown'],
     ['POST', '/', 'unknown'],
   ];
@@ -813,6 +819,7 @@ describe('bodies costly in shape, on every route, with a token and without', () 
           if (route === 'unknown') assert.equal(answer, '404 APIGW.0101', what);
           else if (!withToken) assert.equal(answer, '401 APIGW.0301', what);
           else if (readsBody) assert.equal(answer, '400 OMS.0064', what);
+          else if (route === 'workers only') assert.equal(answer, '403 OMS.0206', what);
         }
         await assertNothingChanged();
       });

@@ -1,8 +1,17 @@
 // The data plane's protocol (docs/worker-protocol.md): lease, heartbeat,
 // outcome. Beyond OMS: no official client calls these; workers do. Each
-// handler checks the worker role before anything else is read.
+// route is for the worker role only (WorkerRoleGuard), checked before the
+// body is read.
 
-import { applyDecorators, Controller, HttpCode, Post, Req, UseInterceptors } from '@nestjs/common';
+import {
+  applyDecorators,
+  Controller,
+  HttpCode,
+  Post,
+  Req,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { RequireJsonObjectBody } from '../common/json-body.js';
@@ -12,6 +21,7 @@ import { Caller } from '../iam/caller.js';
 import { ApiOmsErrors } from '../openapi/api-oms-errors.js';
 import { LeaseId, pathParameterDoc, WorkerId } from '../tasks/task.params.js';
 import { LeaseRequestBody, OutcomeBody, ProgressBody } from './worker.bodies.js';
+import { WorkerRoleGuard } from './worker-role.guard.js';
 import { WorkerService } from './worker.service.js';
 import { HeartbeatAnswer, LeaseList, OutcomeAnswer } from './worker-view.js';
 
@@ -32,6 +42,7 @@ const ApiLeasePath = () =>
 @ApiTags('data plane (beyond OMS)')
 @ApiSecurity('X-Auth-Token')
 @Controller('v2/workers/:worker_id/leases')
+@UseGuards(WorkerRoleGuard)
 export class WorkerController {
   constructor(private readonly workers: WorkerService) {}
 
@@ -45,14 +56,13 @@ export class WorkerController {
   @ApiWorkerPath()
   @ApiBody({ type: LeaseRequestBody })
   @ApiOkResponse({ type: LeaseList })
-  @ApiOmsErrors('OMS.0064', 'OMS.0067')
+  @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.0206')
   async lease(
     @WorkerId() workerId: string,
     @ValidBody() body: LeaseRequestBody,
     @Caller() caller: Caller,
     @Req() request: FastifyRequest,
   ): Promise<LeaseList> {
-    this.workers.authorize(caller);
     return this.workers.lease(workerIdOf(workerId), body, caller, request.id);
   }
 
@@ -66,14 +76,13 @@ export class WorkerController {
   @ApiLeasePath()
   @ApiBody({ type: ProgressBody })
   @ApiOkResponse({ type: HeartbeatAnswer })
-  @ApiOmsErrors('OMS.0064', 'OMS.0067')
+  @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.0206')
   async heartbeat(
     @WorkerId() workerId: string,
     @LeaseId() leaseId: string,
     @ValidBody() body: ProgressBody,
     @Caller() caller: Caller,
   ): Promise<HeartbeatAnswer> {
-    this.workers.authorize(caller);
     return this.workers.heartbeat(workerIdOf(workerId), leaseIdOf(leaseId), body);
   }
 
@@ -87,7 +96,7 @@ export class WorkerController {
   @ApiLeasePath()
   @ApiBody({ type: OutcomeBody })
   @ApiOkResponse({ type: OutcomeAnswer })
-  @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0066', 'OMS.0067')
+  @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0066', 'OMS.0067', 'OMS.0206')
   async outcome(
     @WorkerId() workerId: string,
     @LeaseId() leaseId: string,
@@ -95,7 +104,6 @@ export class WorkerController {
     @Caller() caller: Caller,
     @Req() request: FastifyRequest,
   ): Promise<OutcomeAnswer> {
-    this.workers.authorize(caller);
     return this.workers.report(workerIdOf(workerId), leaseIdOf(leaseId), body, caller, request.id);
   }
 }

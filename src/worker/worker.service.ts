@@ -3,13 +3,12 @@
 // report progress and bring back what to do (continue, pause, abort), and
 // reports outcomes, which are TASK_ACTIONS moves made under its lease.
 //
-// Only callers with the worker role may speak it; a tenant's token may not,
-// whatever its project (a lease hands out the task's keys).
+// Only callers with the worker role reach it (worker-role.guard.ts).
 
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { CLOCK, type Clock } from '../common/clock.js';
-import { Forbidden, InvalidParameter, LeaseNotHeld } from '../common/oms-errors.js';
+import { InvalidParameter, LeaseNotHeld } from '../common/oms-errors.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { execute } from '../database/statement.js';
@@ -51,15 +50,6 @@ export class WorkerService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
-
-  /** Refuses (403) a caller without the worker role. */
-  authorize(caller: Caller): void {
-    if (!caller.roles.includes(this.config.workerRole)) {
-      throw new Forbidden(
-        `only the data plane's workers (IAM role ${this.config.workerRole}) may call this.`,
-      );
-    }
-  }
 
   /**
    * Leases up to max_tasks tasks. A lost answer leaves leases nobody knows
