@@ -15,6 +15,8 @@ import {
   type TaskType,
 } from './task.entity.js';
 import { BandwidthPeriodBody } from './task.bodies.js';
+import type { AuditAction } from './task-state.js';
+import type { TrailPageRow } from './task-trail.sql.js';
 
 const PRIORITY_NAMES = Object.fromEntries(
   Object.entries(TASK_PRIORITIES).map(([name, rank]) => [rank, name]),
@@ -87,6 +89,34 @@ export class TaskList {
   @ApiProperty({ description: 'All tasks that match, not only this page.' }) count: number;
 }
 
+/** One audit row of a task, as GET .../transitions answers it. */
+export class TaskTransitionView {
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Grows with every change.' })
+  id: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Unix ms' }) time: number;
+  // No enum: the state table gains actions, and a generated client must not
+  // refuse a trail for holding one it was not built with.
+  @ApiProperty({
+    example: 'stop',
+    description:
+      'create, a move of the state table (admit, stop, start, delete, group_stop, ...) or an edit (update_bandwidth, batch_update, batch_priority)',
+  })
+  action: AuditAction;
+  @ApiProperty({ type: 'integer', nullable: true, description: 'null for a create' })
+  from_status: number | null;
+  @ApiProperty({ type: 'integer', nullable: true, description: 'null for a delete' })
+  to_status: number | null;
+  @ApiProperty({ description: 'The IAM user id of the caller, or "scheduler".' }) actor: string;
+  @ApiProperty({ description: 'The X-Request-Id of the request that made the change.' })
+  request_id: string;
+}
+
+export class TaskTrail {
+  @ApiProperty({ type: [TaskTransitionView] }) transitions: TaskTransitionView[];
+  @ApiProperty({ description: "All of the task's audit rows, not only this page." })
+  count: number;
+}
+
 export class CreatedTask {
   @ApiProperty({ type: 'integer', format: 'int64', maximum: 999_999_999_999_999 }) id: number;
   @ApiProperty() task_name: string;
@@ -142,5 +172,30 @@ export function toTaskObject(task: TaskEntity): TaskObject {
     dst_storage_policy: options.dst_storage_policy ?? null,
     consistency_check: options.consistency_check ?? null,
     task_priority: PRIORITY_NAMES[task.priority] ?? 'MEDIUM',
+  };
+}
+
+/** A row of TASK_TRAIL_PAGE that holds an audit row (not the empty page's one). */
+export type TrailRow = TrailPageRow & {
+  id: string;
+  created_at: Date;
+  action: AuditAction;
+  user_id: string;
+  request_id: string;
+};
+
+export function isTrailRow(row: TrailPageRow): row is TrailRow {
+  return row.id !== null;
+}
+
+export function toTransitionView(row: TrailRow): TaskTransitionView {
+  return {
+    id: Number(row.id),
+    time: row.created_at.getTime(),
+    action: row.action,
+    from_status: row.from_status,
+    to_status: row.to_status,
+    actor: row.user_id,
+    request_id: row.request_id,
   };
 }
