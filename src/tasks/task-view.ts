@@ -10,6 +10,8 @@ import {
   TASK_PRIORITIES,
   TASK_TYPES,
   type BandwidthPeriod,
+  type SmnConfig,
+  type SmnResult,
   type TaskEntity,
   type TaskPriorityName,
   type TaskType,
@@ -39,6 +41,15 @@ class DestinationNodeView {
 class ErrorReasonView {
   @ApiProperty() error_code: string;
   @ApiProperty() error_msg: string;
+}
+
+/** The official SDKs' SmnInfo: how the task's notification went. */
+class SmnInfoView {
+  @ApiProperty({ description: 'Whether the notification was published.' })
+  notify_result: boolean;
+  @ApiProperty({ type: String, nullable: true, description: 'Why publishing it failed.' })
+  notify_error_message: string | null;
+  @ApiProperty({ description: "The topic's name, from its URN." }) topic_name: string;
 }
 
 export class TaskObject {
@@ -82,6 +93,11 @@ export class TaskObject {
   @ApiProperty({ type: String, nullable: true }) dst_storage_policy: string | null;
   @ApiProperty({ type: String, nullable: true }) consistency_check: string | null;
   @ApiProperty({ enum: Object.keys(TASK_PRIORITIES) }) task_priority: TaskPriorityName;
+  @ApiPropertyOptional({
+    type: SmnInfoView,
+    description: 'Only for a task created with smn_config.',
+  })
+  smn_info?: SmnInfoView;
 }
 
 export class TaskList {
@@ -172,6 +188,16 @@ export function toTaskObject(task: TaskEntity): TaskObject {
     dst_storage_policy: options.dst_storage_policy ?? null,
     consistency_check: options.consistency_check ?? null,
     task_priority: PRIORITY_NAMES[task.priority] ?? 'MEDIUM',
+    ...(options.smn_config && { smn_info: toSmnInfo(options.smn_config, options.smn_result) }),
+  };
+}
+
+/** Not notified until the events relay has recorded its result. */
+function toSmnInfo(config: SmnConfig, result: SmnResult | undefined): SmnInfoView {
+  return {
+    notify_result: result?.notified ?? false,
+    notify_error_message: result?.error ?? null,
+    topic_name: config.topic_urn.slice(config.topic_urn.lastIndexOf(':') + 1),
   };
 }
 

@@ -109,6 +109,13 @@ export class TasksService {
       object_overwrite_mode: body.object_overwrite_mode,
       dst_storage_policy: body.dst_storage_policy,
       consistency_check: body.consistency_check,
+      ...(body.smn_config && {
+        smn_config: {
+          topic_urn: body.smn_config.topic_urn,
+          trigger_conditions: body.smn_config.trigger_conditions,
+          language: body.smn_config.language ?? 'en-us',
+        },
+      }),
     };
 
     const nameFor = (id: string) => taskName(source.bucket, body.dst_node.bucket, id);
