@@ -8,6 +8,7 @@ import { ListById1796159365000 } from './1796159365000-list-by-id.js';
 import { TaskGroups1796162100000 } from './1796162100000-task-groups.js';
 import { SyncTasks1796164526433 } from './1796164526433-sync-tasks.js';
 import { TaskLeases1796170200000 } from './1796170200000-task-leases.js';
+import { TaskTrailIndex1796170300000 } from './1796170300000-task-trail-index.js';
 
 export const MIGRATIONS = [
   CreateTasks1764352800000,
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   TaskGroups1796162100000,
   SyncTasks1796164526433,
   TaskLeases1796170200000,
+  TaskTrailIndex1796170300000,
 ];

@@ -12,6 +12,7 @@ import * as advisoryLocks from '../src/database/advisory-locks.js';
 import * as transactionControl from '../src/database/statement.js';
 import type { Statement } from '../src/database/statement.js';
 import * as taskStatements from '../src/tasks/task.sql.js';
+import * as taskTrailStatements from '../src/tasks/task-trail.sql.js';
 import * as taskGroupStatements from '../src/task-groups/task-group.sql.js';
 import * as syncTaskStatements from '../src/sync-tasks/sync-task.sql.js';
 import * as workerStatements from '../src/worker/worker.sql.js';
@@ -33,6 +34,7 @@ const STATEMENTS: [exported: string, statement: Statement<unknown, unknown>][] =
   advisoryLocks,
   transactionControl,
   taskStatements,
+  taskTrailStatements,
   taskGroupStatements,
   syncTaskStatements,
   workerStatements,
@@ -52,6 +54,7 @@ test('the statements are found', () => {
     'DELETE_TASK',
     'CREATE_TASK',
     'ADMIT_TASKS',
+    'TASK_TRAIL_PAGE',
     'LOCK_PROJECT',
     'MOVE_GROUP_TASKS',
     'LOCK_GROUP',
@@ -81,6 +84,7 @@ const source = (path: string) => readFileSync(new URL(`../../${path}`, import.me
 test('the statement files put nothing together: no interpolation anywhere in them', () => {
   for (const file of [
     'src/tasks/task.sql.ts',
+    'src/tasks/task-trail.sql.ts',
     'src/task-groups/task-group.sql.ts',
     'src/worker/worker.sql.ts',
     'src/database/advisory-locks.ts',
@@ -89,10 +93,10 @@ test('the statement files put nothing together: no interpolation anywhere in the
   }
 });
 
-test('the tasks feature writes its SQL only in task.sql.ts', () => {
+test('the tasks feature writes its SQL only in its *.sql.ts files', () => {
   const sql = /`\s*(WITH|SELECT|INSERT|UPDATE|DELETE)\b|'(WITH|SELECT|INSERT|UPDATE|DELETE) /;
   for (const file of readdirSync(new URL('../../src/tasks/', import.meta.url))) {
-    if (file === 'task.sql.ts') continue;
+    if (file.endsWith('.sql.ts')) continue;
     assert.doesNotMatch(source(`src/tasks/${file}`), sql, file);
   }
   for (const file of readdirSync(new URL('../../src/task-groups/', import.meta.url))) {

@@ -8,7 +8,12 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { rawHttp } from './support/raw-http.js';
-import { assertOmsError, type Answer } from './support/stop-checks.js';
+import {
+  assertOmsError,
+  assertRefusedUnchanged,
+  taskTablesSnapshot,
+  type Answer,
+} from './support/stop-checks.js';
 import { createBody, startBody, TaskApi } from './support/task-api.js';
 import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -30,23 +35,13 @@ before(async () => {
 after(async () => t.close());
 beforeEach(async () => emptyTables(t.db));
 
-/** Every row of both tables, to compare before and after a refusal. */
-async function snapshot(): Promise<string> {
-  const tasks = await t.db.query('SELECT * FROM tasks ORDER BY id');
-  const audit = await t.db.query('SELECT * FROM task_transitions ORDER BY id');
-  return JSON.stringify([tasks.rows, audit.rows]);
-}
-
-async function assertRefused(
+const snapshot = () => taskTablesSnapshot(t.db);
+const assertRefused = (
   send: () => Promise<Answer>,
   status: number,
   code: string,
   message?: RegExp,
-) {
-  const before = await snapshot();
-  assertOmsError(await send(), status, code, message);
-  assert.equal(await snapshot(), before, 'a refusal changed the database');
-}
+) => assertRefusedUnchanged(t.db, send, status, code, message);
 
 const task = (status: TaskStatus) => insertTask(t.db, PROJECT, status);
 const src = createBody().src_node as Record<string, unknown>;

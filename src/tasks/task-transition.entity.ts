@@ -6,7 +6,8 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { TaskStatus, type AuditAction } from './task-state.js';
 
 @Entity('task_transitions')
-@Index('IDX_task_transitions_task', ['taskId'])
+// (task_id, id): a task's rows in order, for its trail's pages and its latest row.
+@Index('IDX_task_transitions_task_id', ['taskId', 'id'])
 export class TaskTransitionEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
   id: string;

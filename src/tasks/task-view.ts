@@ -10,11 +10,15 @@ import {
   TASK_PRIORITIES,
   TASK_TYPES,
   type BandwidthPeriod,
+  type SmnConfig,
+  type SmnResult,
   type TaskEntity,
   type TaskPriorityName,
   type TaskType,
 } from './task.entity.js';
 import { BandwidthPeriodBody } from './task.bodies.js';
+import type { AuditAction } from './task-state.js';
+import type { TrailPageRow } from './task-trail.sql.js';
 
 const PRIORITY_NAMES = Object.fromEntries(
   Object.entries(TASK_PRIORITIES).map(([name, rank]) => [rank, name]),
@@ -37,6 +41,15 @@ class DestinationNodeView {
 class ErrorReasonView {
   @ApiProperty() error_code: string;
   @ApiProperty() error_msg: string;
+}
+
+/** The official SDKs' SmnInfo: how the task's notification went. */
+class SmnInfoView {
+  @ApiProperty({ description: 'Whether the notification was published.' })
+  notify_result: boolean;
+  @ApiProperty({ type: String, nullable: true, description: 'Why publishing it failed.' })
+  notify_error_message: string | null;
+  @ApiProperty({ description: "The topic's name, from its URN." }) topic_name: string;
 }
 
 export class TaskObject {
@@ -80,11 +93,44 @@ export class TaskObject {
   @ApiProperty({ type: String, nullable: true }) dst_storage_policy: string | null;
   @ApiProperty({ type: String, nullable: true }) consistency_check: string | null;
   @ApiProperty({ enum: Object.keys(TASK_PRIORITIES) }) task_priority: TaskPriorityName;
+  @ApiPropertyOptional({
+    type: SmnInfoView,
+    description: 'Only for a task created with smn_config.',
+  })
+  smn_info?: SmnInfoView;
 }
 
 export class TaskList {
   @ApiProperty({ type: [TaskObject] }) tasks: TaskObject[];
   @ApiProperty({ description: 'All tasks that match, not only this page.' }) count: number;
+}
+
+/** One audit row of a task, as GET .../transitions answers it. */
+export class TaskTransitionView {
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Grows with every change.' })
+  id: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Unix ms' }) time: number;
+  // No enum: the state table gains actions, and a generated client must not
+  // refuse a trail for holding one it was not built with.
+  @ApiProperty({
+    example: 'stop',
+    description:
+      'create, a move of the state table (admit, stop, start, delete, group_stop, ...) or an edit (update_bandwidth, batch_update, batch_priority)',
+  })
+  action: AuditAction;
+  @ApiProperty({ type: 'integer', nullable: true, description: 'null for a create' })
+  from_status: number | null;
+  @ApiProperty({ type: 'integer', nullable: true, description: 'null for a delete' })
+  to_status: number | null;
+  @ApiProperty({ description: 'The IAM user id of the caller, or "scheduler".' }) actor: string;
+  @ApiProperty({ description: 'The X-Request-Id of the request that made the change.' })
+  request_id: string;
+}
+
+export class TaskTrail {
+  @ApiProperty({ type: [TaskTransitionView] }) transitions: TaskTransitionView[];
+  @ApiProperty({ description: "All of the task's audit rows, not only this page." })
+  count: number;
 }
 
 export class CreatedTask {
@@ -142,5 +188,40 @@ export function toTaskObject(task: TaskEntity): TaskObject {
     dst_storage_policy: options.dst_storage_policy ?? null,
     consistency_check: options.consistency_check ?? null,
     task_priority: PRIORITY_NAMES[task.priority] ?? 'MEDIUM',
+    ...(options.smn_config && { smn_info: toSmnInfo(options.smn_config, options.smn_result) }),
+  };
+}
+
+/** Not notified until the events relay has recorded its result. */
+function toSmnInfo(config: SmnConfig, result: SmnResult | undefined): SmnInfoView {
+  return {
+    notify_result: result?.notified ?? false,
+    notify_error_message: result?.error ?? null,
+    topic_name: config.topic_urn.slice(config.topic_urn.lastIndexOf(':') + 1),
+  };
+}
+
+/** A row of TASK_TRAIL_PAGE that holds an audit row (not the empty page's one). */
+export type TrailRow = TrailPageRow & {
+  id: string;
+  created_at: Date;
+  action: AuditAction;
+  user_id: string;
+  request_id: string;
+};
+
+export function isTrailRow(row: TrailPageRow): row is TrailRow {
+  return row.id !== null;
+}
+
+export function toTransitionView(row: TrailRow): TaskTransitionView {
+  return {
+    id: Number(row.id),
+    time: row.created_at.getTime(),
+    action: row.action,
+    from_status: row.from_status,
+    to_status: row.to_status,
+    actor: row.user_id,
+    request_id: row.request_id,
   };
 }

@@ -11,6 +11,7 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
+  ArrayUnique,
   IsArray,
   IsBoolean,
   IsDefined,
@@ -28,8 +29,12 @@ import {
 } from 'class-validator';
 import {
   MAX_TASK_ID,
+  SMN_LANGUAGES,
+  SMN_TRIGGER_CONDITIONS,
   TASK_PRIORITIES,
   TASK_TYPES,
+  type SmnLanguage,
+  type SmnTriggerCondition,
   type TaskPriorityName,
   type TaskType,
 } from './task.entity.js';
@@ -238,6 +243,53 @@ export class MigrationOptionsBody {
   consistency_check?: string;
 }
 
+/**
+ * An SMN topic's URN, urn:smn:<region>:<project id>:<topic name>, with the
+ * topic name as SMN bounds it: 1 to 255 letters, digits, hyphens and
+ * underscores, a letter or digit first. The name is what smn_info answers.
+ */
+const SMN_TOPIC_URN =
+  /^urn:smn:[a-z0-9-]{1,64}:[A-Za-z0-9_-]{1,128}:[A-Za-z0-9][A-Za-z0-9_-]{0,254}$/;
+
+/** smn_config on create (the official SDKs' SmnConfig): notify a topic when the task ends. */
+export class SmnConfigBody {
+  @ApiProperty({
+    example: 'urn:smn:cn-north-4:0a1b2c3d4e5f60718293a4b5c6d7e8f9:oms-migrations',
+    pattern: SMN_TOPIC_URN.source,
+    description: 'The SMN topic to notify.',
+  })
+  @IsString({ message: 'smn_config topic_urn must be a string' })
+  @Matches(SMN_TOPIC_URN, {
+    message: 'smn_config topic_urn must be urn:smn:<region>:<project id>:<topic name>',
+  })
+  topic_urn: string;
+
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'string', enum: [...SMN_TRIGGER_CONDITIONS] },
+    minItems: 1,
+    maxItems: SMN_TRIGGER_CONDITIONS.length,
+    uniqueItems: true,
+    description: 'Notify when the task succeeds, fails, or both.',
+  })
+  @IsArray({ message: 'smn_config trigger_conditions must be an array' })
+  @ArrayMinSize(1, { message: 'smn_config trigger_conditions must name SUCCESS, FAILURE or both' })
+  @ArrayMaxSize(SMN_TRIGGER_CONDITIONS.length, {
+    message: 'smn_config trigger_conditions must name SUCCESS, FAILURE or both',
+  })
+  @ArrayUnique({ message: 'smn_config trigger_conditions must not repeat a condition' })
+  @IsIn(SMN_TRIGGER_CONDITIONS, {
+    each: true,
+    message: 'smn_config trigger_conditions may hold only SUCCESS and FAILURE',
+  })
+  trigger_conditions: SmnTriggerCondition[];
+
+  @ApiPropertyOptional({ enum: SMN_LANGUAGES, default: 'en-us' })
+  @IsOptional()
+  @IsIn(SMN_LANGUAGES, { message: 'smn_config language must be zh-cn or en-us' })
+  language?: SmnLanguage;
+}
+
 export class CreateTaskBody extends MigrationOptionsBody {
   @RequiredNested(SourceNodeBody)
   src_node: SourceNodeBody;
@@ -254,6 +306,16 @@ export class CreateTaskBody extends MigrationOptionsBody {
   @IsOptional()
   @IsIn(Object.keys(TASK_PRIORITIES))
   task_priority?: TaskPriorityName;
+
+  @ApiPropertyOptional({
+    type: SmnConfigBody,
+    description: 'Publish a notification to this topic when the task succeeds or fails.',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SmnConfigBody)
+  smn_config?: SmnConfigBody;
 }
 
 export class StartTaskBody {

@@ -39,6 +39,30 @@ export interface BandwidthPeriod {
   max_bandwidth: number;
 }
 
+/** When a task's notification is sent (the official SDKs' SmnConfig). */
+export const SMN_TRIGGER_CONDITIONS = ['SUCCESS', 'FAILURE'] as const;
+export type SmnTriggerCondition = (typeof SMN_TRIGGER_CONDITIONS)[number];
+
+/** The language of a notification's text. */
+export const SMN_LANGUAGES = ['zh-cn', 'en-us'] as const;
+export type SmnLanguage = (typeof SMN_LANGUAGES)[number];
+
+/**
+ * Where and when a task that succeeds or fails is announced, as create took
+ * it. The events relay reads exactly this shape from options.smn_config.
+ */
+export interface SmnConfig {
+  topic_urn: string;
+  trigger_conditions: SmnTriggerCondition[];
+  language: SmnLanguage;
+}
+
+/** What the events relay records in options.smn_result once it has published. */
+export interface SmnResult {
+  notified: boolean;
+  error: string | null;
+}
+
 /** The switches a create (or start) body sets; shown back as they were given. */
 export interface TaskOptions {
   enable_kms?: boolean;
@@ -50,6 +74,8 @@ export interface TaskOptions {
   dst_storage_policy?: string;
   consistency_check?: string;
   migrate_failed_object?: boolean;
+  smn_config?: SmnConfig;
+  smn_result?: SmnResult;
 }
 
 // pg returns bigint as a string; ids and counters stay strings inside the

@@ -48,6 +48,19 @@ export const CREATE_TASK_EXAMPLES: Record<string, BodyExample> = {
       dst_node: DESTINATION,
     },
   },
+  notify: {
+    summary: 'Notify an SMN topic when the task fails (smn_config)',
+    value: {
+      task_type: 'prefix',
+      src_node: { ...SOURCE, object_key: ['logs/'] },
+      dst_node: DESTINATION,
+      smn_config: {
+        topic_urn: 'urn:smn:cn-north-4:0a1b2c3d4e5f60718293a4b5c6d7e8f9:oms-migrations',
+        trigger_conditions: ['FAILURE'],
+        language: 'en-us',
+      },
+    },
+  },
 };
 
 export const START_TASK_EXAMPLES: Record<string, BodyExample> = {

@@ -76,7 +76,8 @@ export const ApiGroupPath = () =>
 export const MAX_LIST_LIMIT = 100;
 export const MAX_LIST_OFFSET = 1_000_000_000;
 
-export class ListTasksQuery {
+/** limit and offset, as every paged read of the task API takes them. */
+export class PageQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_LIST_LIMIT, default: 10 })
   @IsOptional()
   @IsString()
@@ -90,7 +91,14 @@ export class ListTasksQuery {
     message: `offset must be an integer from 0 to ${MAX_LIST_OFFSET}`,
   })
   offset?: string;
+}
 
+/** The page as numbers, the defaults filled in. */
+export function pageOf(query: PageQuery): { limit: number; offset: number } {
+  return { limit: Number(query.limit ?? 10), offset: Number(query.offset ?? 0) };
+}
+
+export class ListTasksQuery extends PageQuery {
   @ApiPropertyOptional({ enum: [1, 2, 3, 4, 5, 6, 7] })
   @IsOptional()
   @IsString()

@@ -24,8 +24,15 @@ import {
   CREATE_TASK_EXAMPLES,
   START_TASK_EXAMPLES,
 } from './task.examples.js';
-import { ApiProjectPath, ApiTaskPath, ListTasksQuery, ProjectId, TaskId } from './task.params.js';
-import { CreatedTask, TaskList, TaskObject } from './task-view.js';
+import {
+  ApiProjectPath,
+  ApiTaskPath,
+  ListTasksQuery,
+  PageQuery,
+  ProjectId,
+  TaskId,
+} from './task.params.js';
+import { CreatedTask, TaskList, TaskObject, TaskTrail } from './task-view.js';
 import { TasksService } from './tasks.service.js';
 
 @ApiTags('tasks')
@@ -82,6 +89,25 @@ export class TasksController {
   ): Promise<TaskObject> {
     this.access.authorize(caller, projectId, 'read');
     return this.tasks.show(projectId, taskId);
+  }
+
+  // Beyond OMS: operators ask first what happened to a task, and when.
+  @Get(':task_id/transitions')
+  @ApiOperation({
+    operationId: 'ListTaskTransitions',
+    summary: "The task's audit trail, oldest first (by id); kept after a delete",
+  })
+  @ApiTaskPath()
+  @ApiOkResponse({ type: TaskTrail })
+  @ApiOmsErrors('OMS.0064', 'OMS.1009')
+  async trail(
+    @ProjectId() projectId: string,
+    @TaskId() taskId: string,
+    @ValidQuery() query: PageQuery,
+    @Caller() caller: Caller,
+  ): Promise<TaskTrail> {
+    this.access.authorize(caller, projectId, 'read');
+    return this.tasks.trail(projectId, taskId, query);
   }
 
   /** Pause a migrating task. Any request body is ignored. */

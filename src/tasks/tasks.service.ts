@@ -33,8 +33,16 @@ import {
   type SourceNode,
   type TaskOptions,
 } from './task.entity.js';
-import { parseTaskId, type ListTasksQuery } from './task.params.js';
-import { toTaskObject, type CreatedTask, type TaskList, type TaskObject } from './task-view.js';
+import { pageOf, parseTaskId, type ListTasksQuery, type PageQuery } from './task.params.js';
+import {
+  isTrailRow,
+  toTaskObject,
+  toTransitionView,
+  type CreatedTask,
+  type TaskList,
+  type TaskObject,
+  type TaskTrail,
+} from './task-view.js';
 import {
   COUNT_TASKS,
   CREATE_TASK,
@@ -42,6 +50,7 @@ import {
   SET_BANDWIDTH_POLICY,
   TASK_CREATED,
 } from './task.sql.js';
+import { TASK_TRAIL_PAGE } from './task-trail.sql.js';
 
 /** PostgreSQL's "sequence reached its maximum value". */
 const SEQUENCE_EXHAUSTED = '2200H';
@@ -100,6 +109,13 @@ export class TasksService {
       object_overwrite_mode: body.object_overwrite_mode,
       dst_storage_policy: body.dst_storage_policy,
       consistency_check: body.consistency_check,
+      ...(body.smn_config && {
+        smn_config: {
+          topic_urn: body.smn_config.topic_urn,
+          trigger_conditions: body.smn_config.trigger_conditions,
+          language: body.smn_config.language ?? 'en-us',
+        },
+      }),
     };
 
     const nameFor = (id: string) => taskName(source.bucket, body.dst_node.bucket, id);
@@ -174,6 +190,7 @@ export class TasksService {
   }
 
   async list(projectId: string, query: ListTasksQuery): Promise<TaskList> {
+    const page = pageOf(query);
     const where: FindOptionsWhere<TaskEntity> = { projectId };
     if (query.status !== undefined) where.status = Number(query.status) as TaskStatus;
     if (query.group_id !== undefined) where.groupId = query.group_id;
@@ -185,10 +202,26 @@ export class TasksService {
       // Newest first, each create pushed every task one place on and the
       // next page repeated one. (The contract fixes no order.)
       order: { id: 'ASC' },
-      skip: Number(query.offset ?? 0),
-      take: Number(query.limit ?? 10),
+      skip: page.offset,
+      take: page.limit,
     });
     return { tasks: tasks.map(toTaskObject), count };
+  }
+
+  /**
+   * A page of the task's audit trail, from the audit rows alone: a deleted
+   * task's stays readable. Not found only if the project has neither rows
+   * nor the task (one an operator inserted has a trail of none).
+   */
+  async trail(projectId: string, taskId: string, query: PageQuery): Promise<TaskTrail> {
+    const rows = await execute(this.db, TASK_TRAIL_PAGE, {
+      taskId: parseTaskId(taskId),
+      projectId,
+      ...pageOf(query),
+    });
+    const [{ count, task_exists }] = rows;
+    if (count === 0 && !task_exists) throw new TaskNotFound();
+    return { transitions: rows.filter(isTrailRow).map(toTransitionView), count };
   }
 
   /** Pauses a migrating task (2 → 3). */

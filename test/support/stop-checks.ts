@@ -57,6 +57,26 @@ export function assertOmsError(
   return body;
 }
 
+/** Every row of tasks and task_transitions, to compare before and after a refusal. */
+export async function taskTablesSnapshot(db: pg.Pool): Promise<string> {
+  const tasks = await db.query('SELECT * FROM tasks ORDER BY id');
+  const audit = await db.query('SELECT * FROM task_transitions ORDER BY id');
+  return JSON.stringify([tasks.rows, audit.rows]);
+}
+
+/** A refusal in the OMS shape (assertOmsError) that changed no task and wrote no audit row. */
+export async function assertRefusedUnchanged(
+  db: pg.Pool,
+  send: () => Promise<Answer>,
+  status: number,
+  code: string,
+  message?: RegExp,
+): Promise<void> {
+  const before = await taskTablesSnapshot(db);
+  assertOmsError(await send(), status, code, message);
+  assert.equal(await taskTablesSnapshot(db), before, 'a refusal changed the database');
+}
+
 /** The task is still in `status` and no audit row exists anywhere. */
 export async function assertUnchanged(db: pg.Pool, taskId: string, status: TaskStatus) {
   assert.equal(await taskStatus(db, taskId), status, `task ${taskId} changed status`);

@@ -76,6 +76,10 @@ export class TaskApi {
     return this.auth(request(this.t.server).get(this.tasks())).query(query);
   }
 
+  transitions(id: string | number, query: Record<string, string | number> = {}) {
+    return this.auth(request(this.t.server).get(this.tasks(`/${id}/transitions`))).query(query);
+  }
+
   stop(id: string | number) {
     return this.auth(request(this.t.server).post(this.tasks(`/${id}/stop`)));
   }
