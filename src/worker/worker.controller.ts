@@ -81,7 +81,6 @@ export class WorkerController {
     @WorkerId() workerId: string,
     @LeaseId() leaseId: string,
     @ValidBody() body: ProgressBody,
-    @Caller() caller: Caller,
   ): Promise<HeartbeatAnswer> {
     return this.workers.heartbeat(workerIdOf(workerId), leaseIdOf(leaseId), body);
   }
