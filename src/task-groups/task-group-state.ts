@@ -90,6 +90,9 @@ export const GROUP_ACTIONS = {
 
 export type GroupActionName = keyof typeof GROUP_ACTIONS;
 
+/** What a task_group_transitions row records: the creation, a move, or the bandwidth update. */
+export type GroupAuditAction = 'create' | GroupActionName | 'update';
+
 /** A group in one of these admits none of its tasks (the scheduler's ADMIT_TASKS). */
 export const GROUP_PAUSED_STATUSES: readonly GroupStatus[] = [
   GroupStatus.Paused,
