@@ -7,6 +7,7 @@ import { AcceptedSignatures1764800000000 } from './1764800000000-accepted-signat
 import { ListById1796159365000 } from './1796159365000-list-by-id.js';
 import { TaskGroups1796162100000 } from './1796162100000-task-groups.js';
 import { SyncTasks1796164526433 } from './1796164526433-sync-tasks.js';
+import { TaskGroupAudit1796170000000 } from './1796170000000-task-group-audit.js';
 import { TaskLeases1796170200000 } from './1796170200000-task-leases.js';
 import { TaskTrailIndex1796170300000 } from './1796170300000-task-trail-index.js';
 
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   ListById1796159365000,
   TaskGroups1796162100000,
   SyncTasks1796164526433,
+  TaskGroupAudit1796170000000,
   TaskLeases1796170200000,
   TaskTrailIndex1796170300000,
 ];

@@ -818,7 +818,13 @@ describe('bodies costly in shape, on every route, with a token and without', () 
           const answer = await check(h, method === 'GET');
           if (route === 'unknown') assert.equal(answer, '404 APIGW.0101', what);
           else if (!withToken) assert.equal(answer, '401 APIGW.0301', what);
-          else if (readsBody) assert.equal(answer, '400 OMS.0064', what);
+          // RetryTaskGroupReq requires no field: a create around the shape is
+          // a body of fields it does not read; unless the shape itself is
+          // refused (too deep), it is taken and the group ({id}, none of
+          // PROJECT's) is missing. Either way nothing changes.
+          else if (readsBody && path.endsWith('/retry') && what.endsWith('of a create')) {
+            assert.ok(['400 OMS.0064', '404 OMS.1009'].includes(answer), `${what}: ${answer}`);
+          } else if (readsBody) assert.equal(answer, '400 OMS.0064', what);
           else if (route === 'workers only') assert.equal(answer, '403 OMS.0206', what);
         }
         await assertNothingChanged();

@@ -145,11 +145,12 @@ test('success and refusals', async () => {
   }
 });
 
-test('task groups: create, a refused create, show, stop, start, all with keys', async () => {
+test('task groups: create, a refused create, show, stop, start, all with keys and a CDN key', async () => {
   const headers = { 'X-Auth-Token': issue(), 'Content-Type': 'application/json' };
   const group = {
     src_node: { region: 'r', bucket: 'b', ak: AK, sk: SK, object_key: ['a/', 'b/'] },
     dst_node: { region: 'r', bucket: 'd', ak: AK, sk: SK },
+    source_cdn: { domain: 'cdn.example.com', protocol: 'https', authentication_key: CDN_KEY },
   };
   const created = await fetch(`${base}/v2/${PROJECT}/taskgroups`, {
     method: 'POST',
@@ -163,11 +164,28 @@ test('task groups: create, a refused create, show, stop, start, all with keys', 
   const id = JSON.parse(text).group_id;
   const refused = JSON.stringify({ ...group, description: 'x'.repeat(300) });
   assert.equal(await send('POST', groups, headers, refused), 400);
+  const badCdn = JSON.stringify({ ...group, source_cdn: { ...group.source_cdn, protocol: 'ftp' } });
+  assert.equal(await send('POST', groups, headers, badCdn), 400);
   assert.equal(await send('GET', `${groups}/${id}`, headers), 200);
   assert.equal(await send('PUT', `${groups}/${id}/stop`, headers), 200);
-  const keys = JSON.stringify({ src_ak: AK, src_sk: SK, dst_ak: AK, dst_sk: SK });
+  const keys = JSON.stringify({
+    src_ak: AK,
+    src_sk: SK,
+    dst_ak: AK,
+    dst_sk: SK,
+    source_cdn_authentication_key: CDN_KEY,
+  });
   assert.equal(await send('PUT', `${groups}/${id}/start`, headers, keys), 200);
   assert.equal(await send('PUT', `${groups}/${id}/retry`, headers, keys), 400);
+  // Never in clear in the database either: the group's row nor its tasks'.
+  const { rows: groupRows } = await db.query('SELECT * FROM task_groups WHERE id = $1', [id]);
+  const { rows: taskRows } = await db.query('SELECT * FROM tasks WHERE group_id = $1', [id]);
+  for (const row of [...groupRows, ...taskRows]) {
+    const stored = JSON.stringify(row) + row.secrets.toString('latin1');
+    for (const value of [AK, SK, CDN_KEY]) {
+      assert.ok(!stored.includes(value), 'a group secret in clear in the database');
+    }
+  }
 });
 
 test('bad tokens: unknown, expired, revoked, malformed, over-long', async () => {

@@ -139,9 +139,14 @@ test('the advisory-lock keys are the ones every earlier release takes', () => {
     MIGRATIONS: '5713878855045203026',
     TASK_QUOTA: 0x0_0a_77,
     SCHEDULER: 0x0_5c_ed,
+    SYNC_TASK_QUOTA: 0x0_5c_a7,
   });
   // The per-project locks' keys are the first of two int4 keys.
-  for (const key of [ADVISORY_LOCKS.TASK_QUOTA, ADVISORY_LOCKS.SCHEDULER]) {
+  for (const key of [
+    ADVISORY_LOCKS.TASK_QUOTA,
+    ADVISORY_LOCKS.SCHEDULER,
+    ADVISORY_LOCKS.SYNC_TASK_QUOTA,
+  ]) {
     assert.ok(Number.isInteger(key) && key >= -(2 ** 31) && key < 2 ** 31);
   }
   const migrations = BigInt(ADVISORY_LOCKS.MIGRATIONS);

@@ -46,6 +46,8 @@ export interface AppConfig {
   readonly maxParallelTasks: number;
   /** Tasks one project may hold in all (create answers OMS.0077 beyond). */
   readonly maxTasksPerProject: number;
+  /** Sync tasks one project may hold (create answers OMS.0077 beyond). */
+  readonly maxSyncTasksPerProject: number;
   /** How often the scheduler sweeps for waiting tasks; 0 turns the scheduler off. */
   readonly schedulerSweepIntervalMs: number;
   /** AES-256 key for task secrets; undefined means "the development key in dataDir". */
@@ -281,6 +283,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logFormat: oneOf(env, 'LOG_FORMAT', 'auto', LOG_FORMATS),
     maxParallelTasks: integer(env, 'MAX_PARALLEL_TASKS', 5, 1, 10_000),
     maxTasksPerProject: integer(env, 'MAX_TASKS_PER_PROJECT', 100_000, 1, 100_000_000),
+    maxSyncTasksPerProject: integer(env, 'MAX_SYNC_TASKS_PER_PROJECT', 1000, 1, 1_000_000),
     schedulerSweepIntervalMs: integer(env, 'SCHEDULER_SWEEP_INTERVAL_MS', 5000, 0, 3_600_000),
     secretsKey: aes256Key(env, 'SECRETS_KEY'),
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),

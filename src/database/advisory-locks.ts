@@ -30,12 +30,19 @@ export const ADVISORY_LOCKS = {
    * the transaction ends.
    */
   SCHEDULER: 0x0_5c_ed,
+  /**
+   * Serialises the sync-task creates of one project, so the count against
+   * MAX_SYNC_TASKS_PER_PROJECT stays true until the create commits. Its own
+   * key: sync-task creates never wait for task creates. Per project, until
+   * the transaction ends.
+   */
+  SYNC_TASK_QUOTA: 0x0_5c_a7,
 } as const;
 
 export type AdvisoryLockName = keyof typeof ADVISORY_LOCKS;
 
 /** The locks taken per project, with two keys. */
-export type ProjectLockName = 'TASK_QUOTA' | 'SCHEDULER';
+export type ProjectLockName = 'TASK_QUOTA' | 'SCHEDULER' | 'SYNC_TASK_QUOTA';
 
 /** Held until the transaction ends; waits for whoever holds it. */
 export const LOCK_PROJECT: Statement<{ lock: ProjectLockName; projectId: string }, unknown> = {

@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/config.js';
 import { TaskEntity } from '../tasks/task.entity.js';
 import { TaskTransitionEntity } from '../tasks/task-transition.entity.js';
 import { TaskGroupEntity } from '../task-groups/task-group.entity.js';
+import { TaskGroupTransitionEntity } from '../task-groups/task-group-transition.entity.js';
 import {
   SyncTaskEntity,
   SyncTaskEventEntity,
@@ -17,6 +18,7 @@ export const ENTITIES = [
   TaskEntity,
   TaskTransitionEntity,
   TaskGroupEntity,
+  TaskGroupTransitionEntity,
   SyncTaskEntity,
   SyncTaskTransitionEntity,
   SyncTaskEventEntity,

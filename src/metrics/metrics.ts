@@ -12,6 +12,8 @@ import type {
 } from '../iam/iam-observer.js';
 import { TASK_STATUS_NAMES, type TaskDestination, type TaskStatus } from '../tasks/task-state.js';
 import type { TransitionObserver } from '../tasks/transition-observer.js';
+import type { SyncTaskDestination, SyncTaskStatus } from '../sync-tasks/sync-task-state.js';
+import type { SyncTransitionObserver } from '../sync-tasks/sync-transition-observer.js';
 
 /** What metrics read of pg's Pool (TypeORM's DataSource.driver.master). */
 export interface PoolStats {
@@ -39,7 +41,7 @@ function sharedProcessRegistry(): Registry {
   return processRegistry;
 }
 
-export class Metrics implements IamObserver, TransitionObserver {
+export class Metrics implements IamObserver, TransitionObserver, SyncTransitionObserver {
   private readonly registry = new Registry();
   private pool: () => PoolStats | undefined = () => undefined;
 
@@ -81,8 +83,8 @@ export class Metrics implements IamObserver, TransitionObserver {
 
   private readonly transitions = new Counter({
     name: 'oms_task_transitions_total',
-    help: 'Task status changes committed, by from and to status.',
-    labelNames: ['from', 'to'] as const,
+    help: 'Status changes committed, by kind (task, sync_task) and from and to status.',
+    labelNames: ['kind', 'from', 'to'] as const,
     registers: [this.registry],
   });
 
@@ -149,10 +151,19 @@ export class Metrics implements IamObserver, TransitionObserver {
   transitioned(from: TaskStatus | null, to: TaskDestination, count = 1): void {
     this.transitions.inc(
       {
+        kind: 'task',
         from: from === null ? 'none' : TASK_STATUS_NAMES[from],
         to: to === null ? 'deleted' : TASK_STATUS_NAMES[to],
       },
       count,
     );
+  }
+
+  syncTransitioned(from: SyncTaskStatus | null, to: SyncTaskDestination): void {
+    this.transitions.inc({
+      kind: 'sync_task',
+      from: from === null ? 'none' : from.toLowerCase(),
+      to: to === null ? 'deleted' : to.toLowerCase(),
+    });
   }
 }

@@ -6,7 +6,7 @@
 // of concurrent identical moves exactly one finds the row in a `from`
 // status; the rest are told why by checkSyncTransition.
 
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailable, SyncTaskNotFound } from '../common/oms-errors.js';
 import { namedQuery, type HeldConnection } from '../database/named-query.js';
@@ -31,10 +31,19 @@ import {
   type SyncMovedRow,
   type SyncMoveParams,
 } from './sync-task.sql.js';
+import {
+  SYNC_TRANSITION_OBSERVER,
+  type SyncTransitionObserver,
+} from './sync-transition-observer.js';
 
 @Injectable()
 export class SyncTaskTransitions {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    @Optional()
+    @Inject(SYNC_TRANSITION_OBSERVER)
+    private readonly observer?: SyncTransitionObserver,
+  ) {}
 
   /**
    * Moves the sync task and says what it left; throws if it may not move.
@@ -72,7 +81,10 @@ export class SyncTaskTransitions {
           return row && [{ from_status: row.from_status as SyncTaskStatus }];
         },
       });
-      if (moved.length === 1) return moved[0].from_status;
+      if (moved.length === 1) {
+        this.observer?.syncTransitioned(moved[0].from_status, spec.to);
+        return moved[0].from_status;
+      }
 
       const [current] = await namedQuery(this.db, SYNC_TASK_STATUS, { syncTaskId, projectId });
       if (current === undefined) throw new SyncTaskNotFound();

@@ -60,6 +60,22 @@ const secretKey = (description: string) => ({
   maxLength: MAX_SECURITY_TOKEN_LENGTH,
 });
 
+/** SourceCdnReq's authentication types. */
+export const CDN_AUTHENTICATION_TYPES = [
+  'NONE',
+  'QINIU_PRIVATE_AUTHENTICATION',
+  'ALIYUN_OSS_A',
+  'ALIYUN_OSS_B',
+  'ALIYUN_OSS_C',
+  'KSYUN_PRIVATE_AUTHENTICATION',
+  'AZURE_SAS_TOKEN',
+  'TENCENT_COS_A',
+  'TENCENT_COS_B',
+  'TENCENT_COS_C',
+  'TENCENT_COS_D',
+] as const;
+
+/** SourceCdnReq, for sync tasks and task groups alike. */
 export class SourceCdnBody {
   @ApiProperty({ minLength: 1, maxLength: 255, example: 'cdn.example.com' })
   @IsString()
@@ -70,10 +86,11 @@ export class SourceCdnBody {
   @IsIn(['http', 'https'], { message: 'source_cdn.protocol must be http or https' })
   protocol: string;
 
-  @ApiPropertyOptional({ maxLength: 64, example: 'NONE' })
+  @ApiPropertyOptional({ enum: CDN_AUTHENTICATION_TYPES, example: 'NONE' })
   @IsOptional()
-  @IsString()
-  @Length(1, 64, { message: 'source_cdn.authentication_type must be 1 to 64 characters' })
+  @IsIn(CDN_AUTHENTICATION_TYPES, {
+    message: `source_cdn.authentication_type must be one of ${CDN_AUTHENTICATION_TYPES.join(', ')}`,
+  })
   authentication_type?: string;
 
   @ApiPropertyOptional({ description: 'The CDN key (a secret)', writeOnly: true, maxLength: 255 })

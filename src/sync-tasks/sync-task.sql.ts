@@ -206,6 +206,14 @@ RETURNING sync_task_id`,
   ],
 };
 
+/** How many sync tasks the project holds (under its SYNC_TASK_QUOTA lock). */
+export const COUNT_SYNC_TASKS: Statement<{ readonly projectId: string }, { count: number }> = {
+  // $1 project.
+  name: 'sync-task-count',
+  text: 'SELECT count(*)::int AS count FROM sync_tasks WHERE project_id = $1',
+  values: (p) => [p.projectId],
+};
+
 /** After a lost answer to a create: ids are never reused, so the create row settles it. */
 export const SYNC_TASK_CREATED: Statement<
   { readonly syncTaskId: string; readonly requestId: string },
@@ -219,6 +227,9 @@ SELECT 1 FROM sync_task_transitions WHERE sync_task_id = $1 AND action = 'create
 };
 
 // ------------------------------------------------------------------ events
+//
+// The event rows name the request that recorded them: they are that write's
+// record, and what settles a lost answer to it (SYNC_EVENTS_RECORDED).
 
 /**
  * The keys, one row each, for a data plane to pick up; nothing is inserted
@@ -243,4 +254,17 @@ FROM (SELECT id, project_id FROM sync_tasks WHERE id = $1 AND project_id = $2 FO
 ORDER BY k.n
 RETURNING id`,
   values: (p) => [p.syncTaskId, p.projectId, p.objectKeys, p.requestId],
+};
+
+/** After a lost answer to RECORD_SYNC_EVENTS: how many rows that request recorded. */
+export const SYNC_EVENTS_RECORDED: Statement<
+  { readonly syncTaskId: string; readonly projectId: string; readonly requestId: string },
+  { count: number }
+> = {
+  // $1 sync task, $2 project, $3 request id.
+  name: 'sync-task-events-recorded',
+  text: `
+SELECT count(*)::int AS count FROM sync_task_events
+WHERE sync_task_id = $1 AND project_id = $2 AND request_id = $3`,
+  values: (p) => [p.syncTaskId, p.projectId, p.requestId],
 };

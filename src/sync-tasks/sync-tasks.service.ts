@@ -1,15 +1,20 @@
 // The sync-task life cycle behind the controller. Create writes the row and
 // its audit row (null → SYNCHRONIZING) in one statement; stop, start and
 // delete are SYNC_TASK_ACTIONS moves through SyncTaskTransitions. All of
-// them run through auditedWrite. Secrets are sealed with the task secrets'
-// cipher before they reach the database and never leave it.
+// them run through auditedWrite, as does recording events. Create counts
+// against MAX_SYNC_TASKS_PER_PROJECT under the project's SYNC_TASK_QUOTA
+// lock, as a task create does against its quota. Secrets are sealed with the
+// task secrets' cipher before they reach the database and never leave it.
 
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, type FindOptionsWhere } from 'typeorm';
-import { InvalidParameter, SyncTaskNotFound } from '../common/oms-errors.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.js';
+import { InvalidParameter, SyncTaskNotFound, TaskQuotaExceeded } from '../common/oms-errors.js';
+import { LOCK_PROJECT } from '../database/advisory-locks.js';
 import { execute } from '../database/statement.js';
-import { auditedWrite } from '../tasks/audited-write.js';
+import { auditedWrite, inTransaction } from '../tasks/audited-write.js';
 import { TaskSecretsCipher, type TaskSecrets } from '../tasks/task-secrets.js';
 import type { MoveCaller } from '../tasks/task-transitions.js';
 import { SYNC_INITIAL_STATUS } from './sync-task-state.js';
@@ -23,7 +28,18 @@ import {
   type SyncTaskStatisticsQuery,
 } from './sync-task.bodies.js';
 import { SyncTaskEntity, type SyncTaskOptions } from './sync-task.entity.js';
-import { CREATE_SYNC_TASK, RECORD_SYNC_EVENTS, SYNC_TASK_CREATED } from './sync-task.sql.js';
+import {
+  AWAIT_SYNC_TASK_WRITES,
+  COUNT_SYNC_TASKS,
+  CREATE_SYNC_TASK,
+  RECORD_SYNC_EVENTS,
+  SYNC_EVENTS_RECORDED,
+  SYNC_TASK_CREATED,
+} from './sync-task.sql.js';
+import {
+  SYNC_TRANSITION_OBSERVER,
+  type SyncTransitionObserver,
+} from './sync-transition-observer.js';
 import {
   toSyncTaskInfo,
   toSyncTaskObject,
@@ -44,6 +60,10 @@ export class SyncTasksService {
     private readonly db: DataSource,
     private readonly transitions: SyncTaskTransitions,
     private readonly cipher: TaskSecretsCipher,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional()
+    @Inject(SYNC_TRANSITION_OBSERVER)
+    private readonly observer?: SyncTransitionObserver,
   ) {}
 
   async create(
@@ -79,28 +99,42 @@ export class SyncTasksService {
         },
       }),
     };
+    const quotaLock = { lock: 'SYNC_TASK_QUOTA', projectId } as const;
+    const max = this.config.maxSyncTasksPerProject;
     await auditedWrite(this.db, {
       run: (connection) =>
-        connection.query(CREATE_SYNC_TASK, {
-          id,
-          projectId,
-          status: SYNC_INITIAL_STATUS,
-          srcCloudType: body.src_cloud_type ?? 'Aliyun',
-          srcRegion: body.src_region,
-          srcBucket: body.src_bucket,
-          dstRegion: body.dst_region,
-          dstBucket: body.dst_bucket,
-          description: body.description ?? '',
-          options,
-          secrets: this.cipher.seal(secrets, projectId, id),
-          userId: caller.userId,
-          requestId,
+        inTransaction(connection, async () => {
+          await connection.query(LOCK_PROJECT, quotaLock);
+          const [{ count }] = await connection.query(COUNT_SYNC_TASKS, { projectId });
+          if (count >= max) {
+            throw new TaskQuotaExceeded(
+              `the project holds ${count} sync tasks and may hold ${max}; delete some first`,
+            );
+          }
+          return connection.query(CREATE_SYNC_TASK, {
+            id,
+            projectId,
+            status: SYNC_INITIAL_STATUS,
+            srcCloudType: body.src_cloud_type ?? 'Aliyun',
+            srcRegion: body.src_region,
+            srcBucket: body.src_bucket,
+            dstRegion: body.dst_region,
+            dstBucket: body.dst_bucket,
+            description: body.description ?? '',
+            options,
+            secrets: this.cipher.seal(secrets, projectId, id),
+            userId: caller.userId,
+            requestId,
+          });
         }),
       findCommitted: async (tx) => {
+        // Held by the create until it ended, committed or not.
+        await execute(tx, LOCK_PROJECT, quotaLock);
         const found = await execute(tx, SYNC_TASK_CREATED, { syncTaskId: id, requestId });
         return found.length === 1 ? [] : undefined;
       },
     });
+    this.observer?.syncTransitioned(null, SYNC_INITIAL_STATUS);
     return { sync_task_id: id };
   }
 
@@ -192,13 +226,18 @@ export class SyncTasksService {
     objectKeys: string[],
     requestId: string,
   ): Promise<void> {
-    const recorded = await execute(this.db, RECORD_SYNC_EVENTS, {
-      syncTaskId,
-      projectId,
-      objectKeys,
-      requestId,
+    const key = { syncTaskId, projectId };
+    const recorded = await auditedWrite(this.db, {
+      run: async (connection) =>
+        (await connection.query(RECORD_SYNC_EVENTS, { ...key, objectKeys, requestId })).length,
+      findCommitted: async (tx) => {
+        // The insert holds the sync task's row (FOR SHARE) until it ends.
+        await execute(tx, AWAIT_SYNC_TASK_WRITES, key);
+        const [{ count }] = await execute(tx, SYNC_EVENTS_RECORDED, { ...key, requestId });
+        return count > 0 ? count : undefined;
+      },
     });
-    if (recorded.length === 0) throw new SyncTaskNotFound();
+    if (recorded === 0) throw new SyncTaskNotFound();
   }
 
   private async find(projectId: string, syncTaskId: string): Promise<SyncTaskEntity> {

@@ -132,6 +132,10 @@ export const GROUP_SETTLEMENTS = [
   },
 ] as const;
 
+/** What a task_group_transitions row records: the creation, a move, or the bandwidth update. */
+export type GroupAuditAction =
+  'create' | GroupActionName | 'update' | (typeof GROUP_SETTLEMENTS)[number]['name'];
+
 /** A group in one of these admits none of its tasks (the scheduler's ADMIT_TASKS). */
 export const GROUP_PAUSED_STATUSES: readonly GroupStatus[] = [
   GroupStatus.Paused,

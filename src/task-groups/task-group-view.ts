@@ -29,6 +29,24 @@ class GroupDestinationNodeView {
   @ApiPropertyOptional() save_prefix?: string;
 }
 
+/** SmnInfo, as the group object carries it (under smn_config). */
+class GroupSmnInfoView {
+  @ApiPropertyOptional({
+    description: 'Whether the last notification was sent; absent until one is.',
+  })
+  notify_result?: boolean;
+  @ApiPropertyOptional() notify_error_message?: string;
+  @ApiProperty({ description: 'The name of the topic smn_config.topic_urn names.' })
+  topic_name: string;
+}
+
+/** SourceCdnResp: the CDN without its key. */
+class GroupSourceCdnView {
+  @ApiProperty() domain: string;
+  @ApiProperty({ enum: ['http', 'https'] }) protocol: string;
+  @ApiPropertyOptional() authentication_type?: string;
+}
+
 class GroupErrorReasonView {
   @ApiProperty() error_code: string;
   @ApiProperty() error_msg: string;
@@ -57,6 +75,8 @@ export class TaskGroupObject {
   @ApiProperty() enable_requester_pays: boolean;
   @ApiProperty({ enum: GROUP_TASK_TYPES }) task_type: GroupTaskType;
   @ApiProperty({ type: [BandwidthPeriodBody] }) bandwidth_policy: BandwidthPeriodBody[];
+  @ApiPropertyOptional({ type: GroupSmnInfoView }) smn_config?: GroupSmnInfoView;
+  @ApiPropertyOptional({ type: GroupSourceCdnView }) source_cdn?: GroupSourceCdnView;
   @ApiProperty({ ...int64, description: 'Unix seconds; 0 when not set' }) migrate_since: number;
   @ApiPropertyOptional() object_overwrite_mode?: string;
   @ApiPropertyOptional() dst_storage_policy?: string;
@@ -114,7 +134,8 @@ export function toTaskGroupObject(
   counters: Omit<GroupCountersRow, 'group_id'> = NO_COUNTERS,
 ): TaskGroupObject {
   const source = group.srcNode as GroupSourceNodeView;
-  const options = group.options as Record<string, string | boolean | undefined>;
+  const { smn_config: smn, source_cdn: cdn, ...flags } = group.options;
+  const options = flags as Record<string, string | boolean | undefined>;
   const n = (value: string | null) => Number(value ?? 0);
   return {
     group_id: group.id,
@@ -141,6 +162,17 @@ export function toTaskGroupObject(
     enable_requester_pays: options.enable_requester_pays === true,
     task_type: group.taskType,
     bandwidth_policy: group.bandwidthPolicy,
+    // SmnInfo: no notification has been sent yet (a relay would record its outcome).
+    ...(smn && { smn_config: { topic_name: smn.topic_urn.split(':').at(-1)! } }),
+    ...(cdn && {
+      source_cdn: {
+        domain: cdn.domain,
+        protocol: cdn.protocol,
+        ...(cdn.authentication_type !== undefined && {
+          authentication_type: cdn.authentication_type,
+        }),
+      },
+    }),
     migrate_since: group.migrateSince ? Math.floor(group.migrateSince.getTime() / 1000) : 0,
     ...(typeof options.object_overwrite_mode === 'string' && {
       object_overwrite_mode: options.object_overwrite_mode,

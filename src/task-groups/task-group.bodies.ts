@@ -1,11 +1,11 @@
-// The create body of a task group (CreateTaskGroupReq in the official SDKs).
-// Start and retry take the task's StartTaskBody (StartTaskGroupReq and
-// RetryTaskGroupReq carry the same keys), update the task's
-// BandwidthPolicyBody. Unknown fields are dropped, as for tasks (smn_config
-// and source_cdn among them: this service sends no notifications and reads
-// no CDN).
+// The create body of a task group (CreateTaskGroupReq in the official SDKs),
+// with its SmnConfig and SourceCdnReq (the sync tasks' SourceCdnBody).
+// Start takes the task's StartTaskBody (StartTaskGroupReq requires dst_ak
+// and dst_sk, as it does); retry the same keys, none of them required
+// (RetryTaskGroupReq marks none), update the task's BandwidthPolicyBody.
+// Unknown fields are dropped, as for tasks.
 
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -24,12 +24,21 @@ import {
   MigrationOptionsBody,
   RequiredNested,
   DestinationNodeBody,
+  SmnConfigBody,
   MAX_SECURITY_TOKEN_LENGTH,
+  StartTaskBody,
 } from '../tasks/task.bodies.js';
+import { SourceCdnBody } from '../sync-tasks/sync-task.bodies.js';
 import { GROUP_TASK_TYPES, type GroupTaskType } from './task-group.entity.js';
 
 /** How many prefixes a PREFIX group may name: one task each. */
 export const MAX_GROUP_PREFIXES = 1000;
+
+/**
+ * How many list files a LIST / URL_LIST group may name (list_file_num): one
+ * task each. OMS keeps at most 2,000 list files in a group's folder.
+ */
+export const MAX_GROUP_LIST_FILES = 2000;
 
 export class GroupListFileBody {
   @ApiProperty({ minLength: 1, maxLength: 1024 })
@@ -42,10 +51,17 @@ export class GroupListFileBody {
   @Length(1, 1024)
   obs_bucket: string;
 
-  @ApiPropertyOptional({ description: 'How many list files (a string of digits).' })
+  @ApiPropertyOptional({
+    description:
+      `How many list files the folder list_file_key holds (digits, 1 to ${MAX_GROUP_LIST_FILES}): ` +
+      'the group creates one task per file, task i reading <list_file_key>/<i>.txt. ' +
+      'Without it, list_file_key is the one list file.',
+  })
   @IsOptional()
   @IsString()
-  @Matches(/^[0-9]{1,9}$/, { message: 'list_file_num must be digits' })
+  @Matches(/^(?:[1-9][0-9]{0,2}|1[0-9]{3}|2000)$/, {
+    message: `list_file_num must be an integer from 1 to ${MAX_GROUP_LIST_FILES}, as a string`,
+  })
   list_file_num?: string;
 }
 
@@ -128,7 +144,27 @@ export class CreateTaskGroupBody extends MigrationOptionsBody {
   @IsOptional()
   @IsIn(GROUP_TASK_TYPES)
   task_type?: GroupTaskType;
+
+  @ApiPropertyOptional({ type: SmnConfigBody, description: 'Copied to each task of the group.' })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SmnConfigBody)
+  smn_config?: SmnConfigBody;
+
+  @ApiPropertyOptional({
+    type: SourceCdnBody,
+    description: 'Read the source through this CDN; its key is sealed with the other secrets.',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => SourceCdnBody)
+  source_cdn?: SourceCdnBody;
 }
+
+/** RetryTaskGroupReq: the start keys, none required; the keys not given stay as they were. */
+export class RetryTaskGroupBody extends PartialType(StartTaskBody) {}
 
 export class ListTaskGroupsQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 10 })

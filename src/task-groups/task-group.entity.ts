@@ -3,11 +3,31 @@
 // from its tasks when it is shown.
 
 import { Check, Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import type { BandwidthPeriod, DestinationNode, SourceNode } from '../tasks/task.entity.js';
+import type {
+  BandwidthPeriod,
+  DestinationNode,
+  SmnConfig,
+  SourceNode,
+  TaskOptions,
+} from '../tasks/task.entity.js';
 import { GroupStatus } from './task-group-state.js';
 
 export const GROUP_TASK_TYPES = ['PREFIX', 'LIST', 'URL_LIST'] as const;
 export type GroupTaskType = (typeof GROUP_TASK_TYPES)[number];
+
+/** The CDN to read the source through, without its key (which is sealed with the secrets). */
+export interface SourceCdn {
+  domain: string;
+  protocol: string;
+  authentication_type?: string;
+}
+
+/** The group's options, and each of its tasks' (`tasks.options`): the task switches and these. */
+export interface GroupOptions extends TaskOptions {
+  /** The tasks' own shape: copied to every task the group creates. */
+  smn_config?: SmnConfig;
+  source_cdn?: SourceCdn;
+}
 
 @Entity('task_groups')
 @Check('CHK_task_groups_status', `"status" BETWEEN 0 AND 9`)
@@ -41,7 +61,7 @@ export class TaskGroupEntity {
 
   /** The flags and switches of the create body, shown back as given. */
   @Column({ type: 'jsonb', default: {} })
-  options: Record<string, unknown>;
+  options: GroupOptions;
 
   /** Sealed with TaskSecretsCipher (the group's id as the AAD's id); never selected by default. */
   @Column({ type: 'bytea', nullable: true, select: false })
@@ -52,13 +72,6 @@ export class TaskGroupEntity {
 
   @Column({ name: 'error_reason', type: 'jsonb', nullable: true })
   errorReason: { error_code: string; error_msg: string } | null;
-
-  /** The last move's action and request id: settle a lost COMMIT answer (audited-write.ts). */
-  @Column({ name: 'last_action', type: 'varchar', length: 16, default: 'create' })
-  lastAction: string;
-
-  @Column({ name: 'last_request_id', type: 'varchar', length: 128, default: '' })
-  lastRequestId: string;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

@@ -10,8 +10,9 @@
 
 import type { Statement } from '../database/statement.js';
 import type { TaskActionName, TaskStatus } from '../tasks/task-state.js';
-import type { BandwidthPeriod, DestinationNode, TaskOptions } from '../tasks/task.entity.js';
-import type { GroupStatus } from './task-group-state.js';
+import type { BandwidthPeriod, DestinationNode } from '../tasks/task.entity.js';
+import type { GroupAuditAction, GroupStatus } from './task-group-state.js';
+import type { GroupOptions } from './task-group.entity.js';
 
 // ------------------------------------------------------------------ create
 
@@ -32,24 +33,31 @@ export interface CreateGroupParams {
   readonly source: Readonly<Record<string, unknown>>;
   readonly destination: DestinationNode;
   readonly bandwidth: readonly BandwidthPeriod[];
-  readonly options: TaskOptions;
+  readonly options: GroupOptions;
   /** Sealed TaskSecrets, the group's id as the AAD's id. */
   readonly secrets: Buffer;
   /** Seconds since the epoch, or null. */
   readonly migrateSince: number | null;
+  readonly userId: string;
   readonly requestId: string;
 }
 
+/** The group and its audit row (null → its first status), in one statement. */
 export const CREATE_GROUP: Statement<CreateGroupParams, unknown> = {
   // $1 id, $2 project, $3 status, $4 description, $5 task type, $6 source,
   // $7 destination, $8 bandwidth, $9 options, $10 secrets, $11 migrate
-  // since, $12 request id.
+  // since, $12 user, $13 request id.
   name: 'task-group-create',
   text: `
-INSERT INTO task_groups (id, project_id, status, description, task_type, src_node, dst_node,
-                         bandwidth_policy, options, secrets, migrate_since, last_action, last_request_id)
-VALUES ($1, $2, $3::smallint, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9::jsonb, $10::bytea,
-        to_timestamp($11), 'create', $12)`,
+WITH created AS (
+  INSERT INTO task_groups (id, project_id, status, description, task_type, src_node, dst_node,
+                           bandwidth_policy, options, secrets, migrate_since)
+  VALUES ($1, $2, $3::smallint, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9::jsonb, $10::bytea,
+          to_timestamp($11))
+  RETURNING id, project_id, status
+)
+INSERT INTO task_group_transitions (group_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, 'create', NULL, status, $12, $13 FROM created`,
   values: (p) => [
     p.groupId,
     p.projectId,
@@ -62,6 +70,7 @@ VALUES ($1, $2, $3::smallint, $4, $5, $6::jsonb, $7::jsonb, $8::jsonb, $9::jsonb
     JSON.stringify(p.options),
     p.secrets,
     p.migrateSince,
+    p.userId,
     p.requestId,
   ],
 };
@@ -81,7 +90,7 @@ export interface CreateGroupTasksParams {
   readonly priority: number;
   readonly destination: DestinationNode;
   readonly bandwidth: readonly BandwidthPeriod[];
-  readonly options: TaskOptions;
+  readonly options: GroupOptions;
   readonly migrateSince: number | null;
   readonly userId: string;
   readonly requestId: string;
@@ -141,17 +150,29 @@ export const LOCK_GROUP: Statement<GroupKey, { status: GroupStatus }> = {
   values: (p) => [p.groupId, p.projectId],
 };
 
-/** The group's new status, with the move that set it (which settles a lost answer). */
-export const SET_GROUP_STATUS: Statement<
-  GroupKey & { readonly to: GroupStatus; readonly action: string; readonly requestId: string },
-  unknown
-> = {
-  // $1 group, $2 project, $3 status, $4 action, $5 request id.
+/** What a group's audit row records of the write that changed it. */
+interface GroupWrite extends GroupKey {
+  readonly action: GroupAuditAction;
+  /** The status the write found (under the group's lock). */
+  readonly from: GroupStatus;
+  readonly userId: string;
+  readonly requestId: string;
+}
+
+/** The group's new status and its audit row (from → to), in one statement. */
+export const SET_GROUP_STATUS: Statement<GroupWrite & { readonly to: GroupStatus }, unknown> = {
+  // $1 group, $2 project, $3 to status, $4 action, $5 from status, $6 user,
+  // $7 request id.
   name: 'task-group-set-status',
   text: `
-UPDATE task_groups SET status = $3::smallint, last_action = $4, last_request_id = $5, updated_at = now()
-WHERE id = $1 AND project_id = $2`,
-  values: (p) => [p.groupId, p.projectId, p.to, p.action, p.requestId],
+WITH moved AS (
+  UPDATE task_groups SET status = $3::smallint, updated_at = now()
+  WHERE id = $1 AND project_id = $2
+  RETURNING id, project_id
+)
+INSERT INTO task_group_transitions (group_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, $4::text, $5::smallint, $3::smallint, $6::text, $7::text FROM moved`,
+  values: (p) => [p.groupId, p.projectId, p.to, p.action, p.from, p.userId, p.requestId],
 };
 
 interface GroupTasksMove extends GroupKey {
@@ -206,15 +227,19 @@ RETURNING task_id, to_status`,
   ],
 };
 
-/** The ids of the group's tasks in `from`, locked: start seals fresh keys for each. */
+/**
+ * The ids and sealed keys of the group's tasks in `from`, locked: start and
+ * retry seal each its keys again, with the ones the body brings.
+ */
 export const LOCK_GROUP_TASKS: Statement<
   GroupKey & { readonly from: readonly TaskStatus[] },
-  { id: string }
+  { id: string; secrets: Buffer | null }
 > = {
   // $1 group, $2 project, $3 statuses.
   name: 'task-group-lock-tasks',
   text: `
-SELECT id::text FROM tasks WHERE group_id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
+SELECT id::text, secrets FROM tasks
+WHERE group_id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
 ORDER BY id FOR UPDATE`,
   values: (p) => [p.groupId, p.projectId, p.from],
 };
@@ -298,29 +323,46 @@ RETURNING task_id`,
   values: (p) => [p.groupId, p.projectId, p.from, p.action, p.userId, p.requestId],
 };
 
-export const DELETE_GROUP: Statement<GroupKey, unknown> = {
-  // $1 group, $2 project.
+/** The group goes; its audit row stays (to_status null). */
+export const DELETE_GROUP: Statement<GroupWrite, unknown> = {
+  // $1 group, $2 project, $3 action, $4 from status, $5 user, $6 request id.
   name: 'task-group-delete',
-  text: 'DELETE FROM task_groups WHERE id = $1 AND project_id = $2',
-  values: (p) => [p.groupId, p.projectId],
+  text: `
+WITH removed AS (
+  DELETE FROM task_groups WHERE id = $1 AND project_id = $2
+  RETURNING id, project_id
+)
+INSERT INTO task_group_transitions (group_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, $3::text, $4::smallint, NULL, $5::text, $6::text FROM removed`,
+  values: (p) => [p.groupId, p.projectId, p.action, p.from, p.userId, p.requestId],
 };
 
 // ------------------------------------------------------ the bandwidth update
 
+/** The group's new bandwidth policy and its audit row (status → same status). */
 export const SET_GROUP_BANDWIDTH: Statement<
-  GroupKey & {
-    readonly policy: readonly BandwidthPeriod[];
-    readonly requestId: string;
-  },
+  GroupWrite & { readonly policy: readonly BandwidthPeriod[] },
   unknown
 > = {
-  // $1 group, $2 project, $3 policy, $4 request id.
+  // $1 group, $2 project, $3 policy, $4 action, $5 status, $6 user, $7 request id.
   name: 'task-group-set-bandwidth',
   text: `
-UPDATE task_groups SET bandwidth_policy = $3::jsonb, last_action = 'update', last_request_id = $4,
-  updated_at = now()
-WHERE id = $1 AND project_id = $2`,
-  values: (p) => [p.groupId, p.projectId, JSON.stringify(p.policy), p.requestId],
+WITH updated AS (
+  UPDATE task_groups SET bandwidth_policy = $3::jsonb, updated_at = now()
+  WHERE id = $1 AND project_id = $2
+  RETURNING id, project_id
+)
+INSERT INTO task_group_transitions (group_id, project_id, action, from_status, to_status, user_id, request_id)
+SELECT id, project_id, $4::text, $5::smallint, $5::smallint, $6::text, $7::text FROM updated`,
+  values: (p) => [
+    p.groupId,
+    p.projectId,
+    JSON.stringify(p.policy),
+    p.action,
+    p.from,
+    p.userId,
+    p.requestId,
+  ],
 };
 
 /** The edit update_bandwidth (TASK_EDITS) of every unfinished task of the group, audited. */
@@ -349,16 +391,28 @@ RETURNING task_id`,
 
 // ---------------------------------------------------- lost-answer look-up
 
-/** After a lost answer: whether the group's last move is this one (under its lock). */
-export const GROUP_LAST_MOVE: Statement<
-  GroupKey,
-  { last_action: string; last_request_id: string }
-> = {
+/** Waits for any write of the group still running on the server (its row lock). */
+export const AWAIT_GROUP_WRITES: Statement<GroupKey, unknown> = {
   // $1 group, $2 project.
-  name: 'task-group-last-move',
-  text: `
-SELECT last_action, last_request_id FROM task_groups WHERE id = $1 AND project_id = $2 FOR UPDATE`,
+  name: 'task-group-await-writes',
+  text: 'SELECT 1 FROM task_groups WHERE id = $1 AND project_id = $2 FOR UPDATE',
   values: (p) => [p.groupId, p.projectId],
+};
+
+/** The group's latest audit row, if it is this write's (same action and request). */
+export const LATEST_GROUP_AUDIT_ROW: Statement<
+  GroupKey & { readonly action: GroupAuditAction; readonly requestId: string },
+  { from_status: GroupStatus | null }
+> = {
+  // $1 group, $2 project, $3 action, $4 request id.
+  name: 'task-group-latest-audit-row',
+  text: `
+SELECT from_status FROM (
+  SELECT from_status, action, request_id FROM task_group_transitions
+  WHERE group_id = $1 AND project_id = $2 ORDER BY id DESC LIMIT 1
+) latest
+WHERE action = $3::text AND request_id = $4::text`,
+  values: (p) => [p.groupId, p.projectId, p.action, p.requestId],
 };
 
 // ---------------------------------------------------------------- counters

@@ -12,7 +12,11 @@ import { Caller } from '../iam/caller.js';
 import { ApiOmsErrors, TASK_GROUP_NOT_FOUND } from '../openapi/api-oms-errors.js';
 import { BandwidthPolicyBody, StartTaskBody } from '../tasks/task.bodies.js';
 import { ApiGroupPath, ApiProjectPath, GroupId, ProjectId } from '../tasks/task.params.js';
-import { CreateTaskGroupBody, ListTaskGroupsQuery } from './task-group.bodies.js';
+import {
+  CreateTaskGroupBody,
+  ListTaskGroupsQuery,
+  RetryTaskGroupBody,
+} from './task-group.bodies.js';
 import { CreatedTaskGroup, TaskGroupList, TaskGroupObject } from './task-group-view.js';
 import { TaskGroupsService } from './task-groups.service.js';
 
@@ -121,16 +125,16 @@ export class TaskGroupsController {
   @UseInterceptors(RequireJsonObjectBody)
   @ApiOperation({
     operationId: 'RetryTaskGroup',
-    summary: 'Retry a failed group with fresh keys (4 or 5 → 2)',
+    summary: 'Retry a failed group, with fresh keys or the ones its tasks have (4 or 5 → 2)',
   })
   @ApiGroupPath()
-  @ApiBody({ type: StartTaskBody })
+  @ApiBody({ type: RetryTaskGroupBody })
   @ApiOkResponse({ description: 'Its failed tasks wait for a slot; empty body.' })
   @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0067', TASK_GROUP_NOT_FOUND)
   async retry(
     @ProjectId() projectId: string,
     @GroupId() groupId: string,
-    @ValidBody() body: StartTaskBody,
+    @ValidBody() body: RetryTaskGroupBody,
     @Caller() caller: Caller,
     @Req() request: FastifyRequest,
   ): Promise<void> {

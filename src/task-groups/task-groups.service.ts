@@ -4,8 +4,9 @@
 // the group's row: concurrent moves of one group queue on that lock, so of
 // 16 concurrent stops exactly one finds the group stoppable and pauses its
 // tasks (one set-based statement, one audit row per task); the others then
-// find it paused and are refused. A lost answer is settled by the group's
-// last_action / last_request_id, written by the move itself.
+// find it paused and are refused. Each group write also writes the group's
+// audit row (task_group_transitions) in its transaction, and that row is
+// what settles a lost answer, as the task audit rows do for tasks.
 
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
@@ -30,8 +31,8 @@ import {
   TaskStatus,
   type TaskAction,
 } from '../tasks/task-state.js';
-import type { BandwidthPeriodBody, StartTaskBody } from '../tasks/task.bodies.js';
-import { TASK_PRIORITIES, type BandwidthPeriod, type TaskOptions } from '../tasks/task.entity.js';
+import { storedSmnConfig, type BandwidthPeriodBody } from '../tasks/task.bodies.js';
+import { TASK_PRIORITIES, type BandwidthPeriod } from '../tasks/task.entity.js';
 import type { MoveCaller } from '../tasks/task-transitions.js';
 import { COUNT_TASKS } from '../tasks/task.sql.js';
 import {
@@ -45,17 +46,23 @@ import {
   GroupStatus,
   type GroupAction,
   type GroupActionName,
+  type GroupAuditAction,
 } from './task-group-state.js';
-import type { CreateTaskGroupBody, ListTaskGroupsQuery } from './task-group.bodies.js';
-import { TaskGroupEntity, type GroupTaskType } from './task-group.entity.js';
+import type {
+  CreateTaskGroupBody,
+  ListTaskGroupsQuery,
+  RetryTaskGroupBody,
+} from './task-group.bodies.js';
+import { TaskGroupEntity, type GroupOptions, type GroupTaskType } from './task-group.entity.js';
 import {
+  AWAIT_GROUP_WRITES,
   CREATE_GROUP,
   CREATE_GROUP_TASKS,
   DELETE_GROUP,
   DELETE_GROUP_TASKS,
   GROUP_COUNTERS,
-  GROUP_LAST_MOVE,
   GROUP_TASKS_NOT_IN,
+  LATEST_GROUP_AUDIT_ROW,
   LOCK_GROUP,
   LOCK_GROUP_TASKS,
   MOVE_GROUP_TASKS,
@@ -85,6 +92,18 @@ const TASK_TYPE_OF: Record<GroupTaskType, 'prefix' | 'list' | 'url_list'> = {
 
 /** The AAD id of a group's own sealed secrets: never a task id (those are digits). */
 const groupSecretsId = (groupId: string) => `group/${groupId}`;
+
+/** The longest list_file_key a task may have (its column's bound in the bodies). */
+const MAX_LIST_FILE_KEY = 1024;
+
+/**
+ * (ours) The list file of the i-th task (from 1) of a group whose
+ * list_file_key names a folder of `list_file_num` list files:
+ * "<folder>/<i>.txt". OMS fixes no naming; this one is stable, so a client
+ * can name its files to match, and shows in each task's src_node.
+ */
+export const groupListFile = (folder: string, i: number) =>
+  `${folder.replace(/\/+$/, '')}/${i}.txt`;
 
 /** How the counters sort the tasks' statuses. */
 const COUNTED = {
@@ -161,8 +180,11 @@ export class TaskGroupsService {
       dst_ak: body.dst_node.ak,
       dst_sk: body.dst_node.sk,
       dst_security_token: body.dst_node.security_token,
+      source_cdn_authentication_key: body.source_cdn?.authentication_key,
     };
-    const options: TaskOptions = {
+    // The group's options, and each of its tasks' (smn_config and source_cdn
+    // among them, so a task carries what its own notifications and reads need).
+    const options: GroupOptions = {
       enable_kms: body.enable_kms,
       enable_restore: body.enable_restore,
       enable_metadata_migration: body.enable_metadata_migration,
@@ -171,17 +193,22 @@ export class TaskGroupsService {
       object_overwrite_mode: body.object_overwrite_mode,
       dst_storage_policy: body.dst_storage_policy,
       consistency_check: body.consistency_check,
+      ...(body.smn_config && { smn_config: storedSmnConfig(body.smn_config) }),
+      ...(body.source_cdn && {
+        source_cdn: {
+          domain: body.source_cdn.domain,
+          protocol: body.source_cdn.protocol,
+          ...(body.source_cdn.authentication_type !== undefined && {
+            authentication_type: body.source_cdn.authentication_type,
+          }),
+        },
+      }),
     };
     // (ours) PREFIX: one prefix task per entry of object_key. LIST and
-    // URL_LIST: one task for the list file the group names (this service
-    // has no data plane to open the list-file folder and count its files).
+    // URL_LIST: one task per list file (listFileSources).
     const taskSources = usesList
-      ? [{ ...source, list_file: { ...source.list_file! } }]
+      ? listFileSources(source, src.list_file!)
       : src.object_key!.map((prefix) => ({ ...source, object_key: [prefix] }));
-    for (const taskSource of taskSources) {
-      if (taskSource.list_file)
-        delete (taskSource.list_file as { list_file_num?: string }).list_file_num;
-    }
 
     const groupId = randomUUID();
     const quotaLock = { lock: 'TASK_QUOTA', projectId } as const;
@@ -207,6 +234,7 @@ export class TaskGroupsService {
             options,
             secrets: this.cipher.seal(secrets, projectId, groupSecretsId(groupId)),
             migrateSince: body.migrate_since ?? null,
+            userId: caller.userId,
             requestId,
           });
           // Ids come from the tasks' sequence; one an operator already used
@@ -245,9 +273,9 @@ export class TaskGroupsService {
           return true;
         }),
       findCommitted: async (tx) => {
+        // Held by the create until it ended, committed or not.
         await execute(tx, LOCK_PROJECT, quotaLock);
-        const [row] = await execute(tx, GROUP_LAST_MOVE, { groupId, projectId });
-        return row?.last_request_id === requestId ? true : undefined;
+        return this.findWrite(tx, { groupId, projectId }, 'create', requestId);
       },
     });
     this.scheduler.wake(projectId);
@@ -295,7 +323,7 @@ export class TaskGroupsService {
   async start(
     projectId: string,
     groupId: string,
-    body: StartTaskBody,
+    body: RetryTaskGroupBody,
     caller: MoveCaller,
     requestId: string,
   ) {
@@ -307,7 +335,7 @@ export class TaskGroupsService {
   async retry(
     projectId: string,
     groupId: string,
-    body: StartTaskBody,
+    body: RetryTaskGroupBody,
     caller: MoveCaller,
     requestId: string,
   ) {
@@ -338,6 +366,13 @@ export class TaskGroupsService {
           if (!GROUP_UPDATE_IN.includes(status)) {
             throw new GroupFinished();
           }
+          const write = {
+            ...key,
+            action: 'update',
+            from: status,
+            userId: caller.userId,
+            requestId,
+          } as const;
           await connection.query(SET_GROUP_TASKS_BANDWIDTH, {
             ...key,
             policy,
@@ -345,10 +380,10 @@ export class TaskGroupsService {
             userId: caller.userId,
             requestId,
           });
-          await connection.query(SET_GROUP_BANDWIDTH, { ...key, policy, requestId });
+          await connection.query(SET_GROUP_BANDWIDTH, { ...write, policy });
           return true;
         }),
-      findCommitted: (tx) => this.findMove(tx, key, 'update', requestId),
+      findCommitted: (tx) => this.findWrite(tx, key, 'update', requestId),
     });
   }
 
@@ -363,7 +398,7 @@ export class TaskGroupsService {
     groupId: string,
     caller: MoveCaller,
     requestId: string,
-    keys?: StartTaskBody,
+    keys?: RetryTaskGroupBody,
   ): Promise<void> {
     const spec: GroupAction = GROUP_ACTIONS[action];
     const taskMove: TaskAction = TASK_ACTIONS[spec.tasks];
@@ -378,7 +413,9 @@ export class TaskGroupsService {
     await auditedWrite(this.db, {
       run: (connection) =>
         inTransaction(connection, async () => {
-          checkGroupTransition(action, await this.lockGroup(connection, groupId, projectId));
+          const from = await this.lockGroup(connection, groupId, projectId);
+          checkGroupTransition(action, from);
+          const write = { ...key, action, from, userId: caller.userId, requestId };
           let groupTo = spec.to;
           if (taskMove.to === DELETED) {
             const [{ count }] = await connection.query(GROUP_TASKS_NOT_IN, {
@@ -388,15 +425,24 @@ export class TaskGroupsService {
             if (count > 0) throw new GroupTasksRunning(count);
             await connection.query(DELETE_GROUP_TASKS, moveOfTasks);
           } else if (taskMove.withChanges) {
-            const ids = (
-              await connection.query(LOCK_GROUP_TASKS, { ...key, from: taskMove.from })
-            ).map((row) => row.id);
-            const secrets = this.taskKeys(keys!);
+            const tasks = await connection.query(LOCK_GROUP_TASKS, { ...key, from: taskMove.from });
+            const given = givenKeys(keys!);
             await connection.query(MOVE_GROUP_TASKS_WITH_CHANGES, {
               ...moveOfTasks,
               to: taskMove.to,
-              ids,
-              secrets: ids.map((id) => this.cipher.seal(secrets, projectId, id)),
+              ids: tasks.map((task) => task.id),
+              // Each task its keys sealed again: the body's, and its own where
+              // the body names none (RetryTaskGroupReq requires none).
+              secrets: tasks.map((task) =>
+                this.cipher.seal(
+                  {
+                    ...(task.secrets && this.cipher.open(task.secrets, projectId, task.id)),
+                    ...given,
+                  },
+                  projectId,
+                  task.id,
+                ),
+              ),
               options: { migrate_failed_object: keys?.migrate_failed_object ?? false },
             });
           } else {
@@ -410,20 +456,14 @@ export class TaskGroupsService {
               groupTo = spec.whileTasksPausing!;
           }
           if (groupTo === GROUP_DELETED) {
-            await connection.query(DELETE_GROUP, key);
+            await connection.query(DELETE_GROUP, write);
           } else {
-            await connection.query(SET_GROUP_STATUS, { ...key, to: groupTo, action, requestId });
+            await connection.query(SET_GROUP_STATUS, { ...write, to: groupTo });
           }
           return true;
         }),
-      findCommitted: async (tx) => {
-        // A delete that committed leaves no row; one that did not, the row.
-        if (spec.to === GROUP_DELETED) {
-          const [row] = await execute(tx, GROUP_LAST_MOVE, key);
-          return row === undefined ? true : undefined;
-        }
-        return this.findMove(tx, key, action, requestId);
-      },
+      // A delete's audit row outlives the group, so this holds for it too.
+      findCommitted: (tx) => this.findWrite(tx, key, action, requestId),
     });
   }
 
@@ -437,32 +477,66 @@ export class TaskGroupsService {
     return group.status;
   }
 
-  private async findMove(
+  /**
+   * findCommitted for a group write: waits for the group's row lock (a write
+   * still running on the server ends first), then whether the group's latest
+   * audit row is this write's.
+   */
+  private async findWrite(
     tx: Parameters<typeof execute>[0],
     key: { groupId: string; projectId: string },
-    action: string,
+    action: GroupAuditAction,
     requestId: string,
   ): Promise<true | undefined> {
-    const [row] = await execute(tx, GROUP_LAST_MOVE, key);
-    return row?.last_action === action && row.last_request_id === requestId ? true : undefined;
-  }
-
-  private taskKeys(body: StartTaskBody): TaskSecrets {
-    return {
-      src_ak: body.src_ak,
-      src_sk: body.src_sk,
-      src_security_token: body.src_security_token,
-      dst_ak: body.dst_ak,
-      dst_sk: body.dst_sk,
-      dst_security_token: body.dst_security_token,
-      source_cdn_authentication_key: body.source_cdn_authentication_key,
-    };
+    await execute(tx, AWAIT_GROUP_WRITES, key);
+    const [row] = await execute(tx, LATEST_GROUP_AUDIT_ROW, { ...key, action, requestId });
+    return row ? true : undefined;
   }
 
   private async counters(projectId: string, groupIds: string[]): Promise<GroupCountersRow[]> {
     if (groupIds.length === 0) return [];
     return execute(this.db, GROUP_COUNTERS, { projectId, groupIds, ...COUNTED });
   }
+}
+
+/** The keys a start or retry body names; those it leaves out are not in the result. */
+function givenKeys(body: RetryTaskGroupBody): TaskSecrets {
+  const keys: TaskSecrets = {
+    src_ak: body.src_ak,
+    src_sk: body.src_sk,
+    src_security_token: body.src_security_token,
+    dst_ak: body.dst_ak,
+    dst_sk: body.dst_sk,
+    dst_security_token: body.dst_security_token,
+    source_cdn_authentication_key: body.source_cdn_authentication_key,
+  };
+  return Object.fromEntries(
+    Object.entries(keys).filter(([, value]) => value !== undefined),
+  ) as TaskSecrets;
+}
+
+/**
+ * The src_node of each task of a LIST / URL_LIST group: the one list file
+ * list_file_key names, or, with list_file_num = N, the N files of the folder
+ * it names (groupListFile), one task each.
+ */
+function listFileSources<S extends object>(
+  source: S,
+  listFile: { list_file_key: string; obs_bucket: string; list_file_num?: string },
+): (S & { list_file: { list_file_key: string; obs_bucket: string } })[] {
+  const one = (key: string) => ({
+    ...source,
+    list_file: { list_file_key: key, obs_bucket: listFile.obs_bucket },
+  });
+  if (listFile.list_file_num === undefined) return [one(listFile.list_file_key)];
+  const count = Number(listFile.list_file_num);
+  const last = groupListFile(listFile.list_file_key, count);
+  if (last.length > MAX_LIST_FILE_KEY) {
+    throw new InvalidParameter(
+      `src_node.list_file.list_file_key is too long to name ${count} list files in it (${last.length} characters, at most ${MAX_LIST_FILE_KEY}).`,
+    );
+  }
+  return Array.from({ length: count }, (_, i) => one(groupListFile(listFile.list_file_key, i + 1)));
 }
 
 function plainPeriods(periods: readonly BandwidthPeriodBody[]): BandwidthPeriod[] {

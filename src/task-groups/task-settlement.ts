@@ -37,8 +37,11 @@ export class TaskSettlement {
       if (settlement === undefined) return undefined;
       await execute(tx, SET_GROUP_STATUS, {
         ...key,
+        from: group.status,
         to: settlement.to,
         action: settlement.name,
+        // The group follows its tasks: nobody asked for this move.
+        userId: 'settlement',
         requestId,
       });
       return settlement.to;

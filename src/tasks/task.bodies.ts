@@ -30,6 +30,7 @@ import {
 import {
   MAX_TASK_ID,
   SMN_LANGUAGES,
+  type SmnConfig,
   SMN_TRIGGER_CONDITIONS,
   TASK_PRIORITIES,
   TASK_TYPES,
@@ -288,6 +289,19 @@ export class SmnConfigBody {
   @IsOptional()
   @IsIn(SMN_LANGUAGES, { message: 'smn_config language must be zh-cn or en-us' })
   language?: SmnLanguage;
+}
+
+/**
+ * smn_config as tasks keep it (options.smn_config, read by the event relay),
+ * for a task's create and a group's alike; the language defaults to en-us
+ * (ours, as Terraform's provider falls back to it).
+ */
+export function storedSmnConfig(body: SmnConfigBody): SmnConfig {
+  return {
+    topic_urn: body.topic_urn,
+    trigger_conditions: [...body.trigger_conditions],
+    language: body.language ?? 'en-us',
+  };
 }
 
 export class CreateTaskBody extends MigrationOptionsBody {

@@ -25,7 +25,12 @@ import { auditedWrite, findTaskWrite, inTransaction } from './audited-write.js';
 import { INITIAL_STATUS, TASK_EDITS, TaskStatus } from './task-state.js';
 import { TaskTransitions, type MoveCaller, type MoveResult } from './task-transitions.js';
 import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
-import type { BandwidthPeriodBody, CreateTaskBody, StartTaskBody } from './task.bodies.js';
+import {
+  storedSmnConfig,
+  type BandwidthPeriodBody,
+  type CreateTaskBody,
+  type StartTaskBody,
+} from './task.bodies.js';
 import {
   TASK_PRIORITIES,
   TaskEntity,
@@ -109,13 +114,7 @@ export class TasksService {
       object_overwrite_mode: body.object_overwrite_mode,
       dst_storage_policy: body.dst_storage_policy,
       consistency_check: body.consistency_check,
-      ...(body.smn_config && {
-        smn_config: {
-          topic_urn: body.smn_config.topic_urn,
-          trigger_conditions: body.smn_config.trigger_conditions,
-          language: body.smn_config.language ?? 'en-us',
-        },
-      }),
+      ...(body.smn_config && { smn_config: storedSmnConfig(body.smn_config) }),
     };
 
     const nameFor = (id: string) => taskName(source.bucket, body.dst_node.bucket, id);
