@@ -12,6 +12,7 @@ import { LeaseSweep } from '../src/worker/lease-sweep.js';
 import { ManualClock } from './support/manual-clock.js';
 import { assertOmsError } from './support/stop-checks.js';
 import { createBody, startBody, TaskApi } from './support/task-api.js';
+import { TaskGroupApi } from './support/task-group-api.js';
 import {
   auditRows,
   emptyTables,
@@ -376,6 +377,85 @@ describe('outcomes', () => {
     assert.equal(await taskStatus(t.db, id), TaskStatus.Migrating);
     const { rows } = await t.db.query('SELECT complete_size::int FROM tasks WHERE id = $1', [id]);
     assert.equal(rows[0].complete_size, 0);
+  });
+});
+
+describe('groups follow their tasks', () => {
+  /** A group of three tasks, all admitted; returns the group id and the task ids. */
+  async function migratingGroup(): Promise<{ groupId: string; taskIds: string[] }> {
+    const groups = new TaskGroupApi(t, PROJECT, tenantToken);
+    const created = await groups.create();
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const groupId = created.body.group_id as string;
+    const { rows } = await t.db.query(
+      'UPDATE tasks SET status = 2, start_time = now() WHERE group_id = $1 RETURNING id::text',
+      [groupId],
+    );
+    return { groupId, taskIds: rows.map((row) => row.id).sort() };
+  }
+  const groupStatus = async (id: string) =>
+    (await t.db.query('SELECT status FROM task_groups WHERE id = $1', [id])).rows[0].status;
+
+  test('a group stop drains the leased task (7) and pauses the rest (3); the group is 7, then 3', async () => {
+    const { groupId, taskIds } = await migratingGroup();
+    const held = await leaseOne();
+    const groups = new TaskGroupApi(t, PROJECT, tenantToken);
+    assert.equal((await groups.stop(groupId)).status, 200);
+    for (const id of taskIds) {
+      assert.equal(
+        await taskStatus(t.db, id),
+        id === held.taskId ? TaskStatus.Pausing : TaskStatus.Paused,
+        `task ${id}`,
+      );
+    }
+    assert.equal(await groupStatus(groupId), 7);
+    assertOmsError(await groups.stop(groupId), 400, 'OMS.0066');
+    assertOmsError(await groups.delete(groupId), 400, 'OMS.0063');
+
+    assert.equal((await heartbeat(held.leaseId)).body.command, 'pause');
+    await outcome(held.leaseId, { outcome: 'paused' });
+    assert.equal(await groupStatus(groupId), 3);
+    const { rows } = await t.db.query(
+      `SELECT action, from_status, to_status, user_id FROM task_group_transitions
+       WHERE group_id = $1 ORDER BY id`,
+      [groupId],
+    );
+    assert.deepEqual(
+      rows.slice(-2).map((r) => [r.action, r.from_status, r.to_status, r.user_id]),
+      [
+        ['stop', 2, 7, 'tenant'],
+        ['settle_paused', 7, 3, 'settlement'],
+      ],
+    );
+  });
+
+  test('a pausing group whose worker dies is paused by the lease sweep', async () => {
+    const { groupId } = await migratingGroup();
+    await leaseOne();
+    await new TaskGroupApi(t, PROJECT, tenantToken).stop(groupId);
+    assert.equal(await groupStatus(groupId), 7);
+    await clock.advance(LEASE_TTL_MS);
+    assert.equal(await t.app.get(LeaseSweep).sweep(), 1);
+    assert.equal(await groupStatus(groupId), 3);
+  });
+
+  test('the group completes (6) once every task has succeeded, fails (5) if one failed', async () => {
+    const done = await migratingGroup();
+    const leases = (await lease('w1', { max_tasks: 10 })).body.leases;
+    assert.equal(leases.length, 3);
+    for (const [i, l] of leases.entries()) {
+      await outcome(l.lease_id, { outcome: 'succeeded' });
+      assert.equal(await groupStatus(done.groupId), i < 2 ? 2 : 6, `after ${i + 1} of 3`);
+    }
+
+    await emptyTables(t.db);
+    const failed = await migratingGroup();
+    const reason = { error_code: 'OMS.1202', error_msg: 'gone' };
+    const [first, ...rest] = (await lease('w1', { max_tasks: 10 })).body.leases;
+    await outcome(first.lease_id, { outcome: 'failed', error_reason: reason });
+    assert.equal(await groupStatus(failed.groupId), 2);
+    for (const l of rest) await outcome(l.lease_id, { outcome: 'succeeded' });
+    assert.equal(await groupStatus(failed.groupId), 5);
   });
 });
 

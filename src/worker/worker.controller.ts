@@ -56,7 +56,7 @@ export class WorkerController {
   @ApiWorkerPath()
   @ApiBody({ type: LeaseRequestBody })
   @ApiOkResponse({ type: LeaseList })
-  @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.0206')
+  @ApiOmsErrors('OMS.0064', 'OMS.0067')
   async lease(
     @WorkerId() workerId: string,
     @ValidBody() body: LeaseRequestBody,
@@ -76,7 +76,7 @@ export class WorkerController {
   @ApiLeasePath()
   @ApiBody({ type: ProgressBody })
   @ApiOkResponse({ type: HeartbeatAnswer })
-  @ApiOmsErrors('OMS.0064', 'OMS.0067', 'OMS.0206')
+  @ApiOmsErrors('OMS.0064', 'OMS.0067')
   async heartbeat(
     @WorkerId() workerId: string,
     @LeaseId() leaseId: string,
@@ -95,7 +95,7 @@ export class WorkerController {
   @ApiLeasePath()
   @ApiBody({ type: OutcomeBody })
   @ApiOkResponse({ type: OutcomeAnswer })
-  @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0066', 'OMS.0067', 'OMS.0206')
+  @ApiOmsErrors('OMS.0064', 'OMS.0065', 'OMS.0066', 'OMS.0067')
   async outcome(
     @WorkerId() workerId: string,
     @LeaseId() leaseId: string,
