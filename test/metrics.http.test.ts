@@ -8,6 +8,7 @@ import request from 'supertest';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { parseMetrics, series, valueOf, type Sample } from './support/metrics-text.js';
 import { TaskApi } from './support/task-api.js';
+import { TaskGroupApi } from './support/task-group-api.js';
 import { assertOmsError, assertStopped, stop } from './support/stop-checks.js';
 import {
   allAuditRows,
@@ -210,6 +211,42 @@ describe('every kind of move is counted, whoever makes it', () => {
           ['paused>deleted', 1],
         ]),
       );
+      assert.deepEqual(counted, audited);
+    } finally {
+      await t.close();
+    }
+  });
+
+  test("a group's moves count each of its tasks, as their audit rows do", async () => {
+    const t = await startTestApp({ env: { SCHEDULER_SWEEP_INTERVAL_MS: '3600000' } });
+    try {
+      await emptyTables(t.db);
+      const token = t.keystone.issue({ projectId: PROJECT });
+      const groups = new TaskGroupApi(t, PROJECT, token);
+      const api = new TaskApi(t, PROJECT, token);
+      const groupId = (await groups.create()).body.group_id;
+      const ids = async () => (await t.db.query('SELECT id FROM tasks')).rows.map((r) => r.id);
+      for (const id of await ids()) await api.waitForStatus(id, [2]);
+      assert.equal((await groups.stop(groupId)).status, 200);
+      assert.equal((await groups.start(groupId)).status, 200);
+      for (const id of await ids()) await api.waitForStatus(id, [2]);
+      assert.equal((await groups.stop(groupId)).status, 200);
+      assert.equal((await groups.delete(groupId)).status, 200);
+
+      const samples = await scrape(t);
+      const counted = new Map(
+        series(samples, 'oms_task_transitions_total').map((s) => [
+          `${s.labels.from}>${s.labels.to}`,
+          s.value,
+        ]),
+      );
+      const names: Record<string, string> = { 1: 'waiting', 2: 'migrating', 3: 'paused' };
+      const audited = new Map<string, number>();
+      for (const row of await allAuditRows(t.db)) {
+        const key = `${row.from_status === null ? 'none' : names[row.from_status]}>${row.to_status === null ? 'deleted' : names[row.to_status]}`;
+        audited.set(key, (audited.get(key) ?? 0) + 1);
+      }
+      assert.equal(counted.get('migrating>paused'), 6, 'two group stops of three tasks');
       assert.deepEqual(counted, audited);
     } finally {
       await t.close();

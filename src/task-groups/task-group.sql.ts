@@ -175,6 +175,13 @@ SELECT id, project_id, $4::text, $5::smallint, $3::smallint, $6::text, $7::text 
   values: (p) => [p.groupId, p.projectId, p.to, p.action, p.from, p.userId, p.requestId],
 };
 
+/** A task a group's move moved, as its audit row records it (to null: deleted). */
+export interface MovedGroupTask {
+  task_id: string;
+  from_status: TaskStatus;
+  to_status: TaskStatus | null;
+}
+
 interface GroupTasksMove extends GroupKey {
   readonly from: readonly TaskStatus[];
   readonly action: TaskActionName;
@@ -193,7 +200,7 @@ export const MOVE_GROUP_TASKS: Statement<
     readonly whileLeased: TaskStatus;
     readonly now: Date;
   },
-  { task_id: string; to_status: TaskStatus }
+  MovedGroupTask
 > = {
   // $1 group, $2 project, $3 from statuses, $4 to status, $5 action, $6
   // user, $7 request id, $8 to status while leased, $9 now.
@@ -213,7 +220,7 @@ WITH locked AS (
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, $5::text, from_status, to_status, $6::text, $7::text FROM moved
-RETURNING task_id, to_status`,
+RETURNING task_id, from_status, to_status`,
   values: (p) => [
     p.groupId,
     p.projectId,
@@ -255,7 +262,7 @@ export const MOVE_GROUP_TASKS_WITH_CHANGES: Statement<
     readonly secrets: readonly Buffer[];
     readonly options: Readonly<Record<string, unknown>>;
   },
-  { task_id: string }
+  MovedGroupTask
 > = {
   // $1 group, $2 project, $3 from statuses, $4 to status, $5 ids, $6
   // secrets, $7 options, $8 action, $9 user, $10 request id.
@@ -276,7 +283,7 @@ WITH changes AS (
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, $8::text, from_status, $4::smallint, $9::text, $10::text FROM moved
-RETURNING task_id`,
+RETURNING task_id, from_status, to_status`,
   values: (p) => [
     p.groupId,
     p.projectId,
@@ -305,7 +312,7 @@ WHERE group_id = $1 AND project_id = $2 AND status <> ALL($3::smallint[])`,
 };
 
 /** The delete move of every task of the group, one audit row each (to_status null). */
-export const DELETE_GROUP_TASKS: Statement<GroupTasksMove, { task_id: string }> = {
+export const DELETE_GROUP_TASKS: Statement<GroupTasksMove, MovedGroupTask> = {
   // $1 group, $2 project, $3 from statuses, $4 action, $5 user, $6 request id.
   name: 'task-group-delete-tasks',
   text: `
@@ -319,7 +326,7 @@ WITH locked AS (
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, $4::text, from_status, NULL, $5::text, $6::text FROM removed
-RETURNING task_id`,
+RETURNING task_id, from_status, to_status`,
   values: (p) => [p.groupId, p.projectId, p.from, p.action, p.userId, p.requestId],
 };
 

@@ -8,9 +8,8 @@
 // audit row (task_group_transitions) in its transaction, and that row is
 // what settles a lost answer, as the task audit rows do for tasks.
 
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { Inject } from '@nestjs/common';
 import { DataSource, type FindOptionsWhere } from 'typeorm';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -35,6 +34,11 @@ import { storedSmnConfig, type BandwidthPeriodBody } from '../tasks/task.bodies.
 import { TASK_PRIORITIES, type BandwidthPeriod } from '../tasks/task.entity.js';
 import type { MoveCaller } from '../tasks/task-transitions.js';
 import { COUNT_TASKS } from '../tasks/task.sql.js';
+import {
+  reportMoves,
+  TRANSITION_OBSERVER,
+  type TransitionObserver,
+} from '../tasks/transition-observer.js';
 import {
   checkGroupTransition,
   GroupFinished,
@@ -66,6 +70,7 @@ import {
   LOCK_GROUP,
   LOCK_GROUP_TASKS,
   MOVE_GROUP_TASKS,
+  type MovedGroupTask,
   MOVE_GROUP_TASKS_WITH_CHANGES,
   NEXT_TASK_IDS,
   SET_GROUP_BANDWIDTH,
@@ -122,6 +127,7 @@ export class TaskGroupsService {
     private readonly cipher: TaskSecretsCipher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Optional() @Inject(TRANSITION_OBSERVER) private readonly observer?: TransitionObserver,
   ) {}
 
   async create(
@@ -278,6 +284,7 @@ export class TaskGroupsService {
         return this.findWrite(tx, { groupId, projectId }, 'create', requestId);
       },
     });
+    this.observer?.transitioned(null, INITIAL_STATUS, taskSources.length);
     this.scheduler.wake(projectId);
     return { group_id: groupId };
   }
@@ -410,6 +417,8 @@ export class TaskGroupsService {
       userId: caller.userId,
       requestId,
     };
+    // The tasks it moved, for the transition metrics once it has committed.
+    let movedTasks: MovedGroupTask[] = [];
     await auditedWrite(this.db, {
       run: (connection) =>
         inTransaction(connection, async () => {
@@ -423,11 +432,11 @@ export class TaskGroupsService {
               from: taskMove.from,
             });
             if (count > 0) throw new GroupTasksRunning(count);
-            await connection.query(DELETE_GROUP_TASKS, moveOfTasks);
+            movedTasks = await connection.query(DELETE_GROUP_TASKS, moveOfTasks);
           } else if (taskMove.withChanges) {
             const tasks = await connection.query(LOCK_GROUP_TASKS, { ...key, from: taskMove.from });
             const given = givenKeys(keys!);
-            await connection.query(MOVE_GROUP_TASKS_WITH_CHANGES, {
+            movedTasks = await connection.query(MOVE_GROUP_TASKS_WITH_CHANGES, {
               ...moveOfTasks,
               to: taskMove.to,
               ids: tasks.map((task) => task.id),
@@ -446,14 +455,15 @@ export class TaskGroupsService {
               options: { migrate_failed_object: keys?.migrate_failed_object ?? false },
             });
           } else {
-            const moved = await connection.query(MOVE_GROUP_TASKS, {
+            movedTasks = await connection.query(MOVE_GROUP_TASKS, {
               ...moveOfTasks,
               to: taskMove.to,
               whileLeased: taskMove.whileLeased ?? taskMove.to,
               now: new Date(this.clock.now()),
             });
-            if (moved.some((row) => row.to_status !== taskMove.to))
+            if (movedTasks.some((row) => row.to_status !== taskMove.to)) {
               groupTo = spec.whileTasksPausing!;
+            }
           }
           if (groupTo === GROUP_DELETED) {
             await connection.query(DELETE_GROUP, write);
@@ -465,6 +475,9 @@ export class TaskGroupsService {
       // A delete's audit row outlives the group, so this holds for it too.
       findCommitted: (tx) => this.findWrite(tx, key, action, requestId),
     });
+    // After a lost answer settled by the audit row, nobody knows which tasks
+    // moved; the metrics miss them rather than guess.
+    reportMoves(this.observer, movedTasks);
   }
 
   private async lockGroup(

@@ -9,3 +9,19 @@ export interface TransitionObserver {
 }
 
 export const TRANSITION_OBSERVER = Symbol('TransitionObserver');
+
+/** Tells the observer of many moves at once (set-based moves: a group's), one call per kind. */
+export function reportMoves(
+  observer: TransitionObserver | undefined,
+  moves: readonly { from_status: TaskStatus | null; to_status: TaskDestination }[],
+): void {
+  if (!observer) return;
+  const counts = new Map<string, { from: TaskStatus | null; to: TaskDestination; n: number }>();
+  for (const { from_status: from, to_status: to } of moves) {
+    const key = `${from}>${to}`;
+    const seen = counts.get(key);
+    if (seen) seen.n++;
+    else counts.set(key, { from, to, n: 1 });
+  }
+  for (const { from, to, n } of counts.values()) observer.transitioned(from, to, n);
+}
