@@ -294,6 +294,39 @@ test('sync tasks: created, refused, stopped, started, with every kind of secret'
   }
 });
 
+test("a worker's lease: the keys reach the worker's answer, and nowhere else", async () => {
+  const token = issue();
+  const create = JSON.stringify({
+    src_node: {
+      cloud_type: 'Aliyun',
+      region: 'cn-hangzhou',
+      ak: AK,
+      sk: SK,
+      bucket: 'src',
+      object_key: ['a.txt'],
+    },
+    dst_node: { region: 'cn-north-4', ak: AK, sk: SK, bucket: 'dst' },
+  });
+  const json = { 'X-Auth-Token': token, 'Content-Type': 'application/json' };
+  assert.equal(await send('POST', `/v2/${PROJECT}/tasks`, json, create), 200, answers.at(-1));
+  await db.query('UPDATE tasks SET status = 2 WHERE project_id = $1 AND status = 1', [PROJECT]);
+  const worker = issue({ roles: ['oms_worker'] });
+  // The one answer meant to carry keys: not among the answers searched below.
+  const res = await fetch(`${base}/v2/workers/secrets-worker/leases`, {
+    method: 'POST',
+    headers: { 'X-Auth-Token': worker, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ max_tasks: 100 }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const { leases } = (await res.json()) as { leases: { keys: Record<string, string> }[] };
+  assert.ok(leases.some((lease) => lease.keys.src_ak === AK && lease.keys.dst_sk === SK));
+  // A tenant asking the same is refused, and its answer is searched.
+  assert.equal(
+    await send('POST', '/v2/workers/secrets-worker/leases', { 'X-Auth-Token': token }, '{}'),
+    403,
+  );
+});
+
 test('none of the secrets is in any log line or any answer', async () => {
   // Log lines are written once per event-loop turn; at exit, all of them.
   service.child.kill('SIGTERM');
