@@ -13,6 +13,7 @@ import {
   type WorkerProtocol,
 } from '../src/worker/worker-client.js';
 import type { HeartbeatAnswer, Lease } from '../src/worker/worker-view.js';
+import { subjectToken, taskEventsSubject } from '../src/worker/stop-events.js';
 
 const INTERVAL_MS = 1000;
 const TASK_SECONDS = 10;
@@ -244,5 +245,14 @@ describe('the loop', () => {
     assert.equal(client.of('outcome')[0]?.report.outcome, 'paused');
     assert.deepEqual(worker.taskIds, []);
     assert.equal(unwatched, 1, 'the watch ends with the task');
+  });
+});
+
+describe('stop events', () => {
+  test("a task's subject, each id encoded as the relay encodes it", () => {
+    assert.equal(taskEventsSubject('', 'p_1-A', 7), 'oms.task.p_1-A.7.*');
+    assert.equal(taskEventsSubject('ci.run', 'a.b c', 7), 'ci.run.oms.task.a%2Eb%20c.7.*');
+    assert.equal(subjectToken('ü*>%'), '%C3%BC%2A%3E%25');
+    assert.equal(subjectToken(''), '%');
   });
 });
