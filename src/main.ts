@@ -15,6 +15,8 @@ import type { TokenValidator } from './iam/caller.js';
 import { flushLog, JsonLogger } from './logging/json-logger.js';
 import { seedDemoTasks } from './tasks/demo-tasks.js';
 import { developmentSecretsKey } from './tasks/task-secrets.js';
+import type { DemoWorker } from './worker/demo-worker.js';
+import { startDevelopmentWorker } from './worker/development-worker.js';
 
 /** How long SIGTERM may take before we give up on in-flight requests. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -53,11 +55,12 @@ async function main(): Promise<void> {
   let tokenValidator: TokenValidator;
   let accessKeyStore: AccessKeyStore | undefined;
   let demo: DemoCredentials | undefined;
+  let devIam: DevelopmentIam | undefined;
   if (config.iamEndpoint) {
     tokenValidator = keystoneTokenValidator(config);
     accessKeyStore = keystoneAccessKeys(config);
   } else {
-    const devIam = new DevelopmentIam();
+    devIam = new DevelopmentIam();
     demo = {
       writer: devIam.issue('demo', ['member']),
       reader: devIam.issue('viewer', ['reader']),
@@ -73,10 +76,17 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.log(`Listening on ${config.host}:${port}`, 'Main');
 
-  if (embedded && demo) {
-    const [taskId] = await seedDemoTasks(app.get(DataSource), DEMO_PROJECT_ID);
-    printDevelopmentBanner(port, demo, taskId);
+  const seeded = embedded && demo ? await seedDemoTasks(app.get(DataSource), DEMO_PROJECT_ID) : [];
+  // After listening: the worker speaks to the service over HTTP, as any worker does.
+  let worker: DemoWorker | undefined;
+  if (config.devWorker && devIam) {
+    worker = await startDevelopmentWorker(config, devIam, port, logger);
+    logger.log(
+      `Demo worker on: a task succeeds about ${config.devWorkerTaskSeconds} s after it starts migrating`,
+      'Main',
+    );
   }
+  if (embedded && demo) printDevelopmentBanner(port, demo, seeded[0], worker !== undefined);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -93,6 +103,7 @@ async function main(): Promise<void> {
     // close open until its keep-alive timeout, so keep dropping idle ones.
     const server = app.getHttpServer();
     const dropIdle = setInterval(() => server.closeIdleConnections(), 50);
+    await worker?.stop(); // its leases expire; another worker (or the next start) takes over
     await app.close(); // stops accepting, waits for in-flight requests, closes the pool
     clearInterval(dropIdle);
     await embedded?.stop();
@@ -112,6 +123,7 @@ function printDevelopmentBanner(
   port: number,
   tokens: DemoCredentials,
   taskId: string | undefined,
+  workerOn: boolean,
 ): void {
   const origin = `http://127.0.0.1:${port}`;
   const base = `${origin}/v2/${DEMO_PROJECT_ID}/tasks`;
@@ -122,6 +134,9 @@ function printDevelopmentBanner(
     'Development mode: embedded database, development IAM (never use in production).',
     `Demo project: ${DEMO_PROJECT_ID}`,
     `API document: ${origin}/docs`,
+    workerOn
+      ? 'Demo worker: on (DEV_WORKER=off to turn it off); it moves no bytes, it reports progress and pauses when told.'
+      : 'Demo worker: off; tasks keep their progress at 0 and a stop pauses at once.',
     '',
     'Paste into a shell (tokens: roles member and reader; access key: role member):',
     `  export TOKEN=${tokens.writer} READER=${tokens.reader}`,
@@ -129,7 +144,9 @@ function printDevelopmentBanner(
     `  export AK=${tokens.key.accessKey} SK=${tokens.key.secretKey} PROJECT=${DEMO_PROJECT_ID}`,
     '',
     taskId
-      ? 'Then pause a migrating demo task:'
+      ? workerOn
+        ? 'Then pause a migrating demo task (7, pausing, until the worker confirms; then 3):'
+        : 'Then pause a migrating demo task:'
       : 'The demo project has no migrating task left; insert one or reset .data.',
     taskId ? `  curl -i -X POST $B/${taskId}/stop -H "X-Auth-Token: $TOKEN"` : '',
     '',

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { describe, test } from 'node:test';
-import { ConfigError, loadConfig } from '../src/config/config.js';
+import { ConfigError, loadConfig, loadWorkerProcessConfig } from '../src/config/config.js';
 
 const PRODUCTION_ENV = {
   NODE_ENV: 'production',
@@ -71,6 +71,8 @@ describe('defaults', () => {
       workerLeaseTtlMs: 30_000,
       workerHeartbeatIntervalMs: 5000,
       workerLeaseSweepIntervalMs: 1000,
+      devWorker: true,
+      devWorkerTaskSeconds: 150,
     });
   });
 
@@ -393,4 +395,90 @@ test('a heartbeat interval longer than half the lease is refused at start-up', (
       .workerHeartbeatIntervalMs,
     500,
   );
+});
+
+describe('the demo worker', () => {
+  test('on by default with the development IAM, off with IAM_ENDPOINT (production)', () => {
+    assert.equal(loadConfig({}).devWorker, true);
+    assert.equal(loadConfig({ DEV_WORKER: 'off' }).devWorker, false);
+    assert.equal(loadConfig(PRODUCTION_ENV).devWorker, false);
+    assert.equal(loadConfig({ IAM_ENDPOINT: 'http://127.0.0.1:5000/v3' }).devWorker, false);
+  });
+
+  test('on with IAM_ENDPOINT, or a value that is not on or off, stops the start', () => {
+    assert.throws(
+      () => loadConfig({ ...PRODUCTION_ENV, DEV_WORKER: 'on' }),
+      /DEV_WORKER=on needs the development IAM/,
+    );
+    assert.throws(() => loadConfig({ DEV_WORKER: 'yes' }), configErrorNaming('DEV_WORKER'));
+    for (const bad of ['0', '86401', '1.5', 'soon']) {
+      assert.throws(
+        () => loadConfig({ DEV_WORKER_TASK_SECONDS: bad }),
+        configErrorNaming('DEV_WORKER_TASK_SECONDS'),
+      );
+    }
+    assert.equal(loadConfig({ DEV_WORKER_TASK_SECONDS: '3' }).devWorkerTaskSeconds, 3);
+  });
+});
+
+describe('a worker process', () => {
+  const WORKER_ENV = { OMS_URL: 'http://127.0.0.1:8080/', OMS_WORKER_TOKEN: 'tok-secret-123' };
+
+  test('needs the service and a token; the rest has defaults', () => {
+    assert.deepEqual(loadWorkerProcessConfig(WORKER_ENV, 'worker-host-1'), {
+      omsUrl: 'http://127.0.0.1:8080',
+      token: 'tok-secret-123',
+      workerId: 'worker-host-1',
+      maxTasks: 5,
+      pollIntervalMs: 1000,
+      taskSeconds: 150,
+      eventsNatsUrl: undefined,
+      eventsSubjectPrefix: '',
+      logLevel: 'info',
+    });
+    assert.throws(
+      () => loadWorkerProcessConfig({ OMS_WORKER_TOKEN: 't' }),
+      configErrorNaming('OMS_URL'),
+    );
+    assert.throws(
+      () => loadWorkerProcessConfig({ OMS_URL: 'http://oms:8080' }),
+      configErrorNaming('OMS_WORKER_TOKEN'),
+    );
+  });
+
+  test('bad values are refused, naming the variable and never the token', () => {
+    for (const [name, value] of [
+      ['OMS_URL', 'ftp://oms'],
+      ['WORKER_ID', 'two words'],
+      ['WORKER_ID', 'x'.repeat(129)],
+      ['WORKER_MAX_TASKS', '0'],
+      ['WORKER_MAX_TASKS', '101'],
+      ['WORKER_POLL_INTERVAL_MS', '5'],
+      ['DEV_WORKER_TASK_SECONDS', '0'],
+      ['EVENTS_NATS_URL', 'http://nats:4222'],
+      ['EVENTS_SUBJECT_PREFIX', 'a..b'],
+    ]) {
+      assert.throws(
+        () => loadWorkerProcessConfig({ ...WORKER_ENV, [name]: value }),
+        (error: Error) =>
+          configErrorNaming(name)(error) && !error.message.includes('tok-secret-123'),
+        `${name}=${value}`,
+      );
+    }
+    assert.throws(
+      () => loadWorkerProcessConfig({ ...WORKER_ENV, OMS_WORKER_TOKEN: 'has space' }),
+      (error: Error) =>
+        configErrorNaming('OMS_WORKER_TOKEN')(error) && !error.message.includes('has space'),
+    );
+    const given = loadWorkerProcessConfig({
+      ...WORKER_ENV,
+      WORKER_ID: 'w-1.a:b',
+      EVENTS_NATS_URL: 'nats://127.0.0.1:4222',
+      EVENTS_SUBJECT_PREFIX: 'ci.run1',
+    });
+    assert.deepEqual(
+      [given.workerId, given.eventsNatsUrl, given.eventsSubjectPrefix],
+      ['w-1.a:b', 'nats://127.0.0.1:4222', 'ci.run1'],
+    );
+  });
 });

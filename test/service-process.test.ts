@@ -47,6 +47,7 @@ test('with nothing configured: embedded database, development IAM, a working cur
     const { TOKEN: token, READER: reader } = banner;
     const url = `${banner.B}/${banner.taskId}/stop`;
     assert.match(service.output(), /API document: http:\/\/127\.0\.0\.1:\d+\/docs$/m);
+    assert.match(service.output(), /^Demo worker: on \(DEV_WORKER=off to turn it off\)/m);
     // The lines as a newcomer pastes them, run by a shell. Nothing else is
     // set: the exports alone must make the curl work.
     const pasted = spawnSync('bash', ['-e', '-c', banner.script], {

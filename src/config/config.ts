@@ -86,6 +86,14 @@ export interface AppConfig {
   readonly workerHeartbeatIntervalMs: number;
   /** How often expired leases of pausing tasks are swept to paused; 0: never. */
   readonly workerLeaseSweepIntervalMs: number;
+  /**
+   * The in-process demo worker (src/worker/development-worker.ts): on by
+   * default with the development IAM, which issues its token; never with
+   * IAM_ENDPOINT.
+   */
+  readonly devWorker: boolean;
+  /** How long the demo worker takes over a task, from nothing to succeeded. */
+  readonly devWorkerTaskSeconds: number;
   /** Host names a signed request may be signed for; `name` or `name:port`, lower case. */
   readonly signatureHosts: readonly string[];
   /** How long an access key IAM does not know is refused without asking again. */
@@ -252,6 +260,13 @@ function serviceIdentity(env: Env, iamEndpoint: string | undefined): ServiceIden
   };
 }
 
+const ON_OFF = ['on', 'off'] as const;
+
+/** DEV_WORKER_TASK_SECONDS: the demo data plane's pace (the service's and a worker process's). */
+function devWorkerTaskSeconds(env: Env): number {
+  return integer(env, 'DEV_WORKER_TASK_SECONDS', 150, 1, 86_400);
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
   const projectRate = integer(env, 'RATE_LIMIT_PROJECT_RPS', 0, 0, 1_000_000);
@@ -308,7 +323,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     workerLeaseTtlMs: integer(env, 'WORKER_LEASE_TTL_MS', 30_000, 100, 3_600_000),
     workerHeartbeatIntervalMs: integer(env, 'WORKER_HEARTBEAT_INTERVAL_MS', 5000, 10, 600_000),
     workerLeaseSweepIntervalMs: integer(env, 'WORKER_LEASE_SWEEP_INTERVAL_MS', 1000, 0, 3_600_000),
+    devWorker: oneOf(env, 'DEV_WORKER', iamEndpoint ? 'off' : 'on', ON_OFF) === 'on',
+    devWorkerTaskSeconds: devWorkerTaskSeconds(env),
   };
+  if (config.devWorker && config.iamEndpoint) {
+    throw new ConfigError(
+      'DEV_WORKER=on needs the development IAM (no IAM_ENDPOINT), which issues its token; ' +
+        'against a real IAM run a worker process (npm run worker)',
+    );
+  }
   if (config.workerHeartbeatIntervalMs * 2 > config.workerLeaseTtlMs) {
     throw new ConfigError(
       `WORKER_HEARTBEAT_INTERVAL_MS (${config.workerHeartbeatIntervalMs}) must be at most half of ` +
@@ -327,4 +350,60 @@ export function loadConfig(env: Env = process.env): AppConfig {
     );
   }
   return Object.freeze(config);
+}
+
+/** A worker process's configuration (scripts/worker.ts): where the service is, who it is. */
+export interface WorkerProcessConfig {
+  /** The service's base URL, e.g. http://127.0.0.1:8080. */
+  readonly omsUrl: string;
+  /** An IAM token with the worker role (X-Auth-Token); never logged. */
+  readonly token: string;
+  readonly workerId: string;
+  /** Tasks the worker holds at once. */
+  readonly maxTasks: number;
+  /** How often it asks for tasks while it has room for more. */
+  readonly pollIntervalMs: number;
+  readonly taskSeconds: number;
+  /** Core NATS, for stop events in milliseconds; undefined: heartbeats only. */
+  readonly eventsNatsUrl: string | undefined;
+  /** What the service puts before its subjects (EVENTS_SUBJECT_PREFIX), '' for none. */
+  readonly eventsSubjectPrefix: string;
+  readonly logLevel: LogLevel;
+}
+
+/** As the service's worker controller checks it (worker.controller.ts). */
+const WORKER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function loadWorkerProcessConfig(
+  env: Env = process.env,
+  fallbackWorkerId = 'worker',
+): WorkerProcessConfig {
+  const omsUrl = url(env, 'OMS_URL', ['http:', 'https:']);
+  if (!omsUrl)
+    throw new ConfigError('OMS_URL is required: the service, e.g. http://127.0.0.1:8080');
+  const token = secret(env, 'OMS_WORKER_TOKEN', 1);
+  if (!token) throw new ConfigError('OMS_WORKER_TOKEN is required: a token with the worker role');
+  const workerId = env.WORKER_ID || fallbackWorkerId;
+  if (!WORKER_ID.test(workerId)) {
+    throw new ConfigError(
+      `WORKER_ID=${JSON.stringify(workerId)}: expected 1 to 128 of A-Z a-z 0-9 . _ : -`,
+    );
+  }
+  const prefix = env.EVENTS_SUBJECT_PREFIX ?? '';
+  if (prefix !== '' && !/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(prefix)) {
+    throw new ConfigError(
+      `EVENTS_SUBJECT_PREFIX=${JSON.stringify(prefix)}: expected subject tokens of A-Z a-z 0-9 _ - separated by dots`,
+    );
+  }
+  return Object.freeze({
+    omsUrl: omsUrl.replace(/\/+$/, ''),
+    token,
+    workerId,
+    maxTasks: integer(env, 'WORKER_MAX_TASKS', 5, 1, 100),
+    pollIntervalMs: integer(env, 'WORKER_POLL_INTERVAL_MS', 1000, 10, 600_000),
+    taskSeconds: devWorkerTaskSeconds(env),
+    eventsNatsUrl: url(env, 'EVENTS_NATS_URL', ['nats:', 'tls:']),
+    eventsSubjectPrefix: prefix,
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
+  });
 }

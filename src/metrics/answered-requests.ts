@@ -19,6 +19,16 @@ import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
 const QUIET_PREFIX = '/docs';
 
+/**
+ * A worker asks for tasks every second or so and heartbeats each every few
+ * seconds: answered, these are logged at debug level too (a lease is in the
+ * audit trail, and an outcome, which moves a task, stays at info).
+ */
+const QUIET_WHEN_ANSWERED = new Set([
+  '/v2/workers/:worker_id/leases',
+  '/v2/workers/:worker_id/leases/:lease_id/heartbeat',
+]);
+
 /** A path parameter in the access line: ids are far shorter; a longer one was refused anyway. */
 const MAX_LOGGED_PARAMETER = 128;
 
@@ -46,7 +56,10 @@ export function recordAnsweredRequests(
     const status = reply.statusCode;
     metrics.requestAnswered(request.method, route, status, reply.elapsedTime / 1000);
     if (log) {
-      const quiet = QUIET_ROUTES.has(route) || route.startsWith(QUIET_PREFIX);
+      const quiet =
+        QUIET_ROUTES.has(route) ||
+        route.startsWith(QUIET_PREFIX) ||
+        (status < 300 && QUIET_WHEN_ANSWERED.has(route));
       const params = request.params as PathParameters | undefined;
       log.requestAnswered(quiet ? 'debug' : 'info', {
         requestId: request.id,

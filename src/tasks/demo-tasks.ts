@@ -1,5 +1,8 @@
 // A few tasks for the development default, so that `npm start` has
-// something to pause. Only ever used with the embedded database.
+// something to pause (the migrating ones, which the demo worker holds and
+// moves along), something to start (the paused one) and a finished one,
+// whose start is refused (OMS.0070). Only ever used with the embedded
+// database.
 
 import type { DataSource } from 'typeorm';
 import { execute } from '../database/statement.js';
@@ -11,6 +14,7 @@ const DEMO_TASKS: [name: string, status: TaskStatus][] = [
   ['demo-logs', TaskStatus.Migrating],
   ['demo-backups', TaskStatus.Migrating],
   ['demo-archive', TaskStatus.Paused],
+  ['demo-finished', TaskStatus.Succeeded],
 ];
 
 /** Inserts the demo tasks unless the project has tasks; returns its migrating task ids. */
