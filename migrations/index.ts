@@ -7,6 +7,7 @@ import { AcceptedSignatures1764800000000 } from './1764800000000-accepted-signat
 import { ListById1796159365000 } from './1796159365000-list-by-id.js';
 import { TaskGroups1796162100000 } from './1796162100000-task-groups.js';
 import { SyncTasks1796164526433 } from './1796164526433-sync-tasks.js';
+import { EventRelay1796170100000 } from './1796170100000-event-relay.js';
 
 export const MIGRATIONS = [
   CreateTasks1764352800000,
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ListById1796159365000,
   TaskGroups1796162100000,
   SyncTasks1796164526433,
+  EventRelay1796170100000,
 ];

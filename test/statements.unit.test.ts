@@ -14,6 +14,7 @@ import type { Statement } from '../src/database/statement.js';
 import * as taskStatements from '../src/tasks/task.sql.js';
 import * as taskGroupStatements from '../src/task-groups/task-group.sql.js';
 import * as syncTaskStatements from '../src/sync-tasks/sync-task.sql.js';
+import * as eventStatements from '../src/events/events.sql.js';
 
 const { ADVISORY_LOCKS } = advisoryLocks;
 
@@ -34,6 +35,7 @@ const STATEMENTS: [exported: string, statement: Statement<unknown, unknown>][] =
   taskStatements,
   taskGroupStatements,
   syncTaskStatements,
+  eventStatements,
 ].flatMap((module) =>
   Object.entries(module).filter((entry): entry is [string, Statement<unknown, unknown>] =>
     isStatement(entry[1]),
@@ -55,6 +57,8 @@ test('the statements are found', () => {
     'LOCK_GROUP',
     'MOVE_SYNC_TASK',
     'RECORD_SYNC_EVENTS',
+    'READ_TASK_OUTBOX',
+    'TRY_LOCK_EVENT_RELAY',
   ]) {
     assert.ok(names.includes(expected), expected);
   }
@@ -78,6 +82,7 @@ test('the statement files put nothing together: no interpolation anywhere in the
     'src/tasks/task.sql.ts',
     'src/task-groups/task-group.sql.ts',
     'src/database/advisory-locks.ts',
+    'src/events/events.sql.ts',
   ]) {
     assert.ok(!source(file).includes('${'), file);
   }
@@ -125,11 +130,13 @@ test('the advisory-lock keys are the ones every earlier release takes', () => {
     MIGRATIONS: '5713878855045203026',
     TASK_QUOTA: 0x0_0a_77,
     SCHEDULER: 0x0_5c_ed,
+    EVENT_RELAY: '5713878855045203027',
   });
   // The per-project locks' keys are the first of two int4 keys.
   for (const key of [ADVISORY_LOCKS.TASK_QUOTA, ADVISORY_LOCKS.SCHEDULER]) {
     assert.ok(Number.isInteger(key) && key >= -(2 ** 31) && key < 2 ** 31);
   }
-  const migrations = BigInt(ADVISORY_LOCKS.MIGRATIONS);
-  assert.ok(migrations >= -(2n ** 63n) && migrations < 2n ** 63n);
+  for (const key of [ADVISORY_LOCKS.MIGRATIONS, ADVISORY_LOCKS.EVENT_RELAY]) {
+    assert.ok(BigInt(key) >= -(2n ** 63n) && BigInt(key) < 2n ** 63n);
+  }
 });
