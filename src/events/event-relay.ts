@@ -113,6 +113,7 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
   private woken = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  private roundWaiters: { remaining: number; resolve: () => void }[] = [];
   /** The last trouble logged, so an outage is logged once, not every second. */
   private lastTrouble: string | undefined;
 
@@ -154,6 +155,15 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
     this.wakeUp?.();
   }
 
+  /**
+   * Resolves once the relay has been round its loop `rounds` more times
+   * (read and published, or found it could not): what a test waits for to
+   * know the relay has looked, as the scheduler's whenIdle().
+   */
+  afterRounds(rounds: number): Promise<void> {
+    return new Promise((resolve) => this.roundWaiters.push({ remaining: rounds, resolve }));
+  }
+
   get status(): EventsStatus {
     if (this.config === undefined) return { status: 'off', leader: false };
     if (this.session === undefined) return { status: 'down', leader: false };
@@ -177,6 +187,7 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
         this.trouble(describe(error));
         pause = RELAY_RETRY_MS;
       }
+      this.roundDone();
       await this.sleep(pause);
     }
   }
@@ -399,6 +410,15 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
     if (what === undefined) this.logger.log('events are being relayed again');
     else this.logger.warn(`events delayed: ${what}`);
     this.lastTrouble = what;
+  }
+
+  private roundDone(): void {
+    this.roundWaiters = this.roundWaiters.filter((waiter) => {
+      waiter.remaining--;
+      if (waiter.remaining > 0) return true;
+      waiter.resolve();
+      return false;
+    });
   }
 
   private sleep(ms: number): Promise<void> {
