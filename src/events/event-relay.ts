@@ -196,10 +196,12 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
   private async ready(config: EventsConfig): Promise<boolean> {
     if (!this.leader && !(await this.tryToLead())) return false;
     if (this.broker === undefined) {
-      this.broker = await JetStreamBroker.connect(config);
+      this.broker = await JetStreamBroker.connect(config, (connected) => {
+        this.metrics.eventsBrokerConnected(connected);
+        if (connected) this.wake();
+      });
       this.logger.log(`connected to NATS at ${config.natsServers.join(', ')}`);
     }
-    this.metrics.eventsBrokerConnected(this.broker.isConnected);
     if (!this.broker.isConnected) {
       this.trouble('NATS is unreachable; events wait in the audit tables');
       return false;

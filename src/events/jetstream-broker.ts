@@ -33,17 +33,26 @@ export class JetStreamBroker {
     private readonly nc: NatsConnection,
     private readonly js: JetStreamClient,
     private readonly jsm: JetStreamManager,
+    onConnection: (connected: boolean) => void,
   ) {
+    onConnection(true);
     void (async () => {
       for await (const status of nc.status()) {
-        if (status.type === Events.Disconnect) this.connected = false;
-        if (status.type === Events.Reconnect) this.connected = true;
+        if (status.type !== Events.Disconnect && status.type !== Events.Reconnect) continue;
+        this.connected = status.type === Events.Reconnect;
+        onConnection(this.connected);
       }
     })().catch(() => undefined);
   }
 
-  /** Connects once (the relay retries); afterwards the client reconnects by itself, for ever. */
-  static async connect(config: EventsConfig): Promise<JetStreamBroker> {
+  /**
+   * Connects once (the relay retries); afterwards the client reconnects by
+   * itself, for ever, and tells `onConnection` each time the link goes or comes.
+   */
+  static async connect(
+    config: EventsConfig,
+    onConnection: (connected: boolean) => void,
+  ): Promise<JetStreamBroker> {
     const nc = await connect({
       servers: [...config.natsServers],
       name: 'oms-events-relay',
@@ -58,7 +67,7 @@ export class JetStreamBroker {
       timeout: 2000,
     });
     try {
-      return new JetStreamBroker(nc, nc.jetstream(), await nc.jetstreamManager());
+      return new JetStreamBroker(nc, nc.jetstream(), await nc.jetstreamManager(), onConnection);
     } catch (error) {
       await nc.close().catch(() => undefined);
       throw error;
