@@ -66,6 +66,7 @@ describe('defaults', () => {
       accessKeyCacheMaxEntries: 10_000,
       signatureHosts: ['localhost', '127.0.0.1', '[::1]'],
       unknownAccessKeyTtlSeconds: 30,
+      events: undefined,
     });
   });
 
