@@ -12,7 +12,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { connect } from 'nats';
-import pg from 'pg';
+import { withClient } from './bench-database.js';
 
 export const EVENT_LATENCY = 'event-latency';
 export const EVENT_CONCURRENCY = 16;
@@ -50,16 +50,6 @@ export function eventsEnv(): {
       EVENTS_SUBJECT_PREFIX: subjectPrefix,
     },
   };
-}
-
-async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /**
