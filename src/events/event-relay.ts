@@ -245,6 +245,10 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
     if (this.leader) this.logger.warn('this replica no longer relays the events');
     this.leader = false;
     this.metrics.eventsLeader(false);
+    // Only the relay talks to NATS; the next leader connects afresh.
+    void this.broker?.close();
+    this.broker = undefined;
+    this.metrics.eventsBrokerConnected(false);
   }
 
   /** Where the outbox stands: the larger of its cursor and the stream's last message. */
