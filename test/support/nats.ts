@@ -103,7 +103,7 @@ export async function natsClient(url: string): Promise<NatsConnection> {
 
 /** Every message of the stream, first to last; none if the stream is not there yet. */
 export async function streamMessages(nc: NatsConnection, stream: string): Promise<StoredMessage[]> {
-  const jsm = await nc.jetstreamManager();
+  const jsm = await nc.jetstreamManager({ checkAPI: false });
   let last: number;
   try {
     last = (await jsm.streams.info(stream)).state.last_seq;
@@ -123,13 +123,16 @@ export async function streamMessages(nc: NatsConnection, stream: string): Promis
   return messages;
 }
 
-/** How many messages the stream holds (0 if it is not there yet). */
+/**
+ * How many messages the stream holds: 0 if it is not there yet, -1 while
+ * JetStream does not answer (a broker just restarted is not ready at once).
+ */
 export async function streamCount(nc: NatsConnection, stream: string): Promise<number> {
-  const jsm = await nc.jetstreamManager();
   try {
+    const jsm = await nc.jetstreamManager({ checkAPI: false });
     return (await jsm.streams.info(stream)).state.messages;
-  } catch {
-    return 0;
+  } catch (error) {
+    return (error as { code?: string }).code === '404' ? 0 : -1;
   }
 }
 
