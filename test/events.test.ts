@@ -171,12 +171,12 @@ describe('every audit row is one event, in order', () => {
       subjectPrefix,
     );
     assert.equal(rows.length, 40 + 40 + 10);
-    const [{ last_id }] = (
-      await t!.db.query(
+    await waitUntil('the cursor at the last row published', async () => {
+      const { rows: cursors } = await t!.db.query(
         `SELECT last_id::text FROM event_relay_cursors WHERE outbox = 'task_transitions'`,
-      )
-    ).rows;
-    assert.equal(last_id, rows[rows.length - 1].id, 'the cursor is at the last row published');
+      );
+      return cursors[0]?.last_id === rows[rows.length - 1].id;
+    });
     assert.deepEqual(relay.status, { status: 'up', leader: true });
 
     const metrics = await request(t!.server).get('/metrics');

@@ -80,6 +80,7 @@ function finished(to: number, smn: unknown, name: string | null = 'copy'): Audit
     snapshot: '1:1:',
     gap_settled: null,
     max_id: '7',
+    lock_held: true,
     id: '7',
     project_id: 'p',
     resource_id: '3',

@@ -70,18 +70,3 @@ export const TRY_LOCK_EVENT_RELAY: Statement<void, { locked: boolean }> = {
   text: 'SELECT pg_try_advisory_lock($1) AS locked',
   values: () => [ADVISORY_LOCKS.EVENT_RELAY],
 };
-
-/**
- * Whether this session still holds the relay's lock. pg_locks shows a
- * bigint key split into two oids: the high half as classid, the low as objid.
- */
-export const HOLDS_EVENT_RELAY: Statement<void, { held: boolean }> = {
-  name: 'advisory-holds-event-relay',
-  text: `
-SELECT EXISTS (
-  SELECT 1 FROM pg_locks
-  WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted AND objsubid = 1
-    AND ((classid::bigint << 32) | objid::bigint) = $1::bigint
-) AS held`,
-  values: () => [ADVISORY_LOCKS.EVENT_RELAY],
-};

@@ -7,7 +7,8 @@
 // relay's own, not the pool's: it lasts exactly as long as that session, so
 // a replica that crashes or is cut off loses it with its connection, and the
 // others, which try every second, take over. Every read and cursor write
-// runs on that connection, and the lock is checked on it before each batch.
+// runs on that connection, and the lock is checked on it before each batch
+// (in the read that finds the batch).
 // Should two relays ever overlap (a lock lost between the check and the
 // publish), JetStream still stores each event once and in order: the
 // message id drops a second copy, and the expected last message id refuses
@@ -39,8 +40,9 @@
 // Latency. The relay reads every EVENTS_POLL_MS (an indexed `id > cursor`
 // read per outbox, nothing more when idle) and at once when this replica
 // commits a move (the transition observers), so a stop's event leaves
-// within a round trip of its commit. The stop's own statement does nothing
-// more.
+// within a round trip of its commit: the read also checks the lock, and the
+// cursor is written beside the loop, not in it. The stop's own statement
+// does nothing more.
 
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { OnApplicationShutdown } from '@nestjs/common';
@@ -49,8 +51,8 @@ import { DataSource } from 'typeorm';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig, EventsConfig } from '../config/config.js';
-import { HOLDS_EVENT_RELAY, TRY_LOCK_EVENT_RELAY } from '../database/advisory-locks.js';
-import { valuesOf, type ParamsOf, type Statement } from '../database/statement.js';
+import { TRY_LOCK_EVENT_RELAY } from '../database/advisory-locks.js';
+import { execute, valuesOf, type ParamsOf, type Statement } from '../database/statement.js';
 import { Metrics } from '../metrics/metrics.js';
 import { TransitionObservers } from '../tasks/transition-observer.js';
 import {
@@ -114,6 +116,7 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private roundWaiters: { remaining: number; resolve: () => void }[] = [];
+  private cursorWrites: Promise<void> = Promise.resolve();
   /** The last trouble logged, so an outage is logged once, not every second. */
   private lastTrouble: string | undefined;
 
@@ -145,6 +148,7 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
     this.stopped = true;
     this.wake();
     await this.loop;
+    await this.cursorWrites;
     await this.broker?.close();
     await this.session?.end().catch(() => undefined); // releases the lock
   }
@@ -269,6 +273,7 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
         subjectUnder(config.subjectPrefix, `${NOTIFICATIONS.subjectRoot}.>`),
       ]);
     }
+    await this.cursorWrites;
     const [saved] = await this.sql(READ_RELAY_CURSOR, { outbox: outbox.name });
     const lastMessageId = await broker.lastMessageId(stream);
     const published = idOfMessage(outbox, lastMessageId);
@@ -344,8 +349,8 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
     }
     if (publish.length === 0 && skipped === 0) return false;
 
-    const [{ held }] = await this.sql(HOLDS_EVENT_RELAY);
-    if (!held) throw new LostLeadership('the relay lock is no longer held');
+    // The read looked at the lock too, since rows were waiting.
+    if (head.lock_held !== true) throw new LostLeadership('the relay lock is no longer held');
     if (outbox.notifies) await this.notify(config, broker, publish);
     const messages = publish.map((row) => eventMessage(outbox, row, config.subjectPrefix));
     if (messages.length > 0) {
@@ -353,7 +358,7 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
       state.lastMessageId = messages[messages.length - 1].messageId;
     }
     state.cursor = next - 1n;
-    await this.sql(SAVE_RELAY_CURSOR, { outbox: outbox.name, lastId: String(state.cursor) });
+    this.saveCursor(outbox, state.cursor);
     this.metrics.eventsPublished(outbox.name, messages.length, skipped);
     if (skipped > 0) {
       this.logger.log(`${outbox.name}: skipped ${skipped} id(s) that will never appear`);
@@ -381,6 +386,23 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
       });
     }
     this.metrics.notificationsPublished(due.length);
+  }
+
+  /**
+   * Records the cursor on the pool, one write after another, while the
+   * relay reads on: the write is off the path from a commit to its event.
+   * A cursor lost in a crash costs nothing, since a new relay also reads
+   * the stream's last message (and the write never moves a cursor back).
+   */
+  private saveCursor(outbox: Outbox, cursor: bigint): void {
+    const params = { outbox: outbox.name, lastId: String(cursor) };
+    this.cursorWrites = this.cursorWrites
+      .then(() => execute(this.db, SAVE_RELAY_CURSOR, params))
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          this.logger.warn(`${outbox.name}: cursor not saved: ${describe(error)}`),
+      );
   }
 
   /** Runs a statement on the relay's own session (named: parsed once per session). */

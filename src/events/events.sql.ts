@@ -3,10 +3,15 @@
 // task's notification. Each outbox read is one statement that returns, with
 // the rows after the cursor, the snapshot it read them in (so a gap can be
 // judged later against exactly that snapshot, event-relay.ts says how),
-// whether an earlier snapshot's transactions have all ended, and the
-// outbox's highest id (for the lag). Always at least one row: with no
-// audit rows after the cursor, one whose `id` is null.
+// whether an earlier snapshot's transactions have all ended, the outbox's
+// highest id (for the lag), and, when there is something to publish,
+// whether this session still holds the relay's lock (pg_locks shows a bigint
+// key split in two oids: the high half as classid, the low as objid; it is
+// read only when rows wait, so an idle poll stays one index probe). Always
+// at least one row: with no audit rows after the cursor, one whose `id` is
+// null.
 
+import { ADVISORY_LOCKS } from '../database/advisory-locks.js';
 import type { Statement } from '../database/statement.js';
 import { TaskStatus } from '../tasks/task-state.js';
 
@@ -25,8 +30,10 @@ export interface OutboxRow {
   snapshot: string;
   /** Every transaction in progress at gapSnapshot has ended; null without one. */
   gap_settled: boolean | null;
-  /** The outbox's highest id, visible or not yet; null when it is empty. */
+  /** The outbox's highest visible id; null when it is empty. */
   max_id: string | null;
+  /** This session holds the relay's lock; null when no row is after the cursor (not looked at). */
+  lock_held: boolean | null;
   /** null: no audit row after the cursor (the read's one row says so). */
   id: string | null;
   project_id: string;
@@ -49,12 +56,18 @@ export interface OutboxRow {
  * notification); a task deleted since brings nothing and is not notified.
  */
 export const READ_TASK_OUTBOX: Statement<OutboxReadParams, OutboxRow> = {
-  // $1 after, $2 limit, $3 gap snapshot or NULL, $4 the statuses that notify.
+  // $1 after, $2 limit, $3 gap snapshot or NULL, $4 the statuses that
+  // notify, $5 the relay's lock.
   name: 'events-read-task-outbox',
   text: `
 SELECT pg_current_snapshot()::text AS snapshot,
   pg_snapshot_xmin(pg_current_snapshot()) >= pg_snapshot_xmax($3::text::pg_snapshot) AS gap_settled,
   (SELECT max(id) FROM task_transitions)::text AS max_id,
+  (SELECT EXISTS (
+     SELECT 1 FROM pg_locks
+     WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted AND objsubid = 1
+       AND ((classid::bigint << 32) | objid::bigint) = $5::bigint)
+   WHERE EXISTS (SELECT 1 FROM task_transitions WHERE id > $1::bigint)) AS lock_held,
   e.*
 FROM (SELECT 1) AS one LEFT JOIN LATERAL (
   SELECT a.id, a.project_id, a.task_id::text AS resource_id, a.action, a.from_status, a.to_status,
@@ -67,17 +80,28 @@ FROM (SELECT 1) AS one LEFT JOIN LATERAL (
   ORDER BY a.id LIMIT $2
 ) AS e ON true
 ORDER BY e.id`,
-  values: (p) => [p.after, p.limit, p.gapSnapshot, [TaskStatus.Succeeded, TaskStatus.Failed]],
+  values: (p) => [
+    p.after,
+    p.limit,
+    p.gapSnapshot,
+    [TaskStatus.Succeeded, TaskStatus.Failed],
+    ADVISORY_LOCKS.EVENT_RELAY,
+  ],
 };
 
 /** sync_task_transitions after the cursor (sync tasks notify nobody). */
 export const READ_SYNC_TASK_OUTBOX: Statement<OutboxReadParams, OutboxRow> = {
-  // $1 after, $2 limit, $3 gap snapshot or NULL.
+  // $1 after, $2 limit, $3 gap snapshot or NULL, $4 the relay's lock.
   name: 'events-read-sync-task-outbox',
   text: `
 SELECT pg_current_snapshot()::text AS snapshot,
   pg_snapshot_xmin(pg_current_snapshot()) >= pg_snapshot_xmax($3::text::pg_snapshot) AS gap_settled,
   (SELECT max(id) FROM sync_task_transitions)::text AS max_id,
+  (SELECT EXISTS (
+     SELECT 1 FROM pg_locks
+     WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted AND objsubid = 1
+       AND ((classid::bigint << 32) | objid::bigint) = $4::bigint)
+   WHERE EXISTS (SELECT 1 FROM sync_task_transitions WHERE id > $1::bigint)) AS lock_held,
   e.*
 FROM (SELECT 1) AS one LEFT JOIN LATERAL (
   SELECT a.id, a.project_id, a.sync_task_id AS resource_id, a.action, a.from_status, a.to_status,
@@ -88,7 +112,7 @@ FROM (SELECT 1) AS one LEFT JOIN LATERAL (
   ORDER BY a.id LIMIT $2
 ) AS e ON true
 ORDER BY e.id`,
-  values: (p) => [p.after, p.limit, p.gapSnapshot],
+  values: (p) => [p.after, p.limit, p.gapSnapshot, ADVISORY_LOCKS.EVENT_RELAY],
 };
 
 /**
@@ -97,12 +121,17 @@ ORDER BY e.id`,
  * (OUTBOX_TABLE_EXISTS).
  */
 export const READ_TASK_GROUP_OUTBOX: Statement<OutboxReadParams, OutboxRow> = {
-  // $1 after, $2 limit, $3 gap snapshot or NULL.
+  // $1 after, $2 limit, $3 gap snapshot or NULL, $4 the relay's lock.
   name: 'events-read-task-group-outbox',
   text: `
 SELECT pg_current_snapshot()::text AS snapshot,
   pg_snapshot_xmin(pg_current_snapshot()) >= pg_snapshot_xmax($3::text::pg_snapshot) AS gap_settled,
   (SELECT max(id) FROM task_group_transitions)::text AS max_id,
+  (SELECT EXISTS (
+     SELECT 1 FROM pg_locks
+     WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted AND objsubid = 1
+       AND ((classid::bigint << 32) | objid::bigint) = $4::bigint)
+   WHERE EXISTS (SELECT 1 FROM task_group_transitions WHERE id > $1::bigint)) AS lock_held,
   e.*
 FROM (SELECT 1) AS one LEFT JOIN LATERAL (
   SELECT a.id, a.project_id, a.group_id::text AS resource_id, a.action, a.from_status, a.to_status,
@@ -113,7 +142,7 @@ FROM (SELECT 1) AS one LEFT JOIN LATERAL (
   ORDER BY a.id LIMIT $2
 ) AS e ON true
 ORDER BY e.id`,
-  values: (p) => [p.after, p.limit, p.gapSnapshot],
+  values: (p) => [p.after, p.limit, p.gapSnapshot, ADVISORY_LOCKS.EVENT_RELAY],
 };
 
 /** Whether an outbox's table is there (one that comes with a later migration may not be yet). */
@@ -139,7 +168,8 @@ export const SAVE_RELAY_CURSOR: Statement<
   name: 'events-save-relay-cursor',
   text: `
 INSERT INTO event_relay_cursors (outbox, last_id) VALUES ($1, $2::bigint)
-ON CONFLICT (outbox) DO UPDATE SET last_id = EXCLUDED.last_id, updated_at = now()`,
+ON CONFLICT (outbox) DO UPDATE
+SET last_id = GREATEST(event_relay_cursors.last_id, EXCLUDED.last_id), updated_at = now()`,
   values: (p) => [p.outbox, p.lastId],
 };
 
