@@ -9,7 +9,7 @@
 // Service only: the yardstick answers the task stop alone, and a group stop
 // is a different statement, so there is nothing to compare it with.
 
-import pg from 'pg';
+import { withClient } from './bench-database.js';
 
 export const GROUP_STOP = 'group-stop';
 export const GROUP_TASKS = 1_000;
@@ -84,16 +84,6 @@ function groupBody(repetition: number): Record<string, unknown> {
     task_type: 'PREFIX',
     description: 'bench group',
   };
-}
-
-async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await use(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /**

@@ -333,3 +333,40 @@ export function groupStopSection(
     ),
   ].join('\n');
 }
+
+/** The event-latency path's runs (bench/event-latency.ts), as the report needs them. */
+export interface EventLatencyTimes {
+  readonly stops: number;
+  readonly afterOkMs: readonly number[];
+  readonly afterSendMs: readonly number[];
+}
+
+/** The event-latency path's section: percentiles over every stop of every run. */
+export function eventLatencySection(
+  runs: readonly EventLatencyTimes[],
+  concurrency: number,
+): string | undefined {
+  if (runs.length === 0) return undefined;
+  const stops = runs.reduce((sum, run) => sum + run.stops, 0);
+  const row = (what: string, values: number[]) => {
+    const s = spread(values);
+    return `| ${what} | ${fixed(s.p50, 2)} | ${fixed(s.p99, 2)} | ${fixed(s.min, 2)} | ${fixed(s.max, 2)} |`;
+  };
+  return [
+    `${runs.length} run(s), ${stops.toLocaleString('en')} stops in all, ${concurrency} at a time, against a service ` +
+      "with events on (NATS JetStream on this machine). A core NATS subscriber on the project's stop " +
+      "subject records when each stop's event arrives; every stop's event arrived exactly once " +
+      '(the bench fails otherwise). A time below 0 means the event came before the 200 had reached the client.',
+    '',
+    "| from the stop's | p50 ms | p99 ms | min ms | max ms |",
+    '| --- | ---: | ---: | ---: | ---: |',
+    row(
+      '200 to its event',
+      runs.flatMap((run) => [...run.afterOkMs]),
+    ),
+    row(
+      'sending to its event',
+      runs.flatMap((run) => [...run.afterSendMs]),
+    ),
+  ].join('\n');
+}

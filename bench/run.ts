@@ -8,7 +8,10 @@
 //
 // The load paths are bench/load.ts's; the group-stop path (bench/group-stop.ts:
 // a group of 1,000 tasks stopped by 16 concurrent stops, against the service
-// only) runs after them, --repetitions N times (20; 3 with --quick).
+// only) runs after them, --repetitions N times (20; 3 with --quick); then the
+// event-latency path (bench/event-latency.ts: a stop's 200 to a NATS
+// subscriber receiving its event, under EVENT_CONCURRENCY concurrent stops;
+// needs NATS with JetStream, BENCH_NATS_URL or 127.0.0.1:4222).
 //
 // Options: --rounds N, --seconds S, --warmup S, --paths a,b, --repetitions N, --profile /
 // --no-profile, --output FILE, --baseline GIT-REV[,GIT-REV...] (also runs the service as
@@ -53,6 +56,15 @@ import {
   groupStopRepetition,
   type GroupStopRun,
 } from './group-stop.js';
+import {
+  EVENT_CONCURRENCY,
+  EVENT_LATENCY,
+  cleanUpEventLatency,
+  eventLatencyRun,
+  eventsEnv,
+  prepareEventLatency,
+  type EventLatencyRun,
+} from './event-latency.js';
 import { cpuMicros, sampleRss, startChild, type Child } from './processes.js';
 import { summarizeProfile } from './profile.js';
 import {
@@ -62,6 +74,7 @@ import {
   YARDSTICK,
   ablationSection,
   checkTargets,
+  eventLatencySection,
   floorSection,
   groupStopSection,
   profileSection,
@@ -87,6 +100,9 @@ interface Options {
   /** Whether the group-stop path runs, and how many times. */
   groupStop: boolean;
   repetitions: number;
+  /** Whether the event-latency path runs, and how many stops it times. */
+  eventLatency: boolean;
+  eventStops: number;
   profile: boolean;
   output: string;
   baseline: string | undefined;
@@ -103,12 +119,17 @@ function parseOptions(argv: string[]): Options {
   const names = value('--paths')?.split(',');
   const paths = names ? LOAD_PATHS.filter((p) => names.includes(p.name)) : [...LOAD_PATHS];
   const groupStop = !names || names.includes(GROUP_STOP);
-  if (paths.length === 0 && !groupStop) {
-    throw new Error(`--paths: choose from ${[...LOAD_PATHS.map((p) => p.name), GROUP_STOP]}`);
+  const eventLatency = !names || names.includes(EVENT_LATENCY);
+  if (paths.length === 0 && !groupStop && !eventLatency) {
+    throw new Error(
+      `--paths: choose from ${[...LOAD_PATHS.map((p) => p.name), GROUP_STOP, EVENT_LATENCY]}`,
+    );
   }
   return {
     quick,
     groupStop,
+    eventLatency,
+    eventStops: Number(value('--event-stops') ?? (quick ? 400 : 4000)),
     repetitions: Number(value('--repetitions') ?? (quick ? 3 : 20)),
     rounds: Number(value('--rounds') ?? (quick ? 2 : 5)),
     seconds: Number(value('--seconds') ?? (quick ? 2 : 10)),
@@ -336,6 +357,40 @@ async function runGroupStop(
   return runs;
 }
 
+/**
+ * The event-latency path (bench/event-latency.ts), on a service process of
+ * its own with events on, under streams that are removed afterwards.
+ */
+async function runEventLatency(
+  args: string[],
+  env: Record<string, string>,
+  stops: number,
+): Promise<EventLatencyRun[]> {
+  log(`${EVENT_LATENCY}: ${stops} stops, ${EVENT_CONCURRENCY} at a time, events on`);
+  await prepareEventLatency(databaseUrl);
+  const events = eventsEnv();
+  const child = await startChild('service (events)', args, { ...env, ...events.env });
+  try {
+    const tag = Date.now().toString(36);
+    const run = await eventLatencyRun(
+      `http://127.0.0.1:${child.port}`,
+      databaseUrl,
+      events.subjectPrefix,
+      stops,
+      tag,
+    );
+    const sorted = Float64Array.from(run.afterOkMs).sort();
+    log(
+      `${EVENT_LATENCY}  200 to event p50 ${percentile(sorted, 50).toFixed(2)} ms  ` +
+        `p99 ${percentile(sorted, 99).toFixed(2)} ms`,
+    );
+    return [run];
+  } finally {
+    await child.stop();
+    await cleanUpEventLatency(databaseUrl, events.streamPrefix);
+  }
+}
+
 async function postgresVersion(): Promise<string> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -387,6 +442,7 @@ async function main(): Promise<void> {
   });
   const measurements: Measurement[] = [];
   const groupStops: GroupStopRun[] = [];
+  const eventRuns: EventLatencyRun[] = [];
   const profiles: string[] = [];
   const loadRounds = options.paths.length > 0 ? options.rounds : 0;
   try {
@@ -422,6 +478,9 @@ async function main(): Promise<void> {
     if (options.groupStop) {
       groupStops.push(...(await runGroupStop(contestants[0].args, env, options.repetitions)));
     }
+    if (options.eventLatency) {
+      eventRuns.push(...(await runEventLatency(contestants[0].args, env, options.eventStops)));
+    }
     if (options.profile && loadRounds > 0) {
       for (const name of ['success', 'wrong-project'] as const) {
         const path = LOAD_PATHS.find((p) => p.name === name)!;
@@ -446,6 +505,8 @@ async function main(): Promise<void> {
   const groupStop = groupStopSection(groupStops, GROUP_TASKS, STOPS);
   if (loadRounds > 0) log(`\n${table}\n\n${targetsList(targets)}`);
   if (groupStop) log(`\n${groupStop}`);
+  const eventLatency = eventLatencySection(eventRuns, EVENT_CONCURRENCY);
+  if (eventLatency) log(`\n${eventLatency}`);
 
   const chartFile = join(dirname(options.output), 'benchmarks', 'latency.svg');
   // A run of the group-stop path alone leaves the chart of the load paths as it was.
@@ -510,6 +571,11 @@ ${[
         `  - **${GROUP_STOP}** (the service only): ${options.repetitions} times, a group of ${GROUP_TASKS.toLocaleString('en')} tasks stopped by ${STOPS} concurrent \`PUT\` stops (its own section below)`,
       ]
     : []),
+  ...(options.eventLatency
+    ? [
+        `  - **${EVENT_LATENCY}** (the service only, events on): ${options.eventStops.toLocaleString('en')} stops, ${EVENT_CONCURRENCY} at a time; from each 200 to a NATS subscriber receiving its event (its own section below)`,
+      ]
+    : []),
 ].join('\n')}
 - CPU µs/req: user + system time of the server process (\`/proc/<pid>/stat\`)
   over the run, per answered request. Peak RSS: sampled every 100 ms.
@@ -537,7 +603,7 @@ ${table}
 ${targetsList(targets)}
 `
     : ''
-}${groupStop ? `\n## Group stop, ${GROUP_TASKS.toLocaleString('en')} tasks, ${STOPS} concurrent stops\n\n${groupStop}\n` : ''}${floors ? `\n## The framework floor (wrong-project path)\n\n${floors}\n` : ''}${ablation ? `\n## Where the time goes, part by part (wrong-project path)\n\n${ablation}\n` : ''}
+}${groupStop ? `\n## Group stop, ${GROUP_TASKS.toLocaleString('en')} tasks, ${STOPS} concurrent stops\n\n${groupStop}\n` : ''}${eventLatency ? `\n## A stop's event, from the 200 to a subscriber\n\n${eventLatency}\n` : ''}${floors ? `\n## The framework floor (wrong-project path)\n\n${floors}\n` : ''}${ablation ? `\n## Where the time goes, part by part (wrong-project path)\n\n${ablation}\n` : ''}
 ${
   loadRounds > 0
     ? `## Latency

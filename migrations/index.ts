@@ -8,6 +8,7 @@ import { ListById1796159365000 } from './1796159365000-list-by-id.js';
 import { TaskGroups1796162100000 } from './1796162100000-task-groups.js';
 import { SyncTasks1796164526433 } from './1796164526433-sync-tasks.js';
 import { TaskGroupAudit1796170000000 } from './1796170000000-task-group-audit.js';
+import { EventRelay1796170100000 } from './1796170100000-event-relay.js';
 import { TaskLeases1796170200000 } from './1796170200000-task-leases.js';
 import { TaskTrailIndex1796170300000 } from './1796170300000-task-trail-index.js';
 
@@ -19,6 +20,7 @@ export const MIGRATIONS = [
   TaskGroups1796162100000,
   SyncTasks1796164526433,
   TaskGroupAudit1796170000000,
+  EventRelay1796170100000,
   TaskLeases1796170200000,
   TaskTrailIndex1796170300000,
 ];

@@ -4,6 +4,7 @@ import { ClockModule, systemClock, type Clock } from './common/clock.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { IamModule } from './iam/iam.module.js';
 import type { AccessKeyStore } from './iam/access-key.js';
@@ -54,6 +55,7 @@ export class AppModule {
         TaskGroupsModule,
         SyncTasksModule,
         VersionsModule,
+        EventsModule,
         HealthModule,
         ReferenceModule,
         WorkerModule,

@@ -40,6 +40,13 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   if (databaseUrl === undefined) {
+    if (config.events) {
+      // The relay holds a connection of its own; the embedded database has one session.
+      console.error(
+        'Configuration error: EVENTS_NATS_URL needs DATABASE_URL (a PostgreSQL server)',
+      );
+      process.exit(1);
+    }
     logger.log(`No DATABASE_URL: starting the embedded database in ${config.dataDir}`, 'Main');
     embedded = await startEmbeddedDatabase(config.dataDir);
     databaseUrl = embedded.url;

@@ -73,6 +73,7 @@ describe('defaults', () => {
       workerLeaseSweepIntervalMs: 1000,
       devWorker: true,
       devWorkerTaskSeconds: 150,
+      events: undefined,
     });
   });
 

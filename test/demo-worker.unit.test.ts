@@ -13,7 +13,8 @@ import {
   type WorkerProtocol,
 } from '../src/worker/worker-client.js';
 import type { HeartbeatAnswer, Lease } from '../src/worker/worker-view.js';
-import { subjectToken, taskEventsSubject } from '../src/worker/stop-events.js';
+import { encodeSubjectToken as subjectToken } from '../src/events/subject-token.js';
+import { taskEventsSubject } from '../src/worker/stop-events.js';
 
 const INTERVAL_MS = 1000;
 const TASK_SECONDS = 10;

@@ -60,7 +60,11 @@ describe('health checks', () => {
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.body, {
       status: 'ok',
-      checks: { database: { status: 'up' }, iam: { status: 'up', circuit: 'closed' } },
+      checks: {
+        database: { status: 'up' },
+        iam: { status: 'up', circuit: 'closed' },
+        events: { status: 'off', leader: false },
+      },
     });
     assert.equal(t.keystone.versionRequests, before + 1);
     assert.equal(t.keystone.validationCount(), 0);
@@ -100,6 +104,7 @@ describe('health checks', () => {
       assert.deepEqual(res.body.checks, {
         database: { status: 'up' },
         iam: { status: 'down', reason, circuit: 'closed' },
+        events: { status: 'off', leader: false },
       });
       t.keystone.mode = 'ok';
       assert.equal((await get(t, '/health/ready')).status, 200);

@@ -16,6 +16,7 @@ import * as taskTrailStatements from '../src/tasks/task-trail.sql.js';
 import * as taskGroupStatements from '../src/task-groups/task-group.sql.js';
 import * as syncTaskStatements from '../src/sync-tasks/sync-task.sql.js';
 import * as workerStatements from '../src/worker/worker.sql.js';
+import * as eventStatements from '../src/events/events.sql.js';
 
 const { ADVISORY_LOCKS } = advisoryLocks;
 
@@ -38,6 +39,7 @@ const STATEMENTS: [exported: string, statement: Statement<unknown, unknown>][] =
   taskGroupStatements,
   syncTaskStatements,
   workerStatements,
+  eventStatements,
 ].flatMap((module) =>
   Object.entries(module).filter((entry): entry is [string, Statement<unknown, unknown>] =>
     isStatement(entry[1]),
@@ -63,6 +65,8 @@ test('the statements are found', () => {
     'LEASE_TASKS',
     'HEARTBEAT',
     'MOVE_LEASED_TASK',
+    'READ_TASK_OUTBOX',
+    'TRY_LOCK_EVENT_RELAY',
   ]) {
     assert.ok(names.includes(expected), expected);
   }
@@ -88,6 +92,7 @@ test('the statement files put nothing together: no interpolation anywhere in the
     'src/task-groups/task-group.sql.ts',
     'src/worker/worker.sql.ts',
     'src/database/advisory-locks.ts',
+    'src/events/events.sql.ts',
   ]) {
     assert.ok(!source(file).includes('${'), file);
   }
@@ -140,6 +145,7 @@ test('the advisory-lock keys are the ones every earlier release takes', () => {
     TASK_QUOTA: 0x0_0a_77,
     SCHEDULER: 0x0_5c_ed,
     SYNC_TASK_QUOTA: 0x0_5c_a7,
+    EVENT_RELAY: '5713878855045203027',
   });
   // The per-project locks' keys are the first of two int4 keys.
   for (const key of [
@@ -149,6 +155,7 @@ test('the advisory-lock keys are the ones every earlier release takes', () => {
   ]) {
     assert.ok(Number.isInteger(key) && key >= -(2 ** 31) && key < 2 ** 31);
   }
-  const migrations = BigInt(ADVISORY_LOCKS.MIGRATIONS);
-  assert.ok(migrations >= -(2n ** 63n) && migrations < 2n ** 63n);
+  for (const key of [ADVISORY_LOCKS.MIGRATIONS, ADVISORY_LOCKS.EVENT_RELAY]) {
+    assert.ok(BigInt(key) >= -(2n ** 63n) && BigInt(key) < 2n ** 63n);
+  }
 });

@@ -98,6 +98,28 @@ export interface AppConfig {
   readonly signatureHosts: readonly string[];
   /** How long an access key IAM does not know is refused without asking again. */
   readonly unknownAccessKeyTtlSeconds: number;
+  /** Events on NATS JetStream (src/events); undefined: off, nothing connects to NATS. */
+  readonly events: EventsConfig | undefined;
+}
+
+/** Where and how the relay publishes the audit rows (docs/events.md). */
+export interface EventsConfig {
+  /** nats:// URL(s), comma-separated, without credentials. */
+  readonly natsServers: readonly string[];
+  /** User and password, or a token, when the broker asks for them; never logged. */
+  readonly natsUser: string | undefined;
+  readonly natsPassword: string | undefined;
+  readonly natsToken: string | undefined;
+  /** How often the relay looks for new audit rows when nothing woke it. */
+  readonly pollMs: number;
+  /** Audit rows published per round trip. */
+  readonly batchSize: number;
+  /** The least time an id missing from an outbox is waited for before it is skipped. */
+  readonly gapGraceMs: number;
+  /** Stream names: `<prefix>_TASK_EVENTS`, ... (tests give each file its own). */
+  readonly streamPrefix: string;
+  /** Prepended, with a dot, to every subject; empty: the subjects as documented. */
+  readonly subjectPrefix: string;
 }
 
 /**
@@ -267,6 +289,69 @@ function devWorkerTaskSeconds(env: Env): number {
   return integer(env, 'DEV_WORKER_TASK_SECONDS', 150, 1, 86_400);
 }
 
+const NATS_PROTOCOLS = ['nats:', 'tls:'];
+
+/**
+ * EVENTS_NATS_URL turns events on. Credentials come in variables of their
+ * own (or in the URL, moved out of it here), so the URL itself can be logged.
+ */
+function events(env: Env): EventsConfig | undefined {
+  const raw = env.EVENTS_NATS_URL;
+  if (raw === undefined || raw === '') return undefined;
+  let user = env.EVENTS_NATS_USER || undefined;
+  let password = env.EVENTS_NATS_PASSWORD || undefined;
+  const natsServers = raw.split(',').map((entry) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(entry.trim());
+    } catch {
+      throw new ConfigError('EVENTS_NATS_URL: not a valid URL (expected nats://host:port)');
+    }
+    if (!NATS_PROTOCOLS.includes(parsed.protocol) || parsed.hostname === '') {
+      // The value may hold a password: name only the protocol.
+      throw new ConfigError(
+        `EVENTS_NATS_URL: protocol ${parsed.protocol} is not one of ${NATS_PROTOCOLS.join(', ')}`,
+      );
+    }
+    if (parsed.username) user ??= decodeURIComponent(parsed.username);
+    if (parsed.password) password ??= decodeURIComponent(parsed.password);
+    return `${parsed.protocol}//${parsed.host}`;
+  });
+  const natsToken = env.EVENTS_NATS_TOKEN || undefined;
+  if ((user === undefined) !== (password === undefined)) {
+    throw new ConfigError('EVENTS_NATS_USER and EVENTS_NATS_PASSWORD go together');
+  }
+  if (natsToken !== undefined && user !== undefined) {
+    throw new ConfigError('EVENTS_NATS_TOKEN or a user and password, not both');
+  }
+  const streamPrefix = env.EVENTS_STREAM_PREFIX || 'OMS';
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(streamPrefix)) {
+    throw new ConfigError(
+      `EVENTS_STREAM_PREFIX=${JSON.stringify(streamPrefix)}: expected 1 to 32 of A-Z, a-z, 0-9, _ and -`,
+    );
+  }
+  const subjectPrefix = env.EVENTS_SUBJECT_PREFIX ?? '';
+  if (
+    subjectPrefix !== '' &&
+    !/^[A-Za-z0-9_-]{1,32}(\.[A-Za-z0-9_-]{1,32})*$/.test(subjectPrefix)
+  ) {
+    throw new ConfigError(
+      `EVENTS_SUBJECT_PREFIX=${JSON.stringify(subjectPrefix)}: expected tokens of A-Z, a-z, 0-9, _ and -, separated by dots`,
+    );
+  }
+  return {
+    natsServers,
+    natsUser: user,
+    natsPassword: password,
+    natsToken,
+    pollMs: integer(env, 'EVENTS_POLL_MS', 20, 1, 60_000),
+    batchSize: integer(env, 'EVENTS_BATCH_SIZE', 500, 1, 10_000),
+    gapGraceMs: integer(env, 'EVENTS_GAP_GRACE_MS', 250, 0, 600_000),
+    streamPrefix,
+    subjectPrefix,
+  };
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const production = env.NODE_ENV === 'production';
   const projectRate = integer(env, 'RATE_LIMIT_PROJECT_RPS', 0, 0, 1_000_000);
@@ -325,6 +410,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     workerLeaseSweepIntervalMs: integer(env, 'WORKER_LEASE_SWEEP_INTERVAL_MS', 1000, 0, 3_600_000),
     devWorker: oneOf(env, 'DEV_WORKER', iamEndpoint ? 'off' : 'on', ON_OFF) === 'on',
     devWorkerTaskSeconds: devWorkerTaskSeconds(env),
+    events: events(env),
   };
   if (config.devWorker && config.iamEndpoint) {
     throw new ConfigError(

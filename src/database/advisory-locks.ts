@@ -37,6 +37,13 @@ export const ADVISORY_LOCKS = {
    * the transaction ends.
    */
   SYNC_TASK_QUOTA: 0x0_5c_a7,
+  /**
+   * Makes one replica at a time the events relay (src/events/event-relay.ts).
+   * One bigint key, held by the relay's own session for as long as it lives:
+   * when that connection dies, the lock goes with it and another replica
+   * takes over.
+   */
+  EVENT_RELAY: '5713878855045203027',
 } as const;
 
 export type AdvisoryLockName = keyof typeof ADVISORY_LOCKS;
@@ -62,4 +69,11 @@ export const UNLOCK_MIGRATIONS: Statement<void, unknown> = {
   name: 'advisory-unlock-migrations',
   text: 'SELECT pg_advisory_unlock($1)',
   values: () => [ADVISORY_LOCKS.MIGRATIONS],
+};
+
+/** Whether this session now holds the relay's lock; never waits. */
+export const TRY_LOCK_EVENT_RELAY: Statement<void, { locked: boolean }> = {
+  name: 'advisory-try-lock-event-relay',
+  text: 'SELECT pg_try_advisory_lock($1) AS locked',
+  values: () => [ADVISORY_LOCKS.EVENT_RELAY],
 };

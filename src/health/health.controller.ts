@@ -3,7 +3,9 @@
 // /health/ready: it can do its work: the database answers a query and IAM
 // answers HTTP, each within HEALTH_TIMEOUT_MS; 503 otherwise. The answer
 // says which check failed, in a word: the details (addresses, driver
-// messages) go to the log, not to whoever can reach this URL. Callers share
+// messages) go to the log, not to whoever can reach this URL. Events
+// (NATS) are reported but never make it fail: while NATS is down events
+// wait in the audit tables, and the API still does its work. Callers share
 // one check per HEALTH_READY_CACHE_MS (latest-result.ts says why).
 
 import { ApiExcludeController } from '@nestjs/swagger';
@@ -17,6 +19,7 @@ import { PublicRoute } from '../iam/auth.guard.js';
 import { CircuitBreakingAccessKeyStore, CircuitBreakingValidator } from '../iam/circuit-breaker.js';
 import type { CircuitState } from '../iam/iam-observer.js';
 import { TOKEN_VALIDATOR, type TokenValidator } from '../iam/caller.js';
+import { EventRelay, type EventsStatus } from '../events/event-relay.js';
 import { LatestResult } from './latest-result.js';
 
 export interface CheckResult {
@@ -31,6 +34,7 @@ export interface Readiness {
     database: CheckResult;
     /** accessKeyCircuit: only when access-key signatures are on. */
     iam: CheckResult & { circuit: CircuitState; accessKeyCircuit?: CircuitState };
+    events: EventsStatus;
   };
 }
 
@@ -55,6 +59,7 @@ export class HealthController {
     private readonly breaker: CircuitBreakingValidator,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) clock: Clock,
+    private readonly events: EventRelay,
     @Optional() private readonly accessKeyBreaker?: CircuitBreakingAccessKeyStore,
   ) {
     this.checks = new LatestResult(config.healthReadyCacheMs, () => clock.now());
@@ -82,6 +87,7 @@ export class HealthController {
           circuit: this.breaker.state,
           ...(this.accessKeyBreaker && { accessKeyCircuit: this.accessKeyBreaker.state }),
         },
+        events: this.events.status,
       },
     };
   }

@@ -88,6 +88,45 @@ export class Metrics implements IamObserver, TransitionObserver, SyncTransitionO
     registers: [this.registry],
   });
 
+  private readonly eventsPublishedTotal = new Counter({
+    name: 'oms_events_published_total',
+    help: 'Audit rows published to JetStream by this replica, by outbox.',
+    labelNames: ['outbox'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly eventsSkippedTotal = new Counter({
+    name: 'oms_events_skipped_ids_total',
+    help: 'Audit ids the relay skipped as never to appear (rolled back), by outbox.',
+    labelNames: ['outbox'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly eventsLagGauge = new Gauge({
+    name: 'oms_events_relay_lag',
+    help: "Audit ids not yet published, by outbox: the outbox's highest id less the relay's cursor (0 on a replica that does not relay).",
+    labelNames: ['outbox'] as const,
+    registers: [this.registry],
+  });
+
+  private readonly eventsLeaderGauge = new Gauge({
+    name: 'oms_events_relay_leader',
+    help: '1 while this replica is the one relaying events to JetStream, 0 otherwise.',
+    registers: [this.registry],
+  });
+
+  private readonly eventsBrokerGauge = new Gauge({
+    name: 'oms_events_broker_connected',
+    help: "1 while the relaying replica's NATS connection is up, 0 while it is down (events wait).",
+    registers: [this.registry],
+  });
+
+  private readonly notificationsTotal = new Counter({
+    name: 'oms_events_notifications_total',
+    help: 'Task notifications (smn_config) published to JetStream by this replica.',
+    registers: [this.registry],
+  });
+
   constructor() {
     const pool = () => this.pool();
     const poolGauge = (name: string, help: string, read: (stats: PoolStats) => number) =>
@@ -146,6 +185,28 @@ export class Metrics implements IamObserver, TransitionObserver, SyncTransitionO
     for (const each of CIRCUIT_STATES) {
       this.circuit.set({ circuit, state: each }, each === state ? 1 : 0);
     }
+  }
+
+  eventsPublished(outbox: string, published: number, skipped: number): void {
+    this.eventsPublishedTotal.inc({ outbox }, published);
+    if (skipped > 0) this.eventsSkippedTotal.inc({ outbox }, skipped);
+  }
+
+  eventsLag(outbox: string, lag: number): void {
+    this.eventsLagGauge.set({ outbox }, lag);
+  }
+
+  eventsLeader(leader: boolean): void {
+    this.eventsLeaderGauge.set(leader ? 1 : 0);
+    if (!leader) this.eventsLagGauge.reset();
+  }
+
+  eventsBrokerConnected(connected: boolean): void {
+    this.eventsBrokerGauge.set(connected ? 1 : 0);
+  }
+
+  notificationsPublished(count: number): void {
+    this.notificationsTotal.inc(count);
   }
 
   transitioned(from: TaskStatus | null, to: TaskDestination, count = 1): void {

@@ -1,5 +1,6 @@
-// Told of every status change that committed (the metrics count them). An
-// interface, so that the tasks feature knows nothing of Prometheus.
+// Told of every status change that committed (the metrics count them, the
+// events relay wakes up). An interface, so that the tasks feature knows
+// nothing of Prometheus or NATS.
 
 import type { TaskDestination, TaskStatus } from './task-state.js';
 
@@ -24,4 +25,17 @@ export function reportMoves(
     else counts.set(key, { from, to, n: 1 });
   }
   for (const { from, to, n } of counts.values()) observer.transitioned(from, to, n);
+}
+
+/** What TRANSITION_OBSERVER is: every observer added, told in turn. */
+export class TransitionObservers implements TransitionObserver {
+  private readonly observers: TransitionObserver[] = [];
+
+  add(observer: TransitionObserver): void {
+    this.observers.push(observer);
+  }
+
+  transitioned(from: TaskStatus | null, to: TaskDestination, count?: number): void {
+    for (const observer of this.observers) observer.transitioned(from, to, count);
+  }
 }

@@ -6,29 +6,13 @@
 // nothing but latency.
 
 import { connect, type NatsConnection } from 'nats';
+import { encodeSubjectToken } from '../events/subject-token.js';
 import { TaskStatus } from '../tasks/task-state.js';
 import type { StopSignals, WorkerLog } from './demo-worker.js';
 
-/**
- * The events' subject token for an id (the relay's scheme, src/events/): every
- * UTF-8 byte outside [A-Za-z0-9_-] as `%XX`, upper-case hex; '' as a lone `%`.
- */
-export function subjectToken(value: string): string {
-  if (value === '') return '%';
-  let token = '';
-  for (const byte of Buffer.from(value, 'utf8')) {
-    const char = String.fromCharCode(byte);
-    token +=
-      /[A-Za-z0-9_-]/.test(char) && byte < 0x80
-        ? char
-        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return token;
-}
-
 /** Every event of one task: `[prefix.]oms.task.<project>.<task>.<action>`. */
 export function taskEventsSubject(prefix: string, projectId: string, taskId: number): string {
-  const subject = `oms.task.${subjectToken(projectId)}.${subjectToken(String(taskId))}.*`;
+  const subject = `oms.task.${encodeSubjectToken(projectId)}.${encodeSubjectToken(String(taskId))}.*`;
   return prefix === '' ? subject : `${prefix}.${subject}`;
 }
 
