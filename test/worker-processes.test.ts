@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { FakeKeystone } from './support/fake-keystone.js';
+import { deleteStreams, eventsEnv, MACHINE_NATS_URL, natsClient } from './support/nats.js';
 import {
   killServiceProcess,
   startServiceProcess,
@@ -275,6 +276,44 @@ describe('two workers, two service replicas, one database', () => {
     );
     for (const w of [one, two]) {
       assert.ok(!w.output().includes('"level":"warn"'), `no refused call:\n${w.output()}`);
+    }
+  });
+});
+
+describe('with events on', () => {
+  test("a stop reaches the worker through its event, long before the worker's next heartbeat", async () => {
+    const events = eventsEnv(MACHINE_NATS_URL);
+    // Heartbeats 20 s apart: a pause confirmed within a few seconds can only
+    // have come from the stop's event on NATS.
+    const eventful = startServiceProcess({
+      ...SERVICE_ENV,
+      WORKER_LEASE_TTL_MS: '60000',
+      WORKER_HEARTBEAT_INTERVAL_MS: '20000',
+      DATABASE_URL: testDatabaseUrl(),
+      IAM_ENDPOINT: keystone.endpoint,
+      ...events.env,
+    });
+    services.push(eventful);
+    const url = `http://127.0.0.1:${await eventful.port}`;
+    const nc = await natsClient(MACHINE_NATS_URL);
+    try {
+      const api = tenant('proc-events', url);
+      await worker('we', url, {
+        DEV_WORKER_TASK_SECONDS: '600',
+        EVENTS_NATS_URL: MACHINE_NATS_URL,
+        EVENTS_SUBJECT_PREFIX: events.subjectPrefix,
+      });
+      const id = await createTask(api);
+      await waitUntil('the worker to lease the task', async () => (await leaseHolder(id)) === 'we');
+      assert.equal((await api.stop(id)).status, 200);
+      await waitForStatus(id, 3, 5000);
+      assert.deepEqual((await moves(id)).slice(-2), [
+        ['stop', 2, 7, 'tenant'],
+        ['confirm_pause', 7, 3, 'user-we'],
+      ]);
+    } finally {
+      await deleteStreams(nc, events.streamPrefix);
+      await nc.close();
     }
   });
 });
