@@ -59,8 +59,8 @@ async function startWithEvents(extraEnv: Record<string, string> = {}, clock?: Ma
   streamPrefix = events.streamPrefix;
   // Ids from 1 again, so that no test starts behind a gap of the one before.
   await db.query(
-    `TRUNCATE tasks, task_transitions, task_groups, sync_tasks, sync_task_transitions,
-       sync_task_events, event_relay_cursors RESTART IDENTITY`,
+    `TRUNCATE tasks, task_transitions, task_leases, task_groups, task_group_transitions,
+       sync_tasks, sync_task_transitions, sync_task_events, event_relay_cursors RESTART IDENTITY`,
   );
   t = await startTestApp({
     env: events.env,

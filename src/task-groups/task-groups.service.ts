@@ -21,7 +21,7 @@ import { execute } from '../database/statement.js';
 import { auditedWrite, inTransaction } from '../tasks/audited-write.js';
 import { checkBandwidthPolicy } from '../tasks/task-body-rules.js';
 import { TaskScheduler } from '../tasks/task-scheduler.js';
-import { TaskSecretsCipher, type TaskSecrets } from '../tasks/task-secrets.js';
+import { pickTaskSecrets, TaskSecretsCipher, type TaskSecrets } from '../tasks/task-secrets.js';
 import {
   DELETED,
   INITIAL_STATUS,
@@ -435,7 +435,7 @@ export class TaskGroupsService {
             movedTasks = await connection.query(DELETE_GROUP_TASKS, moveOfTasks);
           } else if (taskMove.withChanges) {
             const tasks = await connection.query(LOCK_GROUP_TASKS, { ...key, from: taskMove.from });
-            const given = givenKeys(keys!);
+            const given = pickTaskSecrets(keys!);
             movedTasks = await connection.query(MOVE_GROUP_TASKS_WITH_CHANGES, {
               ...moveOfTasks,
               to: taskMove.to,
@@ -512,21 +512,6 @@ export class TaskGroupsService {
   }
 }
 
-/** The keys a start or retry body names; those it leaves out are not in the result. */
-function givenKeys(body: RetryTaskGroupBody): TaskSecrets {
-  const keys: TaskSecrets = {
-    src_ak: body.src_ak,
-    src_sk: body.src_sk,
-    src_security_token: body.src_security_token,
-    dst_ak: body.dst_ak,
-    dst_sk: body.dst_sk,
-    dst_security_token: body.dst_security_token,
-    source_cdn_authentication_key: body.source_cdn_authentication_key,
-  };
-  return Object.fromEntries(
-    Object.entries(keys).filter(([, value]) => value !== undefined),
-  ) as TaskSecrets;
-}
 
 /**
  * The src_node of each task of a LIST / URL_LIST group: the one list file

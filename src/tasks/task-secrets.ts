@@ -22,6 +22,25 @@ export interface TaskSecrets {
   source_cdn_authentication_key?: string;
 }
 
+const SECRET_FIELDS = [
+  'src_ak',
+  'src_sk',
+  'src_security_token',
+  'dst_ak',
+  'dst_sk',
+  'dst_security_token',
+  'source_cdn_authentication_key',
+] as const satisfies readonly (keyof TaskSecrets)[];
+
+/** The secrets a body (a start's, a retry's) names; those it leaves out are not in the result. */
+export function pickTaskSecrets(body: TaskSecrets): TaskSecrets {
+  const picked: TaskSecrets = {};
+  for (const field of SECRET_FIELDS) {
+    if (body[field] !== undefined) picked[field] = body[field];
+  }
+  return picked;
+}
+
 const VERSION = 1;
 const KEY_ID_BYTES = 4;
 const IV_BYTES = 12;

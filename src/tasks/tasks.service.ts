@@ -20,7 +20,7 @@ import { LOCK_PROJECT } from '../database/advisory-locks.js';
 import { execute } from '../database/statement.js';
 import { checkBandwidthPolicy, checkSourceForTaskType } from './task-body-rules.js';
 import { TaskScheduler } from './task-scheduler.js';
-import { TaskSecretsCipher, type TaskSecrets } from './task-secrets.js';
+import { pickTaskSecrets, TaskSecretsCipher, type TaskSecrets } from './task-secrets.js';
 import { auditedWrite, findTaskWrite, inTransaction } from './audited-write.js';
 import { INITIAL_STATUS, TASK_EDITS, TaskStatus } from './task-state.js';
 import { TaskTransitions, type MoveCaller, type MoveResult } from './task-transitions.js';
@@ -253,15 +253,7 @@ export class TasksService {
     if (task.taskType !== 'url_list' && (body.src_ak === undefined || body.src_sk === undefined)) {
       throw new InvalidParameter(`src_ak and src_sk are required for task_type ${task.taskType}.`);
     }
-    const secrets: TaskSecrets = {
-      src_ak: body.src_ak,
-      src_sk: body.src_sk,
-      src_security_token: body.src_security_token,
-      dst_ak: body.dst_ak,
-      dst_sk: body.dst_sk,
-      dst_security_token: body.dst_security_token,
-      source_cdn_authentication_key: body.source_cdn_authentication_key,
-    };
+    const secrets = pickTaskSecrets(body);
     await this.transitions.apply('start', projectId, taskId, caller, requestId, {
       secrets: this.cipher.seal(secrets, projectId, taskId),
       options: { migrate_failed_object: body.migrate_failed_object ?? false },
