@@ -40,7 +40,9 @@ after(async () => {
 });
 
 async function freshTables(): Promise<void> {
-  await db.query('TRUNCATE tasks, task_transitions, task_leases, event_relay_cursors RESTART IDENTITY');
+  await db.query(
+    'TRUNCATE tasks, task_transitions, task_leases, event_relay_cursors RESTART IDENTITY',
+  );
 }
 
 function startService(env: Record<string, string>): ServiceProcess {

@@ -15,6 +15,7 @@ import { JsonLogger } from '../src/logging/json-logger.js';
 import { EventRelay } from '../src/events/event-relay.js';
 import { decodeSubjectToken } from '../src/events/subject-token.js';
 import { TaskStatus } from '../src/tasks/task-state.js';
+import { TaskGroupApi } from './support/task-group-api.js';
 import { ManualClock } from './support/manual-clock.js';
 import { parseMetrics, valueOf } from './support/metrics-text.js';
 import {
@@ -91,8 +92,20 @@ interface AuditRow {
   request_id: string;
 }
 
-async function auditRows(db: pg.Pool, table: 'task_transitions' | 'sync_task_transitions') {
-  const resource = table === 'task_transitions' ? 'a.task_id::text' : 'a.sync_task_id';
+type OutboxTable = 'task_transitions' | 'task_group_transitions' | 'sync_task_transitions';
+
+/** Per audit table: the resource column, the payload's kind and key, the subject's root. */
+const OUTBOX_TABLES: Record<
+  OutboxTable,
+  [column: string, kind: string, key: string, root: string]
+> = {
+  task_transitions: ['a.task_id::text', 'task', 'task_id', 'oms.task'],
+  task_group_transitions: ['a.group_id', 'task_group', 'group_id', 'oms.taskgroup'],
+  sync_task_transitions: ['a.sync_task_id', 'sync_task', 'sync_task_id', 'oms.synctask'],
+};
+
+async function auditRows(db: pg.Pool, table: OutboxTable) {
+  const [resource] = OUTBOX_TABLES[table];
   const { rows } = await db.query<AuditRow>(
     `SELECT a.id::text AS id, a.project_id, ${resource} AS resource_id, a.action, a.from_status,
        a.to_status, a.user_id, a.request_id FROM ${table} AS a ORDER BY a.id`,
@@ -104,11 +117,7 @@ async function auditRows(db: pg.Pool, table: 'task_transitions' | 'sync_task_tra
  * Waits until the stream holds as many messages as the table has rows,
  * then checks they are the rows, one each, in id order, payload and subject.
  */
-async function assertStreamIsTheOutbox(
-  stream: string,
-  table: 'task_transitions' | 'sync_task_transitions',
-  subjectPrefix: string,
-) {
+async function assertStreamIsTheOutbox(stream: string, table: OutboxTable, subjectPrefix: string) {
   const rows = await auditRows(t!.db, table);
   await waitUntil(
     `${stream} to hold the ${rows.length} rows of ${table}`,
@@ -121,10 +130,7 @@ async function assertStreamIsTheOutbox(
     rows.map((row) => `${table}-${row.id}`),
     `one message per audit row, in id order, no gap, no duplicate: ${JSON.stringify(messages.map((m) => m.msgId))}`,
   );
-  const [kind, resourceKey, root] =
-    table === 'task_transitions'
-      ? ['task', 'task_id', 'oms.task']
-      : ['sync_task', 'sync_task_id', 'oms.synctask'];
+  const [, kind, resourceKey, root] = OUTBOX_TABLES[table];
   messages.forEach((message, i) => {
     const row = rows[i];
     assert.deepEqual(
@@ -237,6 +243,22 @@ describe('every audit row is one event, in order', () => {
       'sync_task_transitions',
       subjectPrefix,
     );
+  });
+
+  test("task groups are an outbox of their own, and a group's tasks are events of the tasks' outbox", async () => {
+    const { streamPrefix: prefix, subjectPrefix } = await startWithEvents();
+    const groups = new TaskGroupApi(t!, PROJECT, t!.keystone.issue({ projectId: PROJECT }));
+    const groupId = (await groups.create()).body.group_id;
+    assert.equal((await groups.stop(groupId)).status, 200);
+    assert.equal((await groups.start(groupId)).status, 200);
+    const { rows } = await t!.db.query('SELECT count(*)::int AS n FROM task_group_transitions');
+    assert.equal(rows[0].n, 3, 'create, stop and start of the group');
+    await assertStreamIsTheOutbox(
+      `${prefix}_TASK_GROUP_EVENTS`,
+      'task_group_transitions',
+      subjectPrefix,
+    );
+    await assertStreamIsTheOutbox(`${prefix}_TASK_EVENTS`, 'task_transitions', subjectPrefix);
   });
 });
 

@@ -512,7 +512,6 @@ export class TaskGroupsService {
   }
 }
 
-
 /**
  * The src_node of each task of a LIST / URL_LIST group: the one list file
  * list_file_key names, or, with list_file_num = N, the N files of the folder
