@@ -210,7 +210,7 @@ export async function pgbenchRuns(
         await checkOutcome(databaseUrl, statement, transactions);
         runs.push({ statement, round, tps, transactions });
         log(
-          `round ${round} pgbench       ${statement.padEnd(16)} ${tps.toFixed(0).padStart(6)} tps  ` +
+          `round ${round} pgbench       ${statement.padEnd(23)} ${tps.toFixed(0).padStart(6)} tps  ` +
             `(${transactions} stops, each a different task)`,
         );
       }

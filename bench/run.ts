@@ -482,7 +482,7 @@ async function main(): Promise<void> {
           const m = await measure(contestant, path, round, options, iam);
           measurements.push(m);
           log(
-            `round ${round} ${path.name.padEnd(13)} ${contestant.name.padEnd(16)} ` +
+            `round ${round} ${path.name.padEnd(13)} ${contestant.name.padEnd(23)} ` +
               `${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50.toFixed(2)} ms  ` +
               `p99 ${m.p99.toFixed(2)} ms  ${m.cpuMicrosPerRequest.toFixed(0)} µs CPU/req  ` +
               `RSS ${m.peakRssMb.toFixed(0)} MB  IAM ${m.iamMaxPerToken}/token` +
