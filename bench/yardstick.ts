@@ -17,6 +17,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Agent, createServer, get, type IncomingMessage, type ServerResponse } from 'node:http';
 import pg from 'pg';
+import { serveUntilStopped } from './serve.js';
 import { STOP, type StopRow } from './yardstick-schema.js';
 
 const env = process.env;
@@ -183,13 +184,4 @@ const server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
   );
 });
 
-server.listen(Number(env.PORT ?? '0'), env.HOST ?? '127.0.0.1', () => {
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  console.log(`Listening on 127.0.0.1:${port} (yardstick)`);
-});
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  void pool.end().then(() => process.exit(0));
-});
+serveUntilStopped(server, 'yardstick', pool);
