@@ -7,7 +7,7 @@
 //   npm run bench                  5 rounds of 10 s per path and server, a
 //                                  profile, then BENCHMARKS.md and the chart
 //   npm run bench -- --quick       2 rounds of 2 s, no profile, written to
-//                                  .bench/ (about a minute)
+//                                  .bench/ (a few minutes)
 //
 // The load paths are bench/load.ts's; the group-stop path (bench/group-stop.ts:
 // a group of 1,000 tasks stopped by 16 concurrent stops, against the service
