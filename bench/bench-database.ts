@@ -1,6 +1,7 @@
 // The benchmark's database: PROJECTS projects of TASKS_PER_PROJECT migrating
 // tasks each, task ids 1..TASKS in project order. Its schema is made by the
-// service's real migrations; a database already seeded at the current
+// service's real migrations, and the yardstick's schema beside it
+// (bench/yardstick-schema.ts) holds the same tasks; a database already seeded at the current
 // schema is reused, since seeding takes a while.
 
 import pg from 'pg';
@@ -9,6 +10,7 @@ import { loadConfig } from '../src/config/config.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { runMigrationsLocked } from '../src/database/migrate.js';
 import { MIGRATIONS } from '../migrations/index.js';
+import { prepareYardstickSchema, resetYardstickSchema } from './yardstick-schema.js';
 
 export const PROJECTS = 100;
 export const TASKS_PER_PROJECT = 10_000;
@@ -23,6 +25,9 @@ export function projectId(index: number): string {
 export function projectOfTask(taskId: number): string {
   return projectId(Math.floor((taskId - 1) / TASKS_PER_PROJECT));
 }
+
+/** projectOfTask in SQL, for the task numbered `g`. */
+const PROJECT_OF_TASK_SQL = `'bench-project-' || lpad(((g - 1) / ${TASKS_PER_PROJECT})::text, 3, '0')`;
 
 /** What a reusable database must have been seeded with. */
 const SEED_MARK = `${TASKS} tasks in ${PROJECTS} projects; ${MIGRATIONS.map((m) => m.name).join(',')}`;
@@ -64,6 +69,9 @@ export async function prepareBenchDatabase(url: string, log: (line: string) => v
   }
   if ((await seedMark(url)) === SEED_MARK) {
     log(`Reusing the seeded database ${name}`);
+    await withClient(url, (client) =>
+      prepareYardstickSchema(client, TASKS, PROJECT_OF_TASK_SQL, log),
+    );
     return;
   }
   const started = Date.now();
@@ -84,25 +92,28 @@ export async function prepareBenchDatabase(url: string, log: (line: string) => v
   await withClient(url, async (client) => {
     await client.query(
       `INSERT INTO tasks (id, project_id, name, status)
-       SELECT g, 'bench-project-' || lpad(((g - 1) / $2)::text, 3, '0'), 'bench task ' || g, 2
+       SELECT g, ${PROJECT_OF_TASK_SQL}, 'bench task ' || g, 2
        FROM generate_series(1, $1::bigint) AS g`,
-      [TASKS, TASKS_PER_PROJECT],
+      [TASKS],
     );
     await client.query('VACUUM ANALYZE tasks');
     await client.query('CREATE TABLE bench_seed (mark text NOT NULL)');
     await client.query('INSERT INTO bench_seed (mark) VALUES ($1)', [SEED_MARK]);
+    await prepareYardstickSchema(client, TASKS, PROJECT_OF_TASK_SQL, log);
   });
   log(`Seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /**
- * Puts every task back to migrating and empties the audit trail, so that
- * each run of a path that pauses tasks starts from the same state.
+ * Puts every task back to migrating and empties the audit trail, the
+ * service's and the yardstick's, so that each run of a path that pauses
+ * tasks starts from the same state.
  */
 export async function resetBenchDatabase(url: string): Promise<void> {
   await withClient(url, async (client) => {
     await client.query('UPDATE tasks SET status = 2 WHERE status <> 2');
     await client.query('TRUNCATE task_transitions');
     await client.query('VACUUM tasks');
+    await resetYardstickSchema(client);
   });
 }

@@ -1,15 +1,20 @@
 // `npm run bench`: the stop call under load, the service side by side with
-// the yardstick (bench/yardstick.ts) on the same machine in the same run.
+// the yardstick (bench/yardstick.ts: the leanest correct stop, on a schema of
+// its own) and, to explain the gap, the service's own SQL and schema under
+// raw Node (bench/yardstick-service-sql.ts), on the same machine in the same
+// run; then pgbench (bench/pgbench.ts) on the two stop statements alone.
 //
 //   npm run bench                  5 rounds of 10 s per path and server, a
 //                                  profile, then BENCHMARKS.md and the chart
 //   npm run bench -- --quick       2 rounds of 2 s, no profile, written to
-//                                  .bench/ (about a minute)
+//                                  .bench/ (a few minutes)
 //
 // The load paths are bench/load.ts's; the group-stop path (bench/group-stop.ts:
 // a group of 1,000 tasks stopped by 16 concurrent stops, against the service
 // only) runs after them, --repetitions N times (20; 3 with --quick); then the
-// event-latency path (bench/event-latency.ts: a stop's 200 to a NATS
+// pgbench path (the service's stop statement vs the yardstick's, --rounds
+// rounds of --seconds, skipped with a word if pgbench is not installed); then
+// the event-latency path (bench/event-latency.ts: a stop's 200 to a NATS
 // subscriber receiving its event, under EVENT_CONCURRENCY concurrent stops;
 // needs NATS with JetStream, BENCH_NATS_URL or 127.0.0.1:4222).
 //
@@ -65,6 +70,7 @@ import {
   prepareEventLatency,
   type EventLatencyRun,
 } from './event-latency.js';
+import { PGBENCH, PGBENCH_PATH, pgbenchAvailable, pgbenchRuns } from './pgbench.js';
 import { cpuMicros, sampleRss, startChild, type Child } from './processes.js';
 import { summarizeProfile } from './profile.js';
 import {
@@ -72,16 +78,20 @@ import {
   FASTIFY_FLOOR,
   NEST_FLOOR,
   YARDSTICK,
+  YARDSTICK_SERVICE_SQL,
   ablationSection,
   checkTargets,
   eventLatencySection,
   floorSection,
   groupStopSection,
+  pgbenchSection,
   profileSection,
   resultsTable,
   summarize,
+  summarizePgbench,
   targetsList,
   type Measurement,
+  type PgbenchRun,
 } from './report.js';
 
 const PROFILE_INTRO = `From \`node --cpu-prof\` of the service under the same load (a run of its own,
@@ -100,6 +110,8 @@ interface Options {
   /** Whether the group-stop path runs, and how many times. */
   groupStop: boolean;
   repetitions: number;
+  /** Whether the pgbench path runs. */
+  pgbench: boolean;
   /** Whether the event-latency path runs, and how many stops it times. */
   eventLatency: boolean;
   eventStops: number;
@@ -120,14 +132,16 @@ function parseOptions(argv: string[]): Options {
   const paths = names ? LOAD_PATHS.filter((p) => names.includes(p.name)) : [...LOAD_PATHS];
   const groupStop = !names || names.includes(GROUP_STOP);
   const eventLatency = !names || names.includes(EVENT_LATENCY);
-  if (paths.length === 0 && !groupStop && !eventLatency) {
+  const pgbench = !names || names.includes(PGBENCH_PATH);
+  if (paths.length === 0 && !groupStop && !eventLatency && !pgbench) {
     throw new Error(
-      `--paths: choose from ${[...LOAD_PATHS.map((p) => p.name), GROUP_STOP, EVENT_LATENCY]}`,
+      `--paths: choose from ${[...LOAD_PATHS.map((p) => p.name), GROUP_STOP, PGBENCH_PATH, EVENT_LATENCY]}`,
     );
   }
   return {
     quick,
     groupStop,
+    pgbench,
     eventLatency,
     eventStops: Number(value('--event-stops') ?? (quick ? 400 : 4000)),
     repetitions: Number(value('--repetitions') ?? (quick ? 3 : 20)),
@@ -411,6 +425,7 @@ async function main(): Promise<void> {
   const contestants: Contestant[] = [
     { name: 'service', args: ['dist/src/main.js'] },
     { name: YARDSTICK, args: ['dist/bench/yardstick.js'] },
+    { name: YARDSTICK_SERVICE_SQL, args: ['dist/bench/yardstick-service-sql.js'] },
   ];
   const baselines = (options.baseline?.split(',') ?? []).map((rev): Contestant => {
     const commit = buildBaseline(rev);
@@ -443,6 +458,8 @@ async function main(): Promise<void> {
   const measurements: Measurement[] = [];
   const groupStops: GroupStopRun[] = [];
   const eventRuns: EventLatencyRun[] = [];
+  const pgbenchRounds: PgbenchRun[] = [];
+  let pgbenchMissing = false;
   const profiles: string[] = [];
   const loadRounds = options.paths.length > 0 ? options.rounds : 0;
   try {
@@ -465,7 +482,7 @@ async function main(): Promise<void> {
           const m = await measure(contestant, path, round, options, iam);
           measurements.push(m);
           log(
-            `round ${round} ${path.name.padEnd(13)} ${contestant.name.padEnd(16)} ` +
+            `round ${round} ${path.name.padEnd(13)} ${contestant.name.padEnd(23)} ` +
               `${m.rps.toFixed(0).padStart(6)} req/s  p50 ${m.p50.toFixed(2)} ms  ` +
               `p99 ${m.p99.toFixed(2)} ms  ${m.cpuMicrosPerRequest.toFixed(0)} µs CPU/req  ` +
               `RSS ${m.peakRssMb.toFixed(0)} MB  IAM ${m.iamMaxPerToken}/token` +
@@ -477,6 +494,13 @@ async function main(): Promise<void> {
     for (const contestant of contestants) await contestant.child?.stop();
     if (options.groupStop) {
       groupStops.push(...(await runGroupStop(contestants[0].args, env, options.repetitions)));
+    }
+    if (options.pgbench && pgbenchAvailable()) {
+      log(`pgbench: ${options.rounds} rounds of ${options.seconds} s, the two stop statements`);
+      pgbenchRounds.push(...(await pgbenchRuns(databaseUrl, options.rounds, options.seconds, log)));
+    } else if (options.pgbench) {
+      pgbenchMissing = true;
+      log(`pgbench: ${PGBENCH} is not installed; the database comparison is skipped`);
     }
     if (options.eventLatency) {
       eventRuns.push(...(await runEventLatency(contestants[0].args, env, options.eventStops)));
@@ -498,13 +522,21 @@ async function main(): Promise<void> {
   const everyServer = summarize(measurements, names, options.paths);
   // The ladder's steps have their own section, not a place in the table and chart.
   const summaries = everyServer.filter((s) => !ladder.some((step) => step.name === s.server));
-  const targets = checkTargets(summaries, 'service');
+  const pgbenchSummary = summarizePgbench(pgbenchRounds);
+  const targets = checkTargets(summaries, 'service', pgbenchSummary);
   const floors = floorSection(summaries, 'service');
   const ablation = ablationSection(everyServer, 'service', ladder);
   const table = resultsTable(summaries);
   const groupStop = groupStopSection(groupStops, GROUP_TASKS, STOPS);
   if (loadRounds > 0) log(`\n${table}\n\n${targetsList(targets)}`);
   if (groupStop) log(`\n${groupStop}`);
+  const database = options.pgbench
+    ? pgbenchMissing
+      ? `Not measured: \`${PGBENCH}\` (the PostgreSQL client's pgbench) is not installed on this machine.`
+      : pgbenchSection(pgbenchRounds, options.seconds)
+    : undefined;
+  if (database) log(`\n${database}`);
+  if (pgbenchSummary && loadRounds === 0) log(`\n${targetsList(targets)}`);
   const eventLatency = eventLatencySection(eventRuns, EVENT_CONCURRENCY);
   if (eventLatency) log(`\n${eventLatency}`);
 
@@ -538,10 +570,18 @@ async function main(): Promise<void> {
 
 The stop call (\`POST /v2/{project_id}/tasks/{task_id}/stop\`) under load,
 the service side by side with the **yardstick**
-([\`bench/yardstick.ts\`](bench/yardstick.ts)): the same call written with
-nothing but \`node:http\` and \`pg\` (same path parsing, same token cache, the
-same statement and audit row, as named prepared statements). Every ratio
-compares the two in the same round of the same run. Generated by
+([\`bench/yardstick.ts\`](bench/yardstick.ts)): the leanest correct stop,
+written from the job with nothing but \`node:http\` and \`pg\`, on a schema of
+its own designed for the stop (a narrow table whose stop is a HOT update; the
+conditional UPDATE and its audit INSERT as one named statement), a token
+cache and a pool of 16. Every ratio is to it, in the same round of the same
+run. The row **${YARDSTICK_SERVICE_SQL}**
+([\`bench/yardstick-service-sql.ts\`](bench/yardstick-service-sql.ts))
+explains the gap: raw Node again, but with the service's own statement on the
+service's own schema, so the service against it is the framework and the
+service's code, and it against the yardstick is the service's schema and
+statement. The [database section](#the-stop-statements-alone-pgbench)
+measures the two statements with pgbench, without Node. Generated by
 \`npm run bench\` ([\`bench/\`](bench/)); see the README for how to run it.
 
 ## Machine
@@ -553,8 +593,11 @@ ${machine}
 - Database: ${(1_000_000).toLocaleString('en')} migrating tasks in 100 projects, seeded with
   \`generate_series\` after the real migrations; tasks are reset to migrating
   before every run of a path that pauses them.
-- The servers run as child processes with \`NODE_ENV=production\`, the
-  default pool of ${process.env.DATABASE_POOL_SIZE ?? 10} connections, and validate tokens against an
+- The servers run as child processes with \`NODE_ENV=production\`, ${
+    process.env.DATABASE_POOL_SIZE
+      ? `a pool of ${process.env.DATABASE_POOL_SIZE} connections each`
+      : 'their default pools (the service and the service-SQL yardstick 10 connections, the yardstick 16)'
+  }, and validate tokens against an
   IAM double (its own process) that answers after ${process.env.IAM_DELAY_MS ?? 15} ms.
 - autocannon, ${CONNECTIONS} connections, ${options.seconds} s per run after ${options.warmup} s of warm-up;
   ${options.rounds} rounds, the order of the servers rotating every round.${
@@ -569,6 +612,11 @@ ${[
   ...(options.groupStop
     ? [
         `  - **${GROUP_STOP}** (the service only): ${options.repetitions} times, a group of ${GROUP_TASKS.toLocaleString('en')} tasks stopped by ${STOPS} concurrent \`PUT\` stops (its own section below)`,
+      ]
+    : []),
+  ...(options.pgbench
+    ? [
+        `  - **${PGBENCH_PATH}** (the database alone): the service's stop statement on its schema and the yardstick's on its own, ${options.rounds} rounds of ${options.seconds} s (its own section below)`,
       ]
     : []),
   ...(options.eventLatency
@@ -602,8 +650,13 @@ ${table}
 
 ${targetsList(targets)}
 `
-    : ''
-}${groupStop ? `\n## Group stop, ${GROUP_TASKS.toLocaleString('en')} tasks, ${STOPS} concurrent stops\n\n${groupStop}\n` : ''}${eventLatency ? `\n## A stop's event, from the 200 to a subscriber\n\n${eventLatency}\n` : ''}${floors ? `\n## The framework floor (wrong-project path)\n\n${floors}\n` : ''}${ablation ? `\n## Where the time goes, part by part (wrong-project path)\n\n${ablation}\n` : ''}
+    : pgbenchSummary
+      ? `## Targets
+
+${targetsList(targets)}
+`
+      : ''
+}${database ? `\n## The stop statements alone (pgbench)\n\n${database}\n` : ''}${groupStop ? `\n## Group stop, ${GROUP_TASKS.toLocaleString('en')} tasks, ${STOPS} concurrent stops\n\n${groupStop}\n` : ''}${eventLatency ? `\n## A stop's event, from the 200 to a subscriber\n\n${eventLatency}\n` : ''}${floors ? `\n## The framework floor (wrong-project path)\n\n${floors}\n` : ''}${ablation ? `\n## Where the time goes, part by part (wrong-project path)\n\n${ablation}\n` : ''}
 ${
   loadRounds > 0
     ? `## Latency

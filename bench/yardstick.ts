@@ -1,242 +1,187 @@
-// The yardstick: the same stop call as the service, written with nothing but
-// node:http and pg, as the raw limit of this machine. It keeps what makes the
-// call correct and comparable (the same path parsing and order of checks,
-// the same token cache: SHA-256 keys, a TTL capped by the token's expiry,
-// one IAM call per burst of a new token; the same statement with its audit
-// row, and the same look at the task when it did not move) and leaves out
-// everything else. The statements are named, so PostgreSQL parses and plans
-// them once per connection.
+// The yardstick: the leanest correct stop this machine can answer, the limit
+// the service is measured against. Written from the job, not from the
+// service: node:http and pg, its own schema and statement
+// (bench/yardstick-schema.ts: a narrow table whose stop is a HOT update, the
+// conditional UPDATE and its audit INSERT as one named statement), a pool of
+// 16 connections, and a token cache. It still does the whole job: every stop
+// is authenticated (the token validated against IAM once, then cached by its
+// SHA-256 for the TTL, never past the token's expiry, one IAM call for a
+// burst of requests with a new token), checked against the token's project,
+// atomic and audited; and it gives the service's wire answers for what the
+// bench sends (bench/load.ts): 200 with an empty body, or the OMS error body
+// {error_code, error_msg, request_id}, always with X-Request-Id.
 //
 // Configured like the service: PORT, HOST, DATABASE_URL, IAM_ENDPOINT,
-// TOKEN_CACHE_TTL_SECONDS, DATABASE_POOL_SIZE.
+// TOKEN_CACHE_TTL_SECONDS, DATABASE_POOL_SIZE (16 unless set).
 
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  Agent,
-  createServer,
-  request as httpRequest,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http';
+import { Agent, createServer, get, type IncomingMessage, type ServerResponse } from 'node:http';
 import pg from 'pg';
+import { serveUntilStopped } from './serve.js';
+import { STOP, type StopRow } from './yardstick-schema.js';
 
 const env = process.env;
-const ttlMs = Number(env.TOKEN_CACHE_TTL_SECONDS ?? '300') * 1000;
-const MAX_CACHE_ENTRIES = 10_000;
-const MAX_PARAM_LENGTH = 1024;
-const MAX_TOKEN_LENGTH = 16_384;
-const READ_ONLY_ROLES = ['reader', 'readonly', 'viewer'];
-const BLOCKED_ROLES = ['op_restricted', 'op_suspended'];
-
-const STOP_PATH = /^\/v2\/([^/]*)\/tasks\/([^/]*)\/stop\/?$/;
-const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
-const TASK_ID_SHAPE = /^[1-9][0-9]{0,14}$/;
-const SANE_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-
-// The service's statement for a move (MOVE_TASK in src/tasks/task.sql.ts),
-// here for stop only (2 → 3), with its statuses and action written in rather
-// than bound: lock, update, audit row, and whether the project has waiting
-// tasks for the scheduler (the yardstick has no scheduler, but the database
-// does the same work).
-const MOVE = {
-  name: 'stop',
-  text: `
-WITH locked AS (
-  SELECT id, project_id, status FROM tasks
-  WHERE id = $1 AND project_id = $2 AND status = 2
-  FOR UPDATE
-), moved AS (
-  UPDATE tasks SET status = 3, updated_at = now()
-  FROM locked WHERE tasks.id = locked.id
-  RETURNING tasks.id, tasks.project_id, locked.status AS from_status
-)
-INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, 'stop', from_status, 3, $3, $4 FROM moved
-RETURNING from_status,
-  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = 1) AS project_has_waiting`,
-};
-const STATUS = {
-  name: 'status',
-  text: 'SELECT status FROM tasks WHERE id = $1 AND project_id = $2',
-};
+const TTL_MS = Number(env.TOKEN_CACHE_TTL_SECONDS ?? '300') * 1000;
+const CACHE_LIMIT = 10_000;
+/** A bigint the table can hold, without a leading zero (which would name the same task twice). */
+const TASK_ID = /^[1-9][0-9]{0,17}$/;
+const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** Roles that may read but not stop. */
+const READERS = new Set(['reader', 'readonly', 'viewer']);
 
 const pool = new pg.Pool({
   connectionString: env.DATABASE_URL,
-  max: Number(env.DATABASE_POOL_SIZE ?? '10'),
-  statement_timeout: 5000,
+  max: Number(env.DATABASE_POOL_SIZE ?? '16'),
 });
 
-interface Identity {
-  userId: string;
-  projectId: string | undefined;
-  roles: string[];
-  expiresAt: number;
-}
-
-/** An answer the request ends with: the status and, for errors, the OMS code. */
-class Answer {
+/** How a request ends when it does not end in a 200. */
+class Refusal {
   constructor(
     readonly status: number,
-    readonly code?: string,
-    readonly message?: string,
+    readonly code: string,
+    readonly message: string,
   ) {}
 }
 
-const cache = new Map<string, { identity: Identity; validUntil: number }>();
-const inflight = new Map<string, Promise<Identity>>();
+const NO_TOKEN = new Refusal(401, 'APIGW.0301', 'The token is missing or invalid.');
+const FORBIDDEN = new Refusal(403, 'OMS.0206', 'Permission denied.');
+const NOT_FOUND = new Refusal(400, 'OMS.1009', 'No resources found.');
+const NOT_MIGRATING = new Refusal(400, 'OMS.0066', 'The task is not migrating.');
+const NO_SUCH_API = new Refusal(404, 'APIGW.0101', 'The API does not exist.');
+const UNAVAILABLE = new Refusal(503, 'OMS.2004', 'A backend is unavailable.');
+
+interface Caller {
+  userId: string;
+  projectId: string;
+  mayStop: boolean;
+  expiresAt: number;
+}
+
+const tokens = new Map<string, { caller: Caller; until: number }>();
+const asking = new Map<string, Promise<Caller>>();
 const iamAgent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-function askIam(token: string): Promise<Identity> {
+/** Keystone's GET /v3/auth/tokens for `token`; rejects with the Refusal to answer. */
+function validate(token: string): Promise<Caller> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(
+    const req = get(
       `${env.IAM_ENDPOINT}/auth/tokens?nocatalog=1`,
       {
-        headers: { 'X-Auth-Token': token, 'X-Subject-Token': token, Accept: 'application/json' },
         agent: iamAgent,
+        headers: { 'X-Auth-Token': token, 'X-Subject-Token': token },
         signal: AbortSignal.timeout(3000),
       },
       (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('error', () => reject(new Answer(503, 'OMS.2004', 'IAM is unavailable.')));
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', () => reject(UNAVAILABLE));
         res.on('end', () => {
-          if (res.statusCode === 404 || res.statusCode === 401 || res.statusCode === 403) {
-            return reject(new Answer(401, 'APIGW.0301', 'The token is invalid.'));
-          }
+          if (res.statusCode !== 200) return reject(res.statusCode! < 500 ? NO_TOKEN : UNAVAILABLE);
           try {
-            const { token: t } = JSON.parse(body);
+            const { token: t } = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            const roles: string[] = t.roles.map((r: { name: string }) => r.name.toLowerCase());
             resolve({
-              userId: t.user.id,
-              projectId: t.project?.id,
-              roles: t.roles.map((role: { name: string }) => role.name.toLowerCase()),
+              userId: String(t.user.id),
+              projectId: String(t.project?.id ?? ''),
+              mayStop: roles.some((role) => !READERS.has(role)),
               expiresAt: Date.parse(t.expires_at),
             });
           } catch {
-            reject(new Answer(503, 'OMS.2004', 'IAM is unavailable.'));
+            reject(UNAVAILABLE);
           }
         });
       },
     );
-    req.on('error', () => reject(new Answer(503, 'OMS.2004', 'IAM is unavailable.')));
-    req.end();
+    req.on('error', () => reject(UNAVAILABLE));
   });
 }
 
-async function authenticate(token: string | string[] | undefined): Promise<Identity> {
-  if (typeof token !== 'string' || token === '') {
-    throw new Answer(401, 'APIGW.0301', 'The token is missing.');
-  }
-  if (token.length > MAX_TOKEN_LENGTH) throw new Answer(400, 'OMS.0064', 'The token is too long.');
-  if (!TOKEN_SHAPE.test(token)) throw new Answer(401, 'APIGW.0301', 'The token is malformed.');
-  const key = createHash('sha256').update(token).digest('base64');
-  const cached = cache.get(key);
-  if (cached && cached.validUntil > Date.now()) return cached.identity;
-  let pending = inflight.get(key);
+async function callerOf(token: string | string[] | undefined): Promise<Caller> {
+  if (typeof token !== 'string' || token === '') throw NO_TOKEN;
+  const key = createHash('sha256').update(token).digest('hex');
+  const hit = tokens.get(key);
+  if (hit && hit.until > Date.now()) return hit.caller;
+  let pending = asking.get(key);
   if (!pending) {
-    pending = askIam(token)
-      .then((identity) => {
-        const now = Date.now();
-        cache.delete(key);
-        if (cache.size >= MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
-        cache.set(key, { identity, validUntil: Math.min(identity.expiresAt, now + ttlMs) });
-        return identity;
+    pending = validate(token)
+      .then((caller) => {
+        // Oldest first out, when full: a Map iterates in insertion order.
+        if (tokens.size >= CACHE_LIMIT) tokens.delete(tokens.keys().next().value!);
+        tokens.set(key, { caller, until: Math.min(caller.expiresAt, Date.now() + TTL_MS) });
+        return caller;
       })
-      .finally(() => inflight.delete(key));
-    inflight.set(key, pending);
+      .finally(() => asking.delete(key));
+    asking.set(key, pending);
   }
   return pending;
 }
 
-function authorize(caller: Identity, projectId: string): void {
-  const writer = caller.roles.some(
-    (role) => !READ_ONLY_ROLES.includes(role) && !BLOCKED_ROLES.includes(role),
-  );
-  const blocked = caller.roles.some((role) => BLOCKED_ROLES.includes(role));
-  if (caller.projectId !== projectId || blocked || !writer) {
-    throw new Answer(403, 'OMS.0206', 'Permission denied.');
+/** POST /v2/{project_id}/tasks/{task_id}/stop, split; undefined for anything else. */
+function stopTarget(req: IncomingMessage): { projectId: string; taskId: string } | undefined {
+  if (req.method !== 'POST') return undefined;
+  const url = req.url ?? '';
+  const end = url.indexOf('?');
+  const parts = (end < 0 ? url : url.slice(0, end)).split('/');
+  // ['', 'v2', project, 'tasks', task, 'stop']
+  if (parts.length !== 6 || parts[1] !== 'v2' || parts[3] !== 'tasks' || parts[5] !== 'stop') {
+    return undefined;
   }
+  return { projectId: parts[2], taskId: parts[4] };
 }
 
-async function stop(projectId: string, taskId: string, userId: string, requestId: string) {
-  if (!TASK_ID_SHAPE.test(taskId)) throw new Answer(400, 'OMS.1009', 'No resources found.');
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const moved = await pool.query({ ...MOVE, values: [taskId, projectId, userId, requestId] });
-    if (moved.rowCount === 1) return;
-    const current = await pool.query({ ...STATUS, values: [taskId, projectId] });
-    if (current.rowCount === 0) throw new Answer(400, 'OMS.1009', 'No resources found.');
-    if (current.rows[0].status !== 2) {
-      throw new Answer(400, 'OMS.0066', `The task is not migrating: ${current.rows[0].status}.`);
-    }
-  }
-  throw new Answer(503, 'OMS.2004', 'The database is unavailable.');
-}
-
-function param(raw: string): string {
-  let value: string;
+async function stop(req: IncomingMessage, requestId: string): Promise<void> {
+  const target = stopTarget(req);
+  if (!target) throw NO_SUCH_API;
+  const caller = await callerOf(req.headers['x-auth-token']);
+  // A project id is compared, never decoded: the token's is plain text, and
+  // an encoded one cannot equal it.
+  if (caller.projectId !== target.projectId || !caller.mayStop) throw FORBIDDEN;
+  if (!TASK_ID.test(target.taskId)) throw NOT_FOUND;
+  let result: pg.QueryResult<StopRow>;
   try {
-    value = decodeURIComponent(raw);
+    result = await pool.query<StopRow>({
+      name: STOP.name,
+      text: STOP.text,
+      values: [target.taskId, target.projectId, caller.userId, requestId],
+    });
   } catch {
-    throw new Answer(400, 'OMS.0064', 'A path parameter is malformed.');
+    throw UNAVAILABLE;
   }
-  if (value.length < 1 || value.length > MAX_PARAM_LENGTH) {
-    throw new Answer(400, 'OMS.0064', 'A path parameter breaks its bounds.');
-  }
-  return value;
+  const row = result.rows[0];
+  if (row.stopped) return;
+  if (row.status_seen === null) throw NOT_FOUND;
+  // Seen migrating and still not stopped: a concurrent stop took it first,
+  // so it is paused now, as if it had been seen so.
+  throw NOT_MIGRATING;
 }
 
-async function handle(req: IncomingMessage, requestId: string): Promise<void> {
-  const match = STOP_PATH.exec((req.url ?? '').split('?')[0]);
-  if (!match || req.method !== 'POST') {
-    throw new Answer(404, 'APIGW.0101', 'The API does not exist.');
-  }
-  const caller = await authenticate(req.headers['x-auth-token']);
-  const projectId = param(match[1]);
-  const taskId = param(match[2]);
-  authorize(caller, projectId);
-  await stop(projectId, taskId, caller.userId, requestId);
-}
-
-function answer(res: ServerResponse, requestId: string, error?: unknown): void {
-  if (error === undefined) {
-    res.writeHead(200, { 'X-Request-Id': requestId, 'Content-Length': 0 }).end();
+function answer(res: ServerResponse, requestId: string, refusal?: Refusal): void {
+  if (!refusal) {
+    res.writeHead(200, { 'X-Request-Id': requestId, 'Content-Length': '0' });
+    res.end();
     return;
   }
-  const known =
-    error instanceof Answer ? error : new Answer(503, 'OMS.2004', 'The database is unavailable.');
   const body = JSON.stringify({
-    error_code: known.code,
-    error_msg: known.message,
+    error_code: refusal.code,
+    error_msg: refusal.message,
     request_id: requestId,
   });
-  res.writeHead(known.status, {
+  res.writeHead(refusal.status, {
     'X-Request-Id': requestId,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(body),
-    ...(known.status === 503 ? { 'Retry-After': '5' } : {}),
   });
   res.end(body);
 }
 
 const server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
-  const supplied = req.headers['x-request-id'];
-  const requestId =
-    typeof supplied === 'string' && SANE_REQUEST_ID.test(supplied) ? supplied : randomUUID();
-  // The body is ignored, as by the service; it must still be read.
-  req.resume();
-  handle(req, requestId).then(
+  const given = req.headers['x-request-id'];
+  const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  req.resume(); // a stop has no body worth reading, but the socket must be drained
+  stop(req, requestId).then(
     () => answer(res, requestId),
-    (error: unknown) => answer(res, requestId, error),
+    (error: unknown) => answer(res, requestId, error instanceof Refusal ? error : UNAVAILABLE),
   );
 });
 
-server.listen(Number(env.PORT ?? '0'), env.HOST ?? '127.0.0.1', () => {
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  console.log(`Listening on 127.0.0.1:${port} (yardstick)`);
-});
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  void pool.end().then(() => process.exit(0));
-});
+serveUntilStopped(server, 'yardstick', pool);

@@ -1,0 +1,242 @@
+// The database's share of a stop, measured apart from Node's: pgbench runs
+// the service's stop statement on the service's schema and the yardstick's
+// on the yardstick's, PGBENCH_CLIENTS clients over the prepared protocol
+// (-M prepared: parsed and planned once per connection, as both servers run
+// them), in interleaved rounds.
+//
+// The service's statement is not copied here: it is MOVE_TASK from
+// src/tasks/task.sql.ts, bound to the stop's row of the state table as the
+// service binds it, and rendered into a pgbench script when the bench runs,
+// so the measurement follows the service when its statement changes.
+//
+// Every transaction must stop a different migrating task: a stop of a paused
+// task changes nothing and would measure nothing. So each client walks its
+// own range of task ids (client c stops c × range + 1, + 2, …; pgbench keeps
+// a client's variables from one transaction to the next), the tables are
+// reset before every run, and after it the bench checks that exactly as many
+// tasks were paused, each with its audit row, as pgbench counted
+// transactions; otherwise it fails rather than report the number. The task's
+// project follows from its id as the seed made it (PROJECT_OF_ID), written
+// into both statements the same way, since pgbench variables hold numbers.
+
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TASKS, TASKS_PER_PROJECT, resetBenchDatabase, withClient } from './bench-database.js';
+import type { PgbenchRun } from './report.js';
+import { PAUSED, STOP } from './yardstick-schema.js';
+import { TASK_ACTIONS } from '../src/tasks/task-state.js';
+import { MOVE_TASK } from '../src/tasks/task.sql.js';
+
+export const PGBENCH = process.env.PGBENCH ?? '/usr/bin/pgbench';
+export const PGBENCH_PATH = 'pgbench';
+export const PGBENCH_CLIENTS = 16;
+/** Each client's own range of task ids: no two transactions stop the same task. */
+const IDS_PER_CLIENT = Math.floor(TASKS / PGBENCH_CLIENTS);
+
+/** Stand-ins for the two values that change with every transaction. */
+const TASK_ID = '\u0000task id';
+const PROJECT_ID = '\u0000project id';
+/** The project of task :id, as bench-database.ts seeded it. */
+const PROJECT_OF_ID = `('bench-project-' || lpad(((:id - 1) / ${TASKS_PER_PROJECT})::text, 3, '0'))`;
+const USER_ID = 'pgbench-user';
+const REQUEST_ID = 'pgbench-request';
+
+export interface PgbenchScript {
+  /** The script's text: the id's \set lines, then the statement. */
+  readonly text: string;
+  /** pgbench -D variables for the values that stay the same. */
+  readonly defines: Record<string, string>;
+}
+
+/** A positional value as its text form, as node-postgres would send it. */
+function asText(value: unknown): string {
+  if (Array.isArray(value)) return `{${value.map(asText).join(',')}}`;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+    return String(value);
+  }
+  throw new Error(`pgbench: cannot pass ${JSON.stringify(value)} as a variable`);
+}
+
+/**
+ * A statement (its text with $1…$n) and its positional values as a pgbench
+ * script: TASK_ID's place becomes :id, PROJECT_ID's the project of :id, each
+ * other value a -D variable.
+ */
+export function pgbenchScript(text: string, values: readonly unknown[]): PgbenchScript {
+  const defines: Record<string, string> = {
+    n: '0',
+    range: String(IDS_PER_CLIENT),
+  };
+  const places = values.map((value, i) => {
+    if (value === TASK_ID) return ':id';
+    if (value === PROJECT_ID) return PROJECT_OF_ID;
+    defines[`p${i + 1}`] = asText(value);
+    return `:p${i + 1}`;
+  });
+  const body = text.trim().replace(/\$(\d+)/g, (_, n: string) => {
+    const place = places[Number(n) - 1];
+    if (place === undefined) throw new Error(`pgbench: $${n} has no value`);
+    return place;
+  });
+  if (body.includes(';')) throw new Error('pgbench: a statement must hold no ";" of its own');
+  return {
+    text: ['\\set n :n + 1', '\\set id :client_id * :range + :n', `${body};`, ''].join('\n'),
+    defines,
+  };
+}
+
+/** The service's stop, as task-transitions.ts binds MOVE_TASK for it. */
+export function serviceStopScript(): PgbenchScript {
+  const stop = TASK_ACTIONS.stop;
+  const values = MOVE_TASK.values({
+    taskId: TASK_ID,
+    projectId: PROJECT_ID,
+    from: stop.from,
+    action: 'stop',
+    userId: USER_ID,
+    requestId: REQUEST_ID,
+    to: stop.to,
+    whileLeased: stop.whileLeased ?? stop.to,
+    now: new Date(),
+  });
+  return pgbenchScript(MOVE_TASK.text, values);
+}
+
+/** The yardstick's stop (bench/yardstick-schema.ts STOP), with its values in their order. */
+export function yardstickStopScript(): PgbenchScript {
+  return pgbenchScript(STOP.text, [TASK_ID, PROJECT_ID, USER_ID, REQUEST_ID]);
+}
+
+/** What each statement must have done, counted in the database after a run. */
+const OUTCOME = {
+  service: {
+    paused: 'SELECT count(*)::int AS n FROM tasks WHERE status = $1',
+    audited: "SELECT count(*)::int AS n FROM task_transitions WHERE action = 'stop'",
+    pausedStatus: TASK_ACTIONS.stop.to,
+  },
+  yardstick: {
+    paused: 'SELECT count(*)::int AS n FROM yardstick.tasks WHERE status = $1',
+    audited: 'SELECT count(*)::int AS n FROM yardstick.stops',
+    pausedStatus: PAUSED,
+  },
+} as const;
+
+export type PgbenchStatement = keyof typeof OUTCOME;
+
+function runPgbench(
+  databaseUrl: string,
+  scriptFile: string,
+  defines: Record<string, string>,
+  seconds: number,
+): Promise<{ tps: number; transactions: number }> {
+  const args = [
+    '-n', // no vacuum of pgbench's own tables: there are none
+    '-M',
+    'prepared',
+    '-c',
+    String(PGBENCH_CLIENTS),
+    '-j',
+    '2',
+    '-T',
+    String(seconds),
+    ...Object.entries(defines).flatMap(([name, value]) => ['-D', `${name}=${value}`]),
+    '-f',
+    scriptFile,
+    databaseUrl,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(PGBENCH, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const tps = /^tps = ([\d.]+) \(without initial connection time\)/m.exec(output);
+      const done = /^number of transactions actually processed: (\d+)/m.exec(output);
+      const failed = /^number of failed transactions: (\d+)/m.exec(output);
+      if (code !== 0 || !tps || !done || (failed && failed[1] !== '0')) {
+        reject(new Error(`pgbench exited with ${code}:\n${output}`));
+        return;
+      }
+      resolve({ tps: Number(tps[1]), transactions: Number(done[1]) });
+    });
+  });
+}
+
+/** Whether pgbench is here to run; the bench says so and skips the comparison if not. */
+export function pgbenchAvailable(): boolean {
+  return existsSync(PGBENCH);
+}
+
+/**
+ * `rounds` interleaved rounds of `seconds` each: both statements every
+ * round, the one that goes first alternating, each on freshly reset tables.
+ */
+export async function pgbenchRuns(
+  databaseUrl: string,
+  rounds: number,
+  seconds: number,
+  log: (line: string) => void,
+): Promise<PgbenchRun[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'oms-pgbench-'));
+  const scripts: Record<PgbenchStatement, PgbenchScript> = {
+    service: serviceStopScript(),
+    yardstick: yardstickStopScript(),
+  };
+  const files: Record<PgbenchStatement, string> = { service: '', yardstick: '' };
+  for (const statement of ['service', 'yardstick'] as const) {
+    files[statement] = join(dir, `${statement}.sql`);
+    writeFileSync(files[statement], scripts[statement].text);
+  }
+  const runs: PgbenchRun[] = [];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      const order: PgbenchStatement[] =
+        round % 2 ? ['service', 'yardstick'] : ['yardstick', 'service'];
+      for (const statement of order) {
+        await resetBenchDatabase(databaseUrl);
+        const { tps, transactions } = await runPgbench(
+          databaseUrl,
+          files[statement],
+          scripts[statement].defines,
+          seconds,
+        );
+        if (transactions > IDS_PER_CLIENT * PGBENCH_CLIENTS) {
+          throw new Error(`pgbench ran ${transactions} stops, more than the tasks to stop`);
+        }
+        await checkOutcome(databaseUrl, statement, transactions);
+        runs.push({ statement, round, tps, transactions });
+        log(
+          `round ${round} pgbench       ${statement.padEnd(23)} ${tps.toFixed(0).padStart(6)} tps  ` +
+            `(${transactions} stops, each a different task)`,
+        );
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await resetBenchDatabase(databaseUrl);
+  return runs;
+}
+
+/** Fails unless the run paused exactly `transactions` tasks, each with one audit row. */
+async function checkOutcome(
+  databaseUrl: string,
+  statement: PgbenchStatement,
+  transactions: number,
+): Promise<void> {
+  const outcome = OUTCOME[statement];
+  const [paused, audited] = await withClient(databaseUrl, async (client) => [
+    (await client.query(outcome.paused, [outcome.pausedStatus])).rows[0].n as number,
+    (await client.query(outcome.audited)).rows[0].n as number,
+  ]);
+  if (paused !== transactions || audited !== transactions) {
+    throw new Error(
+      `pgbench, ${statement}'s statement: ${transactions} transactions paused ${paused} tasks ` +
+        `with ${audited} audit rows; each transaction must stop a different migrating task`,
+    );
+  }
+}

@@ -1,0 +1,61 @@
+// The pgbench scripts: the service's statement must be the one in
+// src/tasks/task.sql.ts, bound for a stop from the state table, and every
+// transaction of a client must name the next task of its own range.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pgbenchScript, serviceStopScript, yardstickStopScript } from '../bench/pgbench.js';
+import { STOP } from '../bench/yardstick-schema.js';
+import { TASK_ACTIONS } from '../src/tasks/task-state.js';
+import { MOVE_TASK } from '../src/tasks/task.sql.js';
+
+/** The statement of a script, with its pgbench variables back as the $n they stand for. */
+const statementOf = (text: string) => text.split('\n').slice(2).join('\n').trim();
+
+test('a client walks its own range: n counts its transactions, id = client × range + n', () => {
+  const { text, defines } = pgbenchScript('SELECT $1, $2, $3', ['\0task id', '\0project id', 'x']);
+  assert.deepEqual(text.split('\n').slice(0, 2), [
+    '\\set n :n + 1',
+    '\\set id :client_id * :range + :n',
+  ]);
+  assert.equal(defines.n, '0');
+  assert.equal(Number(defines.range) * 16, 1_000_000);
+  assert.match(text, /SELECT :id, \('bench-project-' \|\| lpad\(\(\(:id - 1\) \/ 10000\)::text/);
+  assert.match(text, /, :p3;\n$/);
+  assert.equal(defines.p3, 'x');
+});
+
+test("the service's script is MOVE_TASK's text, its values those of the stop's row", () => {
+  const { text, defines } = serviceStopScript();
+  assert.doesNotMatch(text, /\$\d/);
+  // Put the variables back as $n: the text is MOVE_TASK's, not a copy of it.
+  const restored = statementOf(text)
+    .replace(/:p(\d+)/g, '$$$1')
+    .replaceAll(/\('bench-project-' \|\| lpad\(\(\(:id - 1\) \/ 10000\)::text, 3, '0'\)\)/g, '$$2')
+    .replaceAll(':id', '$$1');
+  assert.equal(restored, `${MOVE_TASK.text.trim()};`);
+  // The task and its project change with every transaction: never a constant.
+  const values = Object.values(defines);
+  assert.ok(!values.some((value) => value.includes('\0')));
+  assert.match(text, /project_id = \('bench-project-' \|\| lpad\(\(\(:id - 1\)/);
+  const stop = TASK_ACTIONS.stop;
+  assert.ok(values.includes(`{${stop.from.join(',')}}`));
+  assert.ok(values.includes(String(stop.to)));
+  assert.ok(values.includes('stop'));
+});
+
+test("the yardstick's script is STOP's text", () => {
+  const { text, defines } = yardstickStopScript();
+  const restored = statementOf(text)
+    .replace(/:p(\d+)/g, '$$$1')
+    .replaceAll(/\('bench-project-' \|\| lpad\(\(\(:id - 1\) \/ 10000\)::text, 3, '0'\)\)/g, '$$2')
+    .replaceAll(':id', '$$1');
+  assert.equal(restored, `${STOP.text.trim()};`);
+  assert.deepEqual(Object.keys(defines).sort(), ['n', 'p3', 'p4', 'range']);
+});
+
+test('a value pgbench cannot carry, or a $n without a value, stops the bench', () => {
+  assert.throws(() => pgbenchScript('SELECT $1', [null]), /cannot pass null/);
+  assert.throws(() => pgbenchScript('SELECT $2', ['a']), /\$2 has no value/);
+  assert.throws(() => pgbenchScript('SELECT 1; SELECT $1', ['a']), /no ";"/);
+});
