@@ -100,7 +100,7 @@ async function main(): Promise<number> {
   const env = { ...process.env };
   delete env.TEST_DATABASE_URL; // a unit test that reaches for a database fails at once
   const dbFiles = files.filter((file) => !isUnitFile(file));
-  if (dbFiles.length === 0) return runAllTests(files, jobs, env);
+  if (dbFiles.length === 0) return runNodeTests(files, jobs, env);
 
   let throwaway: ThrowawayPostgres | undefined;
   let baseUrl = process.env.TEST_DATABASE_URL;
@@ -121,7 +121,7 @@ async function main(): Promise<number> {
         `(${applied.length} migrations applied), cloned for ${clones.length} files; ` +
         `${jobs} file(s) at a time`,
     );
-    return await runAllTests(files, jobs, { ...env, TEST_DATABASE_URL: baseUrl });
+    return await runNodeTests(files, jobs, { ...env, TEST_DATABASE_URL: baseUrl });
   } finally {
     if (throwaway) {
       await throwaway.destroy();
@@ -146,24 +146,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     interrupted = signal;
     runner?.kill(signal);
   });
-}
-
-/**
- * Files that run after all the others, one at a time. events-faults kills
- * and restarts a broker of its own under load; beside events.test (which
- * loads the machine's NATS and PostgreSQL at the same moment) its service
- * was seen to stall for over 30 s after the kill, and only then (cause not
- * found yet: docs/development.md). Alone it has never failed.
- */
-const RUN_ALONE = ['events-faults.test.js'];
-
-/** The shared files `jobs` at a time, then those of RUN_ALONE one by one; the worse exit code. */
-async function runAllTests(files: string[], jobs: number, env: NodeJS.ProcessEnv): Promise<number> {
-  const alone = files.filter((file) => RUN_ALONE.some((name) => file.endsWith(name)));
-  const shared = files.filter((file) => !alone.includes(file));
-  const sharedCode = shared.length > 0 ? await runNodeTests(shared, jobs, env) : 0;
-  const aloneCode = alone.length > 0 ? await runNodeTests(alone, 1, env) : 0;
-  return sharedCode || aloneCode;
 }
 
 /** Node's test runner on `files`; resolves with its exit code. */

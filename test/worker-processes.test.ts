@@ -303,6 +303,13 @@ describe('with events on', () => {
         EVENTS_NATS_URL: MACHINE_NATS_URL,
         EVENTS_SUBJECT_PREFIX: events.subjectPrefix,
       });
+      // The relay leads and reaches NATS first: a stop before that would
+      // wait for the relay's start, not for its event.
+      await waitUntil('the relay to lead and reach NATS', async () => {
+        const res = await fetch(`${url}/health/ready`, { signal: AbortSignal.timeout(5000) });
+        const { checks } = (await res.json()) as { checks?: { events?: unknown } };
+        return JSON.stringify(checks?.events) === JSON.stringify({ status: 'up', leader: true });
+      });
       const id = await createTask(api);
       await waitUntil('the worker to lease the task', async () => (await leaseHolder(id)) === 'we');
       assert.equal((await api.stop(id)).status, 200);

@@ -113,6 +113,13 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
   private broker: JetStreamBroker | undefined;
   private stopped = false;
   private woken = false;
+  /**
+   * In a retry pause (no lock, no broker, a failed round): work arriving does
+   * not cut it short, only the broker coming back does. Otherwise every
+   * commit during an outage would start a retry of its own (a query, a
+   * publish attempt), and the API would pay for the outage.
+   */
+  private retrying = false;
   private wakeUp: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private roundWaiters: { remaining: number; resolve: () => void }[] = [];
@@ -146,7 +153,7 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    this.wake();
+    this.recover();
     await this.loop;
     await this.cursorWrites;
     await this.broker?.close();
@@ -155,6 +162,13 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** Look for new audit rows now (this replica just committed one). */
   wake(): void {
+    this.woken = true;
+    if (!this.retrying) this.wakeUp?.();
+  }
+
+  /** Ends a retry pause at once: the broker is back (or the relay is stopping). */
+  private recover(): void {
+    this.retrying = false;
     this.woken = true;
     this.wakeUp?.();
   }
@@ -178,21 +192,26 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
   private async run(config: EventsConfig): Promise<void> {
     while (!this.stopped) {
       let pause = config.pollMs;
+      let retry = false;
       try {
         if (await this.ready(config)) {
           if (await this.relayRound(config)) pause = 0;
           this.trouble(undefined);
         } else {
           pause = RELAY_RETRY_MS;
+          retry = true;
         }
       } catch (error) {
         if (error instanceof LostLeadership || this.session === undefined) this.resign();
         for (const state of this.states) state.synced = false;
         this.trouble(describe(error));
         pause = RELAY_RETRY_MS;
+        retry = true;
       }
       this.roundDone();
+      this.retrying = retry;
       await this.sleep(pause);
+      this.retrying = false;
     }
   }
 
@@ -202,7 +221,7 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
     if (this.broker === undefined) {
       this.broker = await JetStreamBroker.connect(config, (connected) => {
         this.metrics.eventsBrokerConnected(connected);
-        if (connected) this.wake();
+        if (connected) this.recover();
       });
       this.logger.log(`connected to NATS at ${config.natsServers.join(', ')}`);
     }
@@ -450,7 +469,7 @@ export class EventRelay implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.woken || this.stopped || ms === 0) return Promise.resolve();
+    if ((this.woken && !this.retrying) || this.stopped || ms === 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done() {
