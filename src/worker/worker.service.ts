@@ -100,13 +100,7 @@ export class WorkerService {
 
   /** Renews the lease and records progress; says what the worker is to do. */
   async heartbeat(workerId: string, leaseId: string, body: ProgressBody): Promise<HeartbeatAnswer> {
-    const [renewed] = await execute(this.db, HEARTBEAT, {
-      ...reportedProgress(body),
-      leaseId,
-      workerId,
-      live: HELD_STATUSES,
-      expiresAt: new Date(this.clock.now() + this.config.workerLeaseTtlMs),
-    });
+    const [renewed] = await this.renew(workerId, leaseId, reportedProgress(body));
     if (renewed === undefined) return this.abort(workerId, leaseId);
     return {
       command: COMMAND_IN[renewed.status] ?? 'abort',
@@ -134,13 +128,7 @@ export class WorkerService {
     const [held] = await execute(this.db, LEASED_TASK, { leaseId, workerId });
     if (held === undefined) throw new LeaseNotHeld();
     if (Object.values(progress).some((value) => value !== null)) {
-      await execute(this.db, HEARTBEAT, {
-        ...progress,
-        leaseId,
-        workerId,
-        live: HELD_STATUSES,
-        expiresAt: new Date(this.clock.now() + this.config.workerLeaseTtlMs),
-      });
+      await this.renew(workerId, leaseId, progress);
     }
     const action = OUTCOME_ACTIONS[body.outcome];
     const moved = await this.transitions.apply(
@@ -159,6 +147,17 @@ export class WorkerService {
     this.scheduler.wake(held.project_id);
     await this.settlement.settleTask(held.project_id, held.task_id, requestId);
     return { status: moved.to as TaskStatus };
+  }
+
+  /** Renews the lease and records the progress, while the task is held (HEARTBEAT). */
+  private renew(workerId: string, leaseId: string, progress: ReportedProgress) {
+    return execute(this.db, HEARTBEAT, {
+      ...progress,
+      leaseId,
+      workerId,
+      live: HELD_STATUSES,
+      expiresAt: new Date(this.clock.now() + this.config.workerLeaseTtlMs),
+    });
   }
 
   /** A heartbeat that found nothing to renew: the lease is gone, or the task stopped. */
