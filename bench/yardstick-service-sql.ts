@@ -7,8 +7,8 @@
 // It keeps what makes the call correct and comparable (the same path parsing
 // and order of checks, the same token cache: SHA-256 keys, a TTL capped by
 // the token's expiry, one IAM call per burst of a new token; the same
-// statement with its audit row, and the same look at the task when it did
-// not move) and leaves out everything else. The statements are named, so
+// statement with its audit row, imported from the service) and leaves out
+// everything else. The statements are named, so
 // PostgreSQL parses and plans them once per connection.
 //
 // Configured like the service: PORT, HOST, DATABASE_URL, IAM_ENDPOINT,
@@ -24,6 +24,8 @@ import {
 } from 'node:http';
 import pg from 'pg';
 import { serveUntilStopped } from './serve.js';
+import { TASK_ACTIONS } from '../src/tasks/task-state.js';
+import { MOVE_TASK } from '../src/tasks/task.sql.js';
 
 const env = process.env;
 const ttlMs = Number(env.TOKEN_CACHE_TTL_SECONDS ?? '300') * 1000;
@@ -38,32 +40,12 @@ const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
 const TASK_ID_SHAPE = /^[1-9][0-9]{0,14}$/;
 const SANE_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
-// The service's statement for a move (MOVE_TASK in src/tasks/task.sql.ts),
-// here for stop only (2 → 3), with its statuses and action written in rather
-// than bound: lock, update, audit row, and whether the project has waiting
-// tasks for the scheduler (the yardstick has no scheduler, but the database
-// does the same work).
-const MOVE = {
-  name: 'stop',
-  text: `
-WITH locked AS (
-  SELECT id, project_id, status FROM tasks
-  WHERE id = $1 AND project_id = $2 AND status = 2
-  FOR UPDATE
-), moved AS (
-  UPDATE tasks SET status = 3, updated_at = now()
-  FROM locked WHERE tasks.id = locked.id
-  RETURNING tasks.id, tasks.project_id, locked.status AS from_status
-)
-INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, 'stop', from_status, 3, $3, $4 FROM moved
-RETURNING from_status,
-  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = 1) AS project_has_waiting`,
-};
-const STATUS = {
-  name: 'status',
-  text: 'SELECT status FROM tasks WHERE id = $1 AND project_id = $2',
-};
+// The service's statement for a move, MOVE_TASK of src/tasks/task.sql.ts,
+// imported (not copied, so this row follows the service) and bound for a
+// stop as task-transitions.ts binds it: lock, update, audit row, the status
+// it found, and whether the project has waiting tasks for the scheduler (the
+// yardstick has no scheduler, but the database does the same work).
+const STOP = TASK_ACTIONS.stop;
 
 const pool = new pg.Pool({
   connectionString: env.DATABASE_URL,
@@ -166,12 +148,23 @@ function authorize(caller: Identity, projectId: string): void {
 async function stop(projectId: string, taskId: string, userId: string, requestId: string) {
   if (!TASK_ID_SHAPE.test(taskId)) throw new Answer(400, 'OMS.1009', 'No resources found.');
   for (let attempt = 0; attempt < 3; attempt++) {
-    const moved = await pool.query({ ...MOVE, values: [taskId, projectId, userId, requestId] });
-    if (moved.rowCount === 1) return;
-    const current = await pool.query({ ...STATUS, values: [taskId, projectId] });
-    if (current.rowCount === 0) throw new Answer(400, 'OMS.1009', 'No resources found.');
-    if (current.rows[0].status !== 2) {
-      throw new Answer(400, 'OMS.0066', `The task is not migrating: ${current.rows[0].status}.`);
+    const values = MOVE_TASK.values({
+      taskId,
+      projectId,
+      from: STOP.from,
+      action: 'stop',
+      userId,
+      requestId,
+      to: STOP.to,
+      whileLeased: STOP.whileLeased ?? STOP.to,
+      now: new Date(),
+    });
+    const moved = await pool.query({ name: MOVE_TASK.name, text: MOVE_TASK.text, values });
+    const [{ from_status, status_seen }] = moved.rows;
+    if (from_status !== null) return;
+    if (status_seen === null) throw new Answer(400, 'OMS.1009', 'No resources found.');
+    if (status_seen !== 2) {
+      throw new Answer(400, 'OMS.0066', `The task is not migrating: ${status_seen}.`);
     }
   }
   throw new Answer(503, 'OMS.2004', 'The database is unavailable.');

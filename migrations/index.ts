@@ -11,6 +11,7 @@ import { TaskGroupAudit1796170000000 } from './1796170000000-task-group-audit.js
 import { EventRelay1796170100000 } from './1796170100000-event-relay.js';
 import { TaskLeases1796170200000 } from './1796170200000-task-leases.js';
 import { TaskTrailIndex1796170300000 } from './1796170300000-task-trail-index.js';
+import { HotStop1796170400000 } from './1796170400000-hot-stop.js';
 
 export const MIGRATIONS = [
   CreateTasks1764352800000,
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   EventRelay1796170100000,
   TaskLeases1796170200000,
   TaskTrailIndex1796170300000,
+  HotStop1796170400000,
 ];

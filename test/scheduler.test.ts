@@ -127,6 +127,22 @@ describe('admission in one process', () => {
     assert.deepEqual((await scheduler.admit(PROJECT)).sort(), [mediumNew, lowOld].sort());
   });
 
+  test("an admission takes its project's paused tasks out of the running queue, and only those", async () => {
+    const queueOf = async (id: string) =>
+      (await t.db.query('SELECT queue FROM tasks WHERE id = $1', [id])).rows[0].queue;
+    const ours = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    const theirs = await insertTask(t.db, 'another-project', TaskStatus.Migrating);
+    const running = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+    await t.db.query('UPDATE tasks SET status = 3 WHERE id = ANY($1)', [[ours, theirs]]);
+    assert.equal(await queueOf(ours), 2, 'a pause leaves the task in the running queue');
+    const first = await waiting(2, 10);
+    await waiting(2, 5);
+    assert.deepEqual(await scheduler.admit(PROJECT), [first], 'the paused task holds no slot');
+    assert.equal(await queueOf(ours), null);
+    assert.equal(await queueOf(theirs), 2, "another project's admission is not this one's");
+    assert.equal(await queueOf(running), 2);
+  });
+
   test('retrying and pausing tasks hold slots too; other projects do not', async () => {
     await insertTask(t.db, PROJECT, TaskStatus.Retrying);
     await insertTask(t.db, 'another-project', TaskStatus.Migrating);

@@ -125,10 +125,15 @@ test('every statement has a name of its own', () => {
   assert.equal(new Set(names).size, names.length);
 });
 
-test('the stop writes only the status and the time, and says whether the project has waiting tasks', () => {
+test('the stop writes only the status and the time, and says what it found and whether the project has waiting tasks', () => {
   const { text } = taskStatements.MOVE_TASK;
   assert.match(text, /UPDATE tasks SET updated_at = now\(\),\n    status = CASE WHEN EXISTS \(/);
   assert.doesNotMatch(text, /jsonb|secrets|options/);
+  // The queue indexes' column stays as it was, so the update can be HOT.
+  const set = /UPDATE tasks SET([\s\S]*?)FROM locked/.exec(text)?.[1];
+  assert.ok(set !== undefined);
+  assert.doesNotMatch(set, /queue/);
+  assert.match(text, /AS status_seen/);
   assert.match(text, /AS project_has_waiting/);
 });
 

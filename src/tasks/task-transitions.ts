@@ -14,7 +14,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { DependencyUnavailable, LeaseNotHeld, TaskNotFound } from '../common/oms-errors.js';
-import { namedQuery, type HeldConnection } from '../database/named-query.js';
+import type { HeldConnection } from '../database/named-query.js';
 import { execute } from '../database/statement.js';
 import { auditedWrite, findTaskWrite } from './audited-write.js';
 import {
@@ -31,7 +31,6 @@ import {
   MOVE_TASK,
   MOVE_TASK_WITH_CHANGES,
   PROJECT_HAS_WAITING,
-  TASK_STATUS,
   type LeaseHolder,
   type MovedRow,
   type MoveParams,
@@ -104,22 +103,25 @@ export class TaskTransitions {
       requestId,
     };
     const run = moveFor(spec, changes, params, new Date(this.clock.now()));
-    // A retry is needed only when the task changed status between the move
-    // and the look that explains its failure. Such a race is rare; if it
-    // keeps happening the caller is told to retry (503), never misled.
+    // A retry is needed only when the task changed status after the move's
+    // snapshot was taken (it waited for the row and found it moved on). Such
+    // a race is rare; if it keeps happening the caller is told to retry
+    // (503), never misled.
     for (let attempt = 0; attempt < 3; attempt++) {
       const moved = await this.move(run, params);
-      if (moved.length === 1) {
-        const [{ from_status: from, to_status: to, project_has_waiting }] = moved;
+      const { from_status: from, to_status: to, status_seen, project_has_waiting } = moved;
+      if (from !== null) {
         this.observer?.transitioned(from, to);
         return { from, to, projectHasWaiting: project_has_waiting };
       }
 
-      const [current] = await namedQuery(this.db, TASK_STATUS, { taskId, projectId });
-      if (current === undefined) throw new TaskNotFound();
-      checkTransition(action, current.status); // throws TaskTransitionRejected
-      // The status allows the move, so the lease was what stopped it.
-      if (spec.byLeaseHolder) throw new LeaseNotHeld();
+      // Nothing moved: the statement says what it found instead.
+      if (status_seen === null) throw new TaskNotFound();
+      checkTransition(action, status_seen); // throws TaskTransitionRejected
+      // The status allowed the move as the statement's snapshot saw it: the
+      // task moved on meanwhile (the next attempt sees how), or, for a data
+      // plane's move seen so twice, the lease was what stopped it.
+      if (spec.byLeaseHolder && attempt > 0) throw new LeaseNotHeld();
     }
     throw new DependencyUnavailable('database');
   }
@@ -128,18 +130,17 @@ export class TaskTransitions {
   private move(
     run: (connection: HeldConnection) => Promise<MovedRow[]>,
     write: MoveParams,
-  ): Promise<MovedRow[]> {
-    return auditedWrite<MovedRow[]>(this.db, {
-      run,
+  ): Promise<MovedRow> {
+    return auditedWrite<MovedRow>(this.db, {
+      run: async (connection) => (await run(connection))[0],
       findCommitted: async (tx) => {
         const found = await findTaskWrite(tx, write);
         if (found === undefined) return undefined;
         const [{ project_has_waiting }] = await execute(tx, PROJECT_HAS_WAITING, {
           projectId: write.projectId,
         });
-        return [
-          { from_status: found.from as TaskStatus, to_status: found.to, project_has_waiting },
-        ];
+        const from = found.from as TaskStatus;
+        return { from_status: from, to_status: found.to, status_seen: from, project_has_waiting };
       },
     });
   }

@@ -87,12 +87,15 @@ const bigintCounter = { type: 'bigint', default: 0 } as const;
 @Check('CHK_tasks_status', `"status" BETWEEN 1 AND 7`)
 @Check('CHK_tasks_task_type', `"task_type" IN ('list', 'object', 'prefix', 'url_list')`)
 @Check('CHK_tasks_task_priority', `"task_priority" BETWEEN 1 AND 3`)
-@Index('IDX_tasks_project_status', ['projectId', 'status'])
-@Index('IDX_tasks_waiting', ['projectId', 'priority', 'createdAt', 'id'], { where: 'status = 1' })
+@Check('CHK_tasks_queue', `"queue" IN (1, 2)`)
+// No index covers `status`, so that a stop is a HOT update; the queues are
+// indexed through `queue`, which a stop does not write (migrations/…-hot-stop.ts).
+@Index('IDX_tasks_waiting', ['projectId', 'priority', 'createdAt', 'id'], { where: 'queue = 1' })
+@Index('IDX_tasks_running', ['projectId'], { where: 'queue = 2' })
 @Index('IDX_tasks_project_id', ['projectId', 'id'])
 @Index('IDX_tasks_group', ['groupId'])
-// A worker's lease looks for tasks in these statuses (migrations/…-task-leases.ts).
-@Index('IDX_tasks_leasable', ['startTime', 'id'], { where: 'status IN (2, 6)' })
+// A worker's lease looks for running tasks, oldest admission first.
+@Index('IDX_tasks_leasable', ['startTime', 'id'], { where: 'queue = 2' })
 export class TaskEntity {
   @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'BY DEFAULT' })
   id: string;
@@ -105,6 +108,14 @@ export class TaskEntity {
 
   @Column({ type: 'smallint' })
   status: TaskStatus;
+
+  /**
+   * The queue the task was last put in (1 waiting, 2 running), kept by a
+   * trigger from `status`; a hint for the queue indexes, stale after a
+   * pause. Written by the database only, so never loaded.
+   */
+  @Column({ type: 'smallint', nullable: true, select: false, insert: false, update: false })
+  queue: 1 | 2 | null;
 
   @Column({ type: 'varchar', length: 255, default: '' })
   description: string;

@@ -9,6 +9,13 @@
 // Each statement lists the parameters its mapping fills, as `$n name`.
 // Statuses are always parameters, cast to smallint, and never numbers in the
 // text: the state table (task-state.ts) is their one source.
+//
+// No index covers `status`, so that a stop is a HOT update (no index written):
+// the waiting and running queues are indexed through `queue`, a hint the
+// stop does not touch (see the scheduler's section below). `queue = 1` and
+// `queue = 2` are written out as numbers, because PostgreSQL uses a partial
+// index only when the query states its condition; they are queue codes of
+// the migration, not statuses.
 
 import type { Statement } from '../database/statement.js';
 import { TaskStatus, type AuditAction, type TaskActionName } from './task-state.js';
@@ -18,7 +25,9 @@ import type { BandwidthPeriod, DestinationNode, SourceNode, TaskOptions } from '
 //
 // A move of TASK_ACTIONS is one statement: lock the task only if its status
 // is one the action may leave, change it (or delete it), write the audit row,
-// all or nothing, and say whether the project has waiting tasks (so the
+// all or nothing, and answer one row: what it moved (nothing, if it did not),
+// the status it found the task in (so a refusal is explained without a
+// second round trip), and whether the project has waiting tasks (so the
 // scheduler may have work). Of any number of concurrent identical moves
 // exactly one finds the row still in a `from` status; the rest find nothing.
 // The action's row in the state table picks one of the three below
@@ -34,11 +43,17 @@ export interface MoveParams {
   readonly requestId: string;
 }
 
-/** A move's answer: the status it found and left, and whether the project has waiting tasks. */
+/** A move's answer, always one row: what it moved, what it found, whether the project has waiting tasks. */
 export interface MovedRow {
-  from_status: TaskStatus;
-  /** Null for a deletion. */
+  /** The status the move left; null if it moved nothing. */
+  from_status: TaskStatus | null;
+  /** Null for a deletion, or if it moved nothing. */
   to_status: TaskStatus | null;
+  /**
+   * The task's status as the statement found it, null if there is no such
+   * task in the project: why nothing moved, without a second round trip.
+   */
+  status_seen: TaskStatus | null;
   project_has_waiting: boolean;
 }
 
@@ -72,11 +87,17 @@ WITH locked AS (
     ) THEN $9::smallint ELSE $4::smallint END
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status, tasks.status AS to_status
+), audited AS (
+  INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+  SELECT id, project_id, $5::text, from_status, to_status, $6::text, $7::text FROM moved
+  RETURNING from_status, to_status
 )
-INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, $5::text, from_status, to_status, $6::text, $7::text FROM moved
-RETURNING from_status, to_status,
-  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = $8::smallint) AS project_has_waiting`,
+SELECT audited.from_status, audited.to_status,
+  (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) AS status_seen,
+  EXISTS (
+    SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $8::smallint
+  ) AS project_has_waiting
+FROM (VALUES (1)) AS answer LEFT JOIN audited ON true`,
   values: (p) => [
     p.taskId,
     p.projectId,
@@ -132,11 +153,17 @@ WITH locked AS (
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status, tasks.status AS to_status
 ), released AS (
   DELETE FROM task_leases USING moved WHERE task_leases.task_id = moved.id AND $11::boolean
+), audited AS (
+  INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+  SELECT id, project_id, $5::text, from_status, to_status, $6::text, $7::text FROM moved
+  RETURNING from_status, to_status
 )
-INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, $5::text, from_status, to_status, $6::text, $7::text FROM moved
-RETURNING from_status, to_status,
-  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = $8::smallint) AS project_has_waiting`,
+SELECT audited.from_status, audited.to_status,
+  (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) AS status_seen,
+  EXISTS (
+    SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $8::smallint
+  ) AS project_has_waiting
+FROM (VALUES (1)) AS answer LEFT JOIN audited ON true`,
   values: (p) => [
     p.taskId,
     p.projectId,
@@ -178,11 +205,17 @@ WITH locked AS (
     secrets = COALESCE($5::bytea, tasks.secrets), options = tasks.options || $6::jsonb
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status
+), audited AS (
+  INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+  SELECT id, project_id, $7::text, from_status, $4::smallint, $8::text, $9::text FROM moved
+  RETURNING from_status, to_status
 )
-INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, $7::text, from_status, $4::smallint, $8::text, $9::text FROM moved
-RETURNING from_status, to_status,
-  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = $10::smallint) AS project_has_waiting`,
+SELECT audited.from_status, audited.to_status,
+  (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) AS status_seen,
+  EXISTS (
+    SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $10::smallint
+  ) AS project_has_waiting
+FROM (VALUES (1)) AS answer LEFT JOIN audited ON true`,
   values: (p) => [
     p.taskId,
     p.projectId,
@@ -210,11 +243,17 @@ WITH locked AS (
 ), removed AS (
   DELETE FROM tasks USING locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status
+), audited AS (
+  INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
+  SELECT id, project_id, $4::text, from_status, NULL, $5::text, $6::text FROM removed
+  RETURNING from_status, to_status
 )
-INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, $4::text, from_status, NULL, $5::text, $6::text FROM removed
-RETURNING from_status, to_status,
-  EXISTS (SELECT 1 FROM tasks WHERE project_id = $2 AND status = $7::smallint) AS project_has_waiting`,
+SELECT audited.from_status, audited.to_status,
+  (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) AS status_seen,
+  EXISTS (
+    SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $7::smallint
+  ) AS project_has_waiting
+FROM (VALUES (1)) AS answer LEFT JOIN audited ON true`,
   values: (p) => [
     p.taskId,
     p.projectId,
@@ -224,17 +263,6 @@ RETURNING from_status, to_status,
     p.requestId,
     TaskStatus.Waiting,
   ],
-};
-
-/** Why a move found nothing: the task's status now, or no row. */
-export const TASK_STATUS: Statement<
-  { readonly taskId: string; readonly projectId: string },
-  { status: TaskStatus }
-> = {
-  // $1 task, $2 project.
-  name: 'task-current-status',
-  text: 'SELECT status FROM tasks WHERE id = $1 AND project_id = $2',
-  values: (p) => [p.taskId, p.projectId],
 };
 
 // ------------------------------------------------- the lost-answer look-up
@@ -292,7 +320,9 @@ export const PROJECT_HAS_WAITING: Statement<
   // $1 project, $2 the waiting status.
   name: 'task-project-has-waiting',
   text: `
-SELECT EXISTS (SELECT 1 FROM tasks WHERE project_id = $1 AND status = $2::smallint) AS project_has_waiting`,
+SELECT EXISTS (
+  SELECT 1 FROM tasks WHERE project_id = $1 AND queue = 1 AND status = $2::smallint
+) AS project_has_waiting`,
   values: (p) => [p.projectId, TaskStatus.Waiting],
 };
 
@@ -427,6 +457,13 @@ RETURNING task_id`,
 // first, then oldest, while the project has fewer than the limit running.
 // FOR UPDATE SKIP LOCKED passes over rows someone else (a delete, a start)
 // holds, so a task is never admitted twice or while being deleted.
+//
+// The queues are found through `queue` (1 waiting, 2 running), which a
+// trigger keeps from `status` except on a pause (migrations/…-hot-stop.ts):
+// so `queue = 1` or `queue = 2` picks the index, and the status condition
+// beside it is the truth. A task paused from running keeps `queue = 2`
+// until it moves again; the admission clears those of its project
+// (`unqueued`), so the running count does not keep reading them.
 
 export const ADMIT_TASKS: Statement<
   {
@@ -451,10 +488,17 @@ export const ADMIT_TASKS: Statement<
   name: 'task-admit',
   text: `
 WITH running AS (
-  SELECT count(*) AS n FROM tasks WHERE project_id = $1 AND status = ANY($2::smallint[])
+  SELECT count(*) AS n FROM tasks
+  WHERE project_id = $1 AND queue = 2 AND status = ANY($2::smallint[])
+), unqueued AS (
+  UPDATE tasks SET queue = NULL
+  WHERE id IN (
+    SELECT id FROM tasks
+    WHERE project_id = $1 AND queue = 2 AND status <> ALL($2::smallint[])
+    FOR UPDATE SKIP LOCKED)
 ), chosen AS (
   SELECT id, status FROM tasks
-  WHERE project_id = $1 AND status = ANY($3::smallint[])
+  WHERE project_id = $1 AND queue = 1 AND status = ANY($3::smallint[])
     AND (group_id IS NULL OR NOT EXISTS (
       SELECT 1 FROM task_groups g
       WHERE g.id = tasks.group_id AND g.project_id = $1 AND g.status = ANY($7::smallint[])))
@@ -476,7 +520,7 @@ RETURNING task_id`,
 export const PROJECTS_WITH_WAITING: Statement<void, { project_id: string }> = {
   // $1 the waiting status.
   name: 'task-projects-with-waiting',
-  text: 'SELECT DISTINCT project_id FROM tasks WHERE status = $1::smallint',
+  text: 'SELECT DISTINCT project_id FROM tasks WHERE queue = 1 AND status = $1::smallint',
   values: () => [TaskStatus.Waiting],
 };
 

@@ -14,6 +14,8 @@ import type { TaskStatus } from '../tasks/task-state.js';
  * Leases up to `limit` tasks in a leasable status that no worker holds a
  * live lease on, oldest admission first, across projects, with one audit row
  * each (the lease edit: status → same status).
+ * The candidates come from the running queue (`queue = 2`, an index that a
+ * stop does not write: task.sql.ts), and their status decides.
  *
  * Exclusive across replicas and workers: the task's row is locked (SKIP
  * LOCKED passes over tasks another lease, a stop or a delete holds), and a
@@ -39,7 +41,7 @@ export const LEASE_TASKS: Statement<
   text: `
 WITH candidates AS (
   SELECT tasks.id, tasks.project_id, tasks.status FROM tasks
-  WHERE tasks.status = ANY($1::smallint[])
+  WHERE tasks.queue = 2 AND tasks.status = ANY($1::smallint[])
     AND NOT EXISTS (
       SELECT 1 FROM task_leases WHERE task_id = tasks.id AND expires_at > $4::timestamptz)
   ORDER BY tasks.start_time, tasks.id

@@ -1,0 +1,147 @@
+// The stop as PostgreSQL performs it (issue 16): a HOT update, which writes
+// no index page, because no index of `tasks` covers a column it writes. The
+// queue indexes go through `queue`, which a trigger keeps from `status`
+// except on a pause (migrations/…-hot-stop.ts); these tests hold the trigger
+// to that, and the readers of the queues to checking `status` beside it.
+
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, test } from 'node:test';
+import type pg from 'pg';
+import { TASK_ACTIONS, TaskStatus } from '../src/tasks/task-state.js';
+import { MOVE_TASK } from '../src/tasks/task.sql.js';
+import { LEASE_TASKS } from '../src/worker/worker.sql.js';
+import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
+
+const PROJECT = 'project-hot-stop';
+let t: TestApp;
+
+before(async () => {
+  t = await startTestApp();
+});
+after(async () => t.close());
+beforeEach(async () => emptyTables(t.db));
+
+/** Runs `work` in a transaction that is rolled back, with the transaction's own table statistics. */
+async function inRolledBackTransaction<T>(
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<{ result: T; updates: number; hotUpdates: number }> {
+  const client = await t.db.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    const { rows } = await client.query(
+      `SELECT n_tup_upd::int AS updates, n_tup_hot_upd::int AS hot_updates
+       FROM pg_stat_xact_user_tables WHERE relname = 'tasks'`,
+    );
+    return { result, updates: rows[0].updates, hotUpdates: rows[0].hot_updates };
+  } finally {
+    await client.query('ROLLBACK');
+    client.release();
+  }
+}
+
+function stopValues(taskId: string): unknown[] {
+  const stop = TASK_ACTIONS.stop;
+  return MOVE_TASK.values({
+    taskId,
+    projectId: PROJECT,
+    from: stop.from,
+    action: 'stop',
+    userId: 'user-hot-stop',
+    requestId: 'req-hot-stop',
+    to: stop.to,
+    whileLeased: stop.whileLeased ?? stop.to,
+    now: new Date(),
+  });
+}
+
+async function queueOf(id: string): Promise<number | null> {
+  const { rows } = await t.db.query('SELECT queue FROM tasks WHERE id = $1', [id]);
+  return rows[0].queue;
+}
+
+test("the service's stop statement is a HOT update: it writes no index of tasks", async () => {
+  const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+  const { result, updates, hotUpdates } = await inRolledBackTransaction((client) =>
+    client.query(MOVE_TASK.text, stopValues(id)),
+  );
+  assert.equal(result.rows[0].from_status, TaskStatus.Migrating);
+  assert.equal(result.rows[0].to_status, TaskStatus.Paused);
+  assert.equal(updates, 1);
+  assert.equal(hotUpdates, 1, 'the stop had to write index entries');
+});
+
+test('a stop that moves nothing still answers one row: the status it found, or none', async () => {
+  const paused = await insertTask(t.db, PROJECT, TaskStatus.Paused);
+  const [found, missing] = await Promise.all([
+    t.db.query(MOVE_TASK.text, stopValues(paused)),
+    t.db.query(MOVE_TASK.text, stopValues('987654')),
+  ]);
+  assert.deepEqual(found.rows, [
+    { from_status: null, to_status: null, status_seen: 3, project_has_waiting: false },
+  ]);
+  assert.deepEqual(missing.rows, [
+    { from_status: null, to_status: null, status_seen: null, project_has_waiting: false },
+  ]);
+  const { rows } = await t.db.query('SELECT count(*)::int AS n FROM task_transitions');
+  assert.equal(rows[0].n, 0, 'no audit row for a stop that moved nothing');
+});
+
+test('a task inserted by hand is queued by its status: 1 waiting, 2 running (2, 6, 7), none otherwise', async () => {
+  const expected: Record<TaskStatus, number | null> = {
+    [TaskStatus.Waiting]: 1,
+    [TaskStatus.Migrating]: 2,
+    [TaskStatus.Paused]: null,
+    [TaskStatus.Failed]: null,
+    [TaskStatus.Succeeded]: null,
+    [TaskStatus.Retrying]: 2,
+    [TaskStatus.Pausing]: 2,
+  };
+  for (const [status, queue] of Object.entries(expected)) {
+    const id = await insertTask(t.db, PROJECT, Number(status) as TaskStatus);
+    assert.equal(await queueOf(id), queue, `status ${status}`);
+  }
+});
+
+test('the queue follows every status write except one into paused, which keeps it', async () => {
+  const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+  const moves: [TaskStatus, number | null][] = [
+    [TaskStatus.Paused, 2], // the stop: the queue is left as it was
+    [TaskStatus.Waiting, 1],
+    [TaskStatus.Migrating, 2],
+    [TaskStatus.Pausing, 2],
+    [TaskStatus.Paused, 2],
+    [TaskStatus.Failed, null],
+    [TaskStatus.Waiting, 1],
+    [TaskStatus.Paused, 1],
+    [TaskStatus.Succeeded, null],
+  ];
+  for (const [status, queue] of moves) {
+    await t.db.query('UPDATE tasks SET status = $2 WHERE id = $1', [id, status]);
+    assert.equal(await queueOf(id), queue, `after a move to ${status}`);
+  }
+});
+
+test('a paused task left in the running queue is not leased; a migrating one is', async () => {
+  const migrating = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+  const paused = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+  await t.db.query('UPDATE tasks SET status = $2 WHERE id = $1', [paused, TaskStatus.Paused]);
+  assert.equal(await queueOf(paused), 2, 'the pause left the task in the running queue');
+  const now = new Date();
+  const { rows } = await t.db.query(
+    LEASE_TASKS.text,
+    LEASE_TASKS.values({
+      leasable: [TaskStatus.Migrating, TaskStatus.Retrying],
+      limit: 10,
+      workerId: 'worker-hot-stop',
+      now,
+      expiresAt: new Date(now.getTime() + 60_000),
+      userId: 'worker',
+      requestId: 'req-lease',
+    }),
+  );
+  assert.deepEqual(
+    rows.map((row: { task_id: string }) => row.task_id),
+    [migrating],
+  );
+});
