@@ -12,8 +12,9 @@
 // The load paths are bench/load.ts's; the group-stop path (bench/group-stop.ts:
 // a group of 1,000 tasks stopped by 16 concurrent stops, against the service
 // only) runs after them, --repetitions N times (20; 3 with --quick); then the
-// pgbench path (the service's stop statement vs the yardstick's, --rounds
-// rounds of --seconds, skipped with a word if pgbench is not installed); then
+// pgbench path (the service's stop statement vs the yardstick's, with two
+// steps of a ladder between them, --rounds rounds of --seconds, skipped with
+// a word if pgbench is not installed); then
 // the event-latency path (bench/event-latency.ts: a stop's 200 to a NATS
 // subscriber receiving its event, under EVENT_CONCURRENCY concurrent stops;
 // needs NATS with JetStream, BENCH_NATS_URL or 127.0.0.1:4222).
@@ -496,7 +497,10 @@ async function main(): Promise<void> {
       groupStops.push(...(await runGroupStop(contestants[0].args, env, options.repetitions)));
     }
     if (options.pgbench && pgbenchAvailable()) {
-      log(`pgbench: ${options.rounds} rounds of ${options.seconds} s, the two stop statements`);
+      log(
+        `pgbench: ${options.rounds} rounds of ${options.seconds} s, the service's stop statement, ` +
+          "two steps towards the yardstick's, and the yardstick's",
+      );
       pgbenchRounds.push(...(await pgbenchRuns(databaseUrl, options.rounds, options.seconds, log)));
     } else if (options.pgbench) {
       pgbenchMissing = true;

@@ -4,7 +4,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pgbenchScript, serviceStopScript, yardstickStopScript } from '../bench/pgbench.js';
+import {
+  PGBENCH_STATEMENTS,
+  pgbenchScript,
+  pgbenchScripts,
+  serviceStopScript,
+  yardstickStopScript,
+} from '../bench/pgbench.js';
 import { STOP } from '../bench/yardstick-schema.js';
 import { TASK_ACTIONS } from '../src/tasks/task-state.js';
 import { MOVE_TASK } from '../src/tasks/task.sql.js';
@@ -52,6 +58,22 @@ test("the yardstick's script is STOP's text", () => {
     .replaceAll(':id', '$$1');
   assert.equal(restored, `${STOP.text.trim()};`);
   assert.deepEqual(Object.keys(defines).sort(), ['n', 'p3', 'p4', 'range']);
+});
+
+test("the ladder's steps stop the task as the yardstick does, on the service's tasks table", () => {
+  const scripts = pgbenchScripts();
+  assert.deepEqual(Object.keys(scripts), [...PGBENCH_STATEMENTS]);
+  for (const step of ['plain', 'plain-bare-audit'] as const) {
+    const text = statementOf(scripts[step].text);
+    assert.match(
+      text,
+      /UPDATE tasks SET status = 3, updated_at = now\(\)\n  WHERE id = :id AND project_id = \(/,
+    );
+    assert.match(text, /AND status = 2\n/);
+    assert.doesNotMatch(text, /FOR UPDATE|task_leases/);
+  }
+  assert.match(scripts.plain.text, /INSERT INTO task_transitions/);
+  assert.match(scripts['plain-bare-audit'].text, /INSERT INTO yardstick\.stops/);
 });
 
 test('a value pgbench cannot carry, or a $n without a value, stops the bench', () => {

@@ -147,6 +147,10 @@ test('pgbench: tps medians of rounds, the ratio the median of same-round ratios'
     { statement: 'service', round: 2, tps: 200, transactions: 400 },
     { statement: 'service', round: 3, tps: 1200, transactions: 2400 },
     { statement: 'yardstick', round: 3, tps: 2000, transactions: 4000 },
+    // A step of the ladder: 0.8, 0.75 and 0.9 of the yardstick's.
+    { statement: 'plain', round: 1, tps: 800, transactions: 1600 },
+    { statement: 'plain', round: 2, tps: 300, transactions: 600 },
+    { statement: 'plain', round: 3, tps: 1800, transactions: 3600 },
   ];
   const summary = summarizePgbench(runs)!;
   assert.equal(summary.rounds, 3);
@@ -154,9 +158,18 @@ test('pgbench: tps medians of rounds, the ratio the median of same-round ratios'
   assert.equal(summary.yardstickTps, 1000);
   assert.ok(Math.abs(summary.ratio - 0.6) < 1e-9);
   const section = pgbenchSection(runs, 10)!;
+  assert.deepEqual(
+    summary.statements.map((row) => row.statement),
+    ['service', 'yardstick', 'plain'],
+  );
+  assert.ok(Math.abs(summary.statements[2].ratio - 0.8) < 1e-9);
   assert.match(
     section,
-    /\| service \(MOVE_TASK on `tasks`\) \| 700 \| 700, 200, 1200 \| 0\.60× \|/,
+    /\| service \(MOVE_TASK on `tasks`\) \| 700 \| 700, 200, 1200 \| 0\.60× \| the row lock/,
+  );
+  assert.match(
+    section,
+    /\| plain stop on `tasks`, audit in `task_transitions` \| 800 \| 800, 300, 1800 \| 0\.80× \|/,
   );
   assert.match(
     section,
