@@ -390,7 +390,7 @@ export function pgbenchSection(runs: readonly PgbenchRun[], seconds: number): st
       .join(', ');
   return [
     `pgbench, 16 clients, prepared protocol (\`-M prepared\`), ${summary.rounds} interleaved rounds of ${seconds} s ` +
-      '(the statement that goes first alternates), each run on freshly reset tables. ' +
+      '(the statement that goes first moves on by one each round), each run on freshly reset tables. ' +
       "The service's statement is MOVE_TASK of [`src/tasks/task.sql.ts`](src/tasks/task.sql.ts), bound for a stop " +
       "as the service binds it and rendered into the script at run time; the yardstick's is STOP of " +
       '[`bench/yardstick-schema.ts`](bench/yardstick-schema.ts). Every transaction stops a different migrating ' +

@@ -73,11 +73,24 @@ export class StopLoad {
       `${count} outcomes`,
       () => {
         if (this.outcomes.filter(predicate).length >= count) return true;
-        if (this.next >= this.options.taskIds.length) throw new Error('the load ran out of tasks');
+        if (this.next >= this.options.taskIds.length) {
+          throw new Error(`the load ran out of tasks; answers: ${this.answerCounts()}`);
+        }
         return false;
       },
       { timeoutMs: ms },
     );
+  }
+
+  /** How many of each answer came (status and OMS code), for a failure's message. */
+  private answerCounts(): string {
+    const counts = new Map<string, number>();
+    for (const o of this.outcomes) {
+      const code = /"error_code":"([^"]+)"/.exec(o.text)?.[1] ?? o.error ?? '';
+      const key = `${o.status} ${code}`.trim();
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return JSON.stringify(Object.fromEntries(counts));
   }
 
   private pick(): string | undefined {
