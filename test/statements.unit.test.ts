@@ -17,6 +17,7 @@ import * as taskGroupStatements from '../src/task-groups/task-group.sql.js';
 import * as syncTaskStatements from '../src/sync-tasks/sync-task.sql.js';
 import * as workerStatements from '../src/worker/worker.sql.js';
 import * as eventStatements from '../src/events/events.sql.js';
+import { DELETED, TASK_ACTIONS, type TaskAction } from '../src/tasks/task-state.js';
 
 const { ADVISORY_LOCKS } = advisoryLocks;
 
@@ -130,11 +131,34 @@ test('the stop writes only the status and the time, and says what it found and w
   assert.match(text, /UPDATE tasks SET updated_at = now\(\),\n    status = CASE WHEN EXISTS \(/);
   assert.doesNotMatch(text, /jsonb|secrets|options/);
   // The queue indexes' column stays as it was, so the update can be HOT.
-  const set = /UPDATE tasks SET([\s\S]*?)FROM locked/.exec(text)?.[1];
+  const set = /UPDATE tasks SET([\s\S]*?)WHERE id = \$1/.exec(text)?.[1];
   assert.ok(set !== undefined);
   assert.doesNotMatch(set, /queue/);
   assert.match(text, /AS status_seen/);
   assert.match(text, /AS project_has_waiting/);
+});
+
+test('every action the plain move (MOVE_TASK) makes leaves exactly one status, passed as one', () => {
+  // A group's actions (group_*) are applied to its tasks by the group's own
+  // statements (task-groups/), never by TaskTransitions.
+  const plain = (Object.entries(TASK_ACTIONS) as [string, TaskAction][]).filter(
+    ([name, spec]) =>
+      !name.startsWith('group_') && spec.to !== DELETED && !spec.withChanges && !spec.byLeaseHolder,
+  );
+  assert.ok(plain.some(([name]) => name === 'stop'));
+  for (const [name, spec] of plain) assert.equal(spec.from.length, 1, name);
+  const values = taskStatements.MOVE_TASK.values({
+    taskId: '1',
+    projectId: 'p',
+    from: [2],
+    action: 'stop',
+    userId: 'u',
+    requestId: 'r',
+    to: 3,
+    whileLeased: 7,
+    now: new Date(),
+  });
+  assert.equal(values[2], 2, 'the one status to leave, not a list');
 });
 
 test('every advisory-lock key is distinct', () => {

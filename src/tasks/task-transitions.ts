@@ -179,6 +179,8 @@ function moveFor(
     };
     return (connection) => connection.namedQuery(MOVE_TASK_WITH_CHANGES, withChanges);
   }
+  // Every such action leaves one status (the state table's test holds it to that).
+  if (spec.from.length !== 1) throw new Error(`a plain move leaves one status, not ${spec.from}`);
   const toStatus = { ...params, to, whileLeased: spec.whileLeased ?? to, now };
   return (connection) => connection.namedQuery(MOVE_TASK, toStatus);
 }

@@ -50,50 +50,58 @@ export interface MovedRow {
   /** Null for a deletion, or if it moved nothing. */
   to_status: TaskStatus | null;
   /**
-   * The task's status as the statement found it, null if there is no such
-   * task in the project: why nothing moved, without a second round trip.
+   * Only when it moved nothing: the task's status as the statement found
+   * it, null if there is no such task in the project (why nothing moved,
+   * without a second round trip). Null after a move.
    */
   status_seen: TaskStatus | null;
   project_has_waiting: boolean;
 }
 
 /**
- * A move to a status that changes nothing else (stop, and any action
- * without changes): only the status and the time are written, no jsonb
- * rebuilt. The stop's statement, the service's hot path.
+ * A move from one status to another that changes nothing else (stop: every
+ * action without changes leaves exactly one status): only the status and the
+ * time are written, no jsonb rebuilt. The stop's statement, the service's hot
+ * path.
+ *
+ * One status to leave makes the move a plain conditional UPDATE: the row is
+ * locked by the update itself, and the status it left is the one it asked
+ * for, so no row lock is taken before it (which would cost a WAL record of
+ * its own) and nothing is read back on success. Of concurrent moves, the
+ * ones that waited for the row see its new status and move nothing.
  *
  * A task a worker holds a live lease on goes to the action's whileLeased
  * status instead (a stop: 7, pausing, until its worker confirms); for an
- * action without one, whileLeased is `to`. The worker's lease row is locked
- * by nobody here: a lease is taken under the task's row lock (worker.sql.ts),
- * which this statement holds, so what it sees of the lease is final.
+ * action without one, whileLeased is `to`. The look at task_leases is made
+ * with the statement's snapshot: a lease committed while the stop waited
+ * for the task's row (a lease is taken under that row's lock, worker.sql.ts)
+ * is not seen, and the task goes to `to`. Its worker is then told at its
+ * next heartbeat that the task is no longer running, and stops.
  */
 export const MOVE_TASK: Statement<
   MoveParams & { readonly to: TaskStatus; readonly whileLeased: TaskStatus; readonly now: Date },
   MovedRow
 > = {
-  // $1 task, $2 project, $3 from statuses, $4 to status, $5 action, $6 user,
-  // $7 request id, $8 the waiting status, $9 to status while leased, $10 now.
+  // $1 task, $2 project, $3 the one status to leave, $4 to status, $5
+  // action, $6 user, $7 request id, $8 the waiting status, $9 to status
+  // while leased, $10 now.
   name: 'task-move',
   text: `
-WITH locked AS (
-  SELECT id, project_id, status FROM tasks
-  WHERE id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
-  FOR UPDATE
-), moved AS (
+WITH moved AS (
   UPDATE tasks SET updated_at = now(),
     status = CASE WHEN EXISTS (
-      SELECT 1 FROM task_leases WHERE task_id = locked.id AND expires_at > $10::timestamptz
+      SELECT 1 FROM task_leases WHERE task_id = tasks.id AND expires_at > $10::timestamptz
     ) THEN $9::smallint ELSE $4::smallint END
-  FROM locked WHERE tasks.id = locked.id
-  RETURNING tasks.id, tasks.project_id, locked.status AS from_status, tasks.status AS to_status
+  WHERE id = $1 AND project_id = $2 AND status = $3::smallint
+  RETURNING id, project_id, status AS to_status
 ), audited AS (
   INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-  SELECT id, project_id, $5::text, from_status, to_status, $6::text, $7::text FROM moved
+  SELECT id, project_id, $5::text, $3::smallint, to_status, $6::text, $7::text FROM moved
   RETURNING from_status, to_status
 )
 SELECT audited.from_status, audited.to_status,
-  (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) AS status_seen,
+  CASE WHEN audited.from_status IS NULL
+    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen,
   EXISTS (
     SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $8::smallint
   ) AS project_has_waiting
@@ -101,7 +109,7 @@ FROM (VALUES (1)) AS answer LEFT JOIN audited ON true`,
   values: (p) => [
     p.taskId,
     p.projectId,
-    p.from,
+    p.from[0],
     p.to,
     p.action,
     p.userId,
@@ -159,7 +167,8 @@ WITH locked AS (
   RETURNING from_status, to_status
 )
 SELECT audited.from_status, audited.to_status,
-  (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) AS status_seen,
+  CASE WHEN audited.from_status IS NULL
+    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen,
   EXISTS (
     SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $8::smallint
   ) AS project_has_waiting
@@ -211,7 +220,8 @@ WITH locked AS (
   RETURNING from_status, to_status
 )
 SELECT audited.from_status, audited.to_status,
-  (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) AS status_seen,
+  CASE WHEN audited.from_status IS NULL
+    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen,
   EXISTS (
     SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $10::smallint
   ) AS project_has_waiting
@@ -249,7 +259,8 @@ WITH locked AS (
   RETURNING from_status, to_status
 )
 SELECT audited.from_status, audited.to_status,
-  (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) AS status_seen,
+  CASE WHEN audited.from_status IS NULL
+    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen,
   EXISTS (
     SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $7::smallint
   ) AS project_has_waiting
