@@ -24,13 +24,23 @@ const PathParameter = createParamDecorator((name: string, context: ExecutionCont
     string | undefined
   >;
   const value = params[name] ?? '';
-  if (value.length < 1 || value.length > MAX_PATH_PARAMETER_LENGTH) {
-    throw new InvalidParameter(
-      `${name} must be 1 to ${MAX_PATH_PARAMETER_LENGTH} characters long.`,
-    );
-  }
+  if (value.length < 1 || value.length > MAX_PATH_PARAMETER_LENGTH) throw outOfBounds(name);
   return value;
 });
+
+const outOfBoundsErrors = new Map<string, InvalidParameter>();
+
+/** The refusal of a parameter out of its bounds, made once per name. */
+function outOfBounds(name: string): InvalidParameter {
+  let error = outOfBoundsErrors.get(name);
+  if (error === undefined) {
+    error = new InvalidParameter(
+      `${name} must be 1 to ${MAX_PATH_PARAMETER_LENGTH} characters long.`,
+    );
+    outOfBoundsErrors.set(name, error);
+  }
+  return error;
+}
 
 /** The route's {project_id}, within bounds. */
 export const ProjectId = () => PathParameter('project_id');
@@ -114,11 +124,14 @@ export class ListTasksQuery extends PageQuery {
 
 const TASK_ID_SHAPE = /^[1-9][0-9]{0,14}$/;
 
+/** Made once: it says the same every time. */
+const NOT_OUR_TASK_ID = new TaskNotFound();
+
 /**
  * A task id as the database knows it. Anything that cannot be one of our ids
  * (not canonical digits, above MAX_TASK_ID) is simply not found, as in OMS.
  */
 export function parseTaskId(text: string): string {
-  if (!TASK_ID_SHAPE.test(text) || Number(text) > MAX_TASK_ID) throw new TaskNotFound();
+  if (!TASK_ID_SHAPE.test(text) || Number(text) > MAX_TASK_ID) throw NOT_OUR_TASK_ID;
   return text;
 }
