@@ -9,6 +9,9 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/config.js';
 import { dataSourceOptions } from '../src/database/data-source-options.js';
 import { runMigrationsLocked } from '../src/database/migrate.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LOCK_MIGRATIONS, UNLOCK_MIGRATIONS } from '../src/database/advisory-locks.js';
+import { execute } from '../src/database/statement.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import { testDatabaseUrl } from './support/test-app.js';
 import { assertTestDatabase } from './support/test-database.js';
@@ -95,5 +98,29 @@ test('every migration can be reverted and applied again', async () => {
     assert.equal((await runMigrationsLocked(ds)).length, MIGRATIONS.length);
   } finally {
     await ds.destroy();
+  }
+});
+
+test("a release waits for the migrations lock longer than the requests' statement timeout", async () => {
+  // Another release holds the lock for longer than a request may take.
+  const holder = new pg.Client({ connectionString: url.toString() });
+  await holder.connect();
+  const ds = new DataSource(
+    dataSourceOptions(loadConfig({ DATABASE_STATEMENT_TIMEOUT_MS: '200' }), url.toString()),
+  );
+  await ds.initialize();
+  try {
+    await execute(holder, LOCK_MIGRATIONS);
+    const released = sleep(600).then(() => execute(holder, UNLOCK_MIGRATIONS));
+    assert.deepEqual(await runMigrationsLocked(ds), [], 'waited, then found nothing to do');
+    await released;
+    // The connection goes back to the pool with the requests' timeout.
+    const timeouts = await Promise.all(
+      Array.from({ length: 10 }, () => ds.query('SHOW statement_timeout')),
+    );
+    for (const [row] of timeouts) assert.equal(row.statement_timeout, '200ms');
+  } finally {
+    await ds.destroy();
+    await holder.end();
   }
 });

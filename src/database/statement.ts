@@ -53,3 +53,17 @@ export const ROLLBACK: Statement<void, never> = {
   text: 'ROLLBACK',
   values: () => [],
 };
+
+// A migration's session: no statement timeout (a data migration or an index
+// on a large table takes longer than any request may), then back to the
+// connection's own.
+export const NO_STATEMENT_TIMEOUT: Statement<void, never> = {
+  name: 'no-statement-timeout',
+  text: 'SET statement_timeout = 0',
+  values: () => [],
+};
+export const RESET_STATEMENT_TIMEOUT: Statement<void, never> = {
+  name: 'reset-statement-timeout',
+  text: 'RESET statement_timeout',
+  values: () => [],
+};
