@@ -20,7 +20,6 @@ import {
   Throttled,
   type OmsErrorCode,
 } from './oms-errors.js';
-import { jsonString } from './json-text.js';
 
 export const HTTP_STATUS: Record<OmsErrorCode, number> = {
   'OMS.0063': 400,
@@ -57,23 +56,17 @@ export interface OmsErrorBody {
   request_id: string;
 }
 
-/**
- * The error code a refused reply was answered with, for its access line: a
- * property of the reply (a WeakMap cost every request a lookup, and every
- * refusal an insert).
- */
-const ERROR_CODE = Symbol('oms:error-code');
-
-type CodedReply = FastifyReply & { [ERROR_CODE]?: OmsErrorCode };
+/** The error code each refused reply was answered with, for its access line. */
+const answeredCodes = new WeakMap<object, OmsErrorCode>();
 
 /** Notes the code a reply refuses with; whoever sends an OMS error body calls it. */
 export function recordErrorCode(reply: FastifyReply, code: OmsErrorCode): void {
-  (reply as CodedReply)[ERROR_CODE] = code;
+  answeredCodes.set(reply, code);
 }
 
 /** The code recordErrorCode noted for this reply, if it was refused. */
 export function errorCodeOf(reply: FastifyReply): OmsErrorCode | undefined {
-  return (reply as CodedReply)[ERROR_CODE];
+  return answeredCodes.get(reply);
 }
 
 /** The one shape of every error answer, here and in transport-errors.ts. */
@@ -81,26 +74,14 @@ export function omsErrorBody(code: OmsErrorCode, message: string, requestId: str
   return { error_code: code, error_msg: message, request_id: requestId };
 }
 
-/**
- * JSON.stringify(omsErrorBody(...)), written directly: sent as a string, the
- * body skips Fastify's serialization (hooks, content-type parsing, stringify).
- */
-export function omsErrorText(code: OmsErrorCode, message: string, requestId: string): string {
-  return (
-    `{"error_code":${jsonString(code)},"error_msg":${jsonString(message)},` +
-    `"request_id":${jsonString(requestId)}}`
-  );
-}
-
 @Catch()
 export class OmsExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('OmsExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    // The request and reply as switchToHttp() would give them, without the
-    // three closures it makes.
-    const request = host.getArgByIndex<FastifyRequest>(0);
-    const reply = host.getArgByIndex<FastifyReply>(1);
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
     const { status, code, message } = this.describe(exception, request);
     if (exception instanceof Throttled) {
       reply.header('Retry-After', String(exception.retryAfterSeconds));
@@ -114,7 +95,7 @@ export class OmsExceptionFilter implements ExceptionFilter {
     void reply
       .status(status)
       .type('application/json; charset=utf-8')
-      .send(omsErrorText(code, message, request.id));
+      .send(omsErrorBody(code, message, request.id));
   }
 
   private describe(

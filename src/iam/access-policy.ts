@@ -10,29 +10,26 @@ export type Access = 'read' | 'write';
 /** Huawei's marks on a restricted or frozen account. */
 const BLOCKED_ROLES = ['op_restricted', 'op_suspended'];
 
-// Each refusal says the same every time: made once (making an error is a
-// good part of what a refused request costs).
-const NOT_SCOPED = new Forbidden('the credentials are not scoped to a project.');
-const OTHER_PROJECT = new Forbidden('the credentials are scoped to another project.');
-const RESTRICTED = new Forbidden('the account is restricted or suspended.');
-const NO_WRITER_ROLE = new Forbidden('the caller has no role that may make changes.');
-
 export class AccessPolicy {
   constructor(private readonly readOnlyRoles: readonly string[]) {}
 
   authorize(caller: Caller, projectId: string, access: Access): void {
     if (caller.projectId !== projectId) {
-      throw caller.projectId === undefined ? NOT_SCOPED : OTHER_PROJECT;
+      throw new Forbidden(
+        caller.projectId === undefined
+          ? 'the credentials are not scoped to a project.'
+          : 'the credentials are scoped to another project.',
+      );
     }
     if (access === 'read') return;
     if (caller.roles.some((role) => BLOCKED_ROLES.includes(role))) {
-      throw RESTRICTED;
+      throw new Forbidden('the account is restricted or suspended.');
     }
     const writerRoles = caller.roles.filter(
       (role) => !this.readOnlyRoles.includes(role) && !BLOCKED_ROLES.includes(role),
     );
     if (writerRoles.length === 0) {
-      throw NO_WRITER_ROLE;
+      throw new Forbidden('the caller has no role that may make changes.');
     }
   }
 }

@@ -32,7 +32,11 @@ import { Unauthenticated } from '../common/oms-errors.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import type { Caller } from './caller.js';
 import { isSdkSignature } from './sdk-signature.js';
-import { SignatureAuthenticator, type SignedRequest } from './signature-authenticator.js';
+import {
+  SignatureAuthenticator,
+  type SignedRequest,
+  type VerifiedSignature,
+} from './signature-authenticator.js';
 import { SignatureReplays } from './signature-replays.js';
 import { TokenAuthenticator, tokenKey } from './token-authenticator.js';
 
@@ -62,62 +66,37 @@ export class AuthGuard implements CanActivate {
     @Optional() private readonly replays?: SignatureReplays,
   ) {}
 
-  /** Whether a route is public, by handler and class: read once, not per request. */
-  private readonly publicRoutes = new WeakMap<object, WeakMap<object, boolean>>();
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (isPublic) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const { caller, signature } = await this.authenticate(request);
+    request.caller = caller;
+    this.rateLimits.checkProject(caller.projectId);
+    if (signature && !READ_METHODS.has(request.method.toUpperCase())) {
+      await this.replays!.accept(signature.signature, signature.signedAt);
+      request.acceptedSignature = signature.signature;
+    }
+    return true;
+  }
 
-  // Not async: a request whose token is cached is let through without a
-  // promise (Nest takes a boolean as it is). Whatever throws here is a
-  // refusal, as a rejection would be.
-  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    if (this.isPublic(context.getHandler(), context.getClass())) return true;
-    const request = context.getArgByIndex<AuthenticatedRequest>(0);
+  private async authenticate(
+    request: AuthenticatedRequest,
+  ): Promise<{ caller: Caller; signature?: VerifiedSignature }> {
     const token = headerValue(request, 'x-auth-token');
     const authorization = headerValue(request, 'authorization');
     if (!isSdkSignature(authorization)) {
       // Hashed once here, for the rate limit and the token cache alike.
-      const key = token ? tokenKey(token) : '';
-      if (key) this.rateLimits.checkCredential(key);
-      const cached = this.tokens.cached(token, key);
-      if (cached) {
-        this.admit(request, cached);
-        return true;
-      }
-      this.rateLimits.checkUnproven(request.ip);
-      return this.tokens.validate(token!, key).then((caller) => {
-        this.admit(request, caller);
-        return true;
-      });
+      const key = token ? tokenKey(token) : undefined;
+      this.rateLimits.checkCredential(key);
+      const caller = await this.tokens.authenticate(token, key, () =>
+        this.rateLimits.checkUnproven(request.ip),
+      );
+      return { caller };
     }
-    return this.activateSigned(request, token);
-  }
-
-  private isPublic(handler: object, controller: object): boolean {
-    let byClass = this.publicRoutes.get(handler);
-    if (byClass === undefined) {
-      byClass = new WeakMap();
-      this.publicRoutes.set(handler, byClass);
-    }
-    let isPublic = byClass.get(controller);
-    if (isPublic === undefined) {
-      isPublic =
-        this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_ROUTE, [
-          handler as () => void,
-          controller as new () => unknown,
-        ]) === true;
-      byClass.set(controller, isPublic);
-    }
-    return isPublic;
-  }
-
-  private admit(request: AuthenticatedRequest, caller: Caller): void {
-    request.caller = caller;
-    this.rateLimits.checkProject(caller.projectId);
-  }
-
-  private async activateSigned(
-    request: AuthenticatedRequest,
-    token: string | undefined,
-  ): Promise<boolean> {
     if (token !== undefined) {
       throw new Unauthenticated(
         'the request carries both X-Auth-Token and an SDK-HMAC-SHA256 signature; send one.',
@@ -131,12 +110,7 @@ export class AuthGuard implements CanActivate {
     this.rateLimits.checkUnproven(request.ip);
     const signature = await this.signatures.verify(signedRequest(request));
     this.rateLimits.checkCredential(`access-key:${signature.accessKey}`);
-    this.admit(request, signature.caller);
-    if (!READ_METHODS.has(request.method.toUpperCase())) {
-      await this.replays!.accept(signature.signature, signature.signedAt);
-      request.acceptedSignature = signature.signature;
-    }
-    return true;
+    return { caller: signature.caller, signature };
   }
 }
 

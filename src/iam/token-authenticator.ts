@@ -23,15 +23,6 @@ export function tokenKey(token: string): string {
   return hash('sha256', token, 'base64');
 }
 
-// The refusals of a token by its shape, made once: they say the same every
-// time, and making an error is a good part of what a refusal costs.
-const MISSING_TOKEN = new Unauthenticated('the X-Auth-Token header is missing.');
-const TOKEN_TOO_LONG = new InvalidParameter(
-  `X-Auth-Token is longer than ${MAX_TOKEN_LENGTH} characters.`,
-);
-const MALFORMED_TOKEN = new Unauthenticated('the token is malformed.');
-const LONGER_THAN_IAM_ACCEPTS = new Unauthenticated('the token is longer than IAM accepts.');
-
 function outcomeOf(error: unknown): ValidationOutcome {
   if (error instanceof IamCircuitOpen) return 'circuit_open';
   if (error instanceof IamQueueFull) return 'queue_full';
@@ -70,30 +61,24 @@ export class TokenAuthenticator {
     key?: string,
     beforeIam?: () => void,
   ): Promise<Caller> {
-    key ??= token ? tokenKey(token) : '';
-    const cached = this.cached(token, key);
-    if (cached) return cached;
-    beforeIam?.();
-    return this.validate(token!, key);
-  }
-
-  /**
-   * The first half of authenticate(), without a promise: refuses a token of
-   * the wrong shape or length (throws), and returns the cached caller, if
-   * any. `key` is tokenKey(token). Otherwise validate() is next.
-   */
-  cached(token: string | undefined, key: string): Caller | undefined {
-    if (token === undefined || token === '') throw MISSING_TOKEN;
-    if (token.length > MAX_TOKEN_LENGTH) throw TOKEN_TOO_LONG;
-    if (!TOKEN_SHAPE.test(token)) throw MALFORMED_TOKEN;
-    if (token.length > this.maxIamTokenLength) throw LONGER_THAN_IAM_ACCEPTS;
+    if (token === undefined || token === '') {
+      throw new Unauthenticated('the X-Auth-Token header is missing.');
+    }
+    if (token.length > MAX_TOKEN_LENGTH) {
+      throw new InvalidParameter(`X-Auth-Token is longer than ${MAX_TOKEN_LENGTH} characters.`);
+    }
+    if (!TOKEN_SHAPE.test(token)) {
+      throw new Unauthenticated('the token is malformed.');
+    }
+    if (token.length > this.maxIamTokenLength) {
+      throw new Unauthenticated('the token is longer than IAM accepts.');
+    }
+    key ??= tokenKey(token);
     const cached = this.cache.get(key, this.now());
     this.observer?.tokenCacheLookup(cached !== undefined);
-    return cached;
-  }
+    if (cached) return cached;
 
-  /** The second half: asks IAM (one call for concurrent requests with the same token). */
-  validate(token: string, key: string): Promise<Caller> {
+    beforeIam?.();
     return this.inflight.run(key, () => this.validateAndCache(key, token));
   }
 

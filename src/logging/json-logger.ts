@@ -13,7 +13,6 @@
 // mapped) is logged at debug, not info: it says nothing an operator acts on.
 
 import type { LoggerService } from '@nestjs/common';
-import { jsonString } from '../common/json-text.js';
 import type { LogFormat, LogLevel } from '../config/config.js';
 
 const RANK: Record<LogLevel, number> = {
@@ -189,13 +188,10 @@ export class JsonLogger implements LoggerService {
       );
       return;
     }
-    // Strings go through jsonString (JSON.stringify's output, without its
-    // call for the usual plain ASCII); a refused stop's line cost 3 µs with
-    // a JSON.stringify per field.
     this.write(
       `{"time":"${isoTime()}","level":"${level}","msg":"request answered","context":"Access",` +
-        `"request_id":${jsonString(answer.requestId)},` +
-        `"method":${jsonString(answer.method)},"route":${jsonString(answer.route)},` +
+        `"request_id":${JSON.stringify(answer.requestId)},` +
+        `"method":${JSON.stringify(answer.method)},"route":${JSON.stringify(answer.route)},` +
         `"status":${answer.status},"duration_ms":${answer.durationMs}` +
         optionalField('project_id', answer.projectId) +
         optionalField('task_id', answer.taskId) +
@@ -266,7 +262,7 @@ export class JsonLogger implements LoggerService {
 }
 
 function optionalField(name: string, value: string | undefined): string {
-  return value === undefined ? '' : `,"${name}":${jsonString(value)}`;
+  return value === undefined ? '' : `,"${name}":${JSON.stringify(value)}`;
 }
 
 /**

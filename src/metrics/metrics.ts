@@ -45,26 +45,19 @@ export class Metrics implements IamObserver, TransitionObserver, SyncTransitionO
   private readonly registry = new Registry();
   private pool: () => PoolStats | undefined = () => undefined;
 
-  /** Every request's series, found by method and route (see requestAnswered). */
-  private readonly routes = new Map<string, Map<string, RouteSeries>>();
-
-  private readonly requests: Counter<'method' | 'route' | 'status'> = new Counter({
+  private readonly requests = new Counter({
     name: 'oms_http_requests_total',
     help: 'HTTP requests answered, by method, route pattern and status code.',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [this.registry],
-    collect: (): void => this.requestCounts.report(),
   });
 
-  private readonly requestCounts: CountedSeries<'method' | 'route' | 'status'> = new CountedSeries(
-    this.requests,
-  );
-
-  private readonly duration = new BoundHistogram({
+  private readonly duration = new Histogram({
     name: 'oms_http_request_duration_seconds',
     help: 'Time from receiving a request to finishing its answer, by method and route pattern.',
+    labelNames: ['method', 'route'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registry: this.registry,
+    registers: [this.registry],
   });
 
   private readonly validations = new Counter({
@@ -74,19 +67,12 @@ export class Metrics implements IamObserver, TransitionObserver, SyncTransitionO
     registers: [this.registry],
   });
 
-  private readonly cacheLookups: Counter<'result'> = new Counter({
+  private readonly cacheLookups = new Counter({
     name: 'oms_token_cache_lookups_total',
     help: 'Token cache lookups, by result (hit, miss). Hit ratio: hit / (hit + miss).',
     labelNames: ['result'] as const,
     registers: [this.registry],
-    collect: (): void => this.cacheLookupCounts.report(),
   });
-
-  private readonly cacheLookupCounts: CountedSeries<'result'> = new CountedSeries(
-    this.cacheLookups,
-  );
-  private cacheHits: CountedCell<'result'> | undefined;
-  private cacheMisses: CountedCell<'result'> | undefined;
 
   private readonly circuit = new Gauge({
     name: 'oms_iam_circuit_state',
@@ -178,56 +164,17 @@ export class Metrics implements IamObserver, TransitionObserver, SyncTransitionO
 
   /** `route` is the route's pattern, never the URL: one series per API, not per task. */
   requestAnswered(method: string, route: string, status: number, seconds: number): void {
-    const series = this.routeSeries(method, route);
-    let count = series.byStatus.get(status);
-    if (count === undefined) {
-      count = this.requestCounts.cell({ method, route, status: String(status) });
-      series.byStatus.set(status, count);
-    }
-    count.value += 1;
-    // The series is made here, at the request's first answer, as observe() made it.
-    series.duration ??= this.duration.cell({ method, route });
-    this.duration.observe(series.duration, seconds);
+    this.requests.inc({ method, route, status: String(status) });
+    this.duration.observe({ method, route }, seconds);
   }
 
   /** A request the HTTP parser refused before routing (malformed, too large, too slow). */
   requestRefused(status: number): void {
-    const series = this.routeSeries('unknown', UNPARSED_ROUTE);
-    let count = series.byStatus.get(status);
-    if (count === undefined) {
-      count = this.requestCounts.cell({
-        method: 'unknown',
-        route: UNPARSED_ROUTE,
-        status: String(status),
-      });
-      series.byStatus.set(status, count);
-    }
-    count.value += 1;
-  }
-
-  /** A method and route's series (a route is a pattern, so there are few). */
-  private routeSeries(method: string, route: string): RouteSeries {
-    let byMethod = this.routes.get(route);
-    if (byMethod === undefined) {
-      byMethod = new Map();
-      this.routes.set(route, byMethod);
-    }
-    let series = byMethod.get(method);
-    if (series === undefined) {
-      series = { byStatus: new Map(), duration: undefined };
-      byMethod.set(method, series);
-    }
-    return series;
+    this.requests.inc({ method: 'unknown', route: UNPARSED_ROUTE, status: String(status) });
   }
 
   tokenCacheLookup(hit: boolean): void {
-    if (hit) {
-      this.cacheHits ??= this.cacheLookupCounts.cell({ result: 'hit' });
-      this.cacheHits.value += 1;
-    } else {
-      this.cacheMisses ??= this.cacheLookupCounts.cell({ result: 'miss' });
-      this.cacheMisses.value += 1;
-    }
+    this.cacheLookups.inc({ result: hit ? 'hit' : 'miss' });
   }
 
   iamValidation(outcome: ValidationOutcome): void {
@@ -279,160 +226,5 @@ export class Metrics implements IamObserver, TransitionObserver, SyncTransitionO
       from: from === null ? 'none' : from.toLowerCase(),
       to: to === null ? 'deleted' : to.toLowerCase(),
     });
-  }
-}
-
-// The per-request series (requests, their durations, token cache lookups)
-// are counted in plain numbers, found by their labels once: prom-client's
-// inc() and observe() build a key from the labels on every call (about
-// 0.5 µs each, a good part of a refusal's cost). Counters are told the new
-// counts when scraped (their collect()); the duration histogram answers the
-// scrape itself, in prom-client's shape, so the text is the same.
-
-interface CountedCell<T extends string = 'method' | 'route' | 'status'> {
-  readonly labels: Record<T, string>;
-  value: number;
-  reported: number;
-}
-
-interface RouteSeries {
-  readonly byStatus: Map<number, CountedCell>;
-  duration: HistogramCell | undefined;
-}
-
-/** A counter's series, counted here and added to the counter at each scrape. */
-class CountedSeries<T extends string> {
-  private readonly cells: CountedCell<T>[] = [];
-
-  constructor(private readonly counter: Counter<T>) {}
-
-  cell(labels: Record<T, string>): CountedCell<T> {
-    const cell = { labels, value: 0, reported: 0 };
-    this.cells.push(cell);
-    return cell;
-  }
-
-  /** Adds what was counted since the last scrape, series in the order they were first counted. */
-  report(): void {
-    for (const cell of this.cells) {
-      if (cell.value > cell.reported) {
-        this.counter.inc(cell.labels, cell.value - cell.reported);
-        cell.reported = cell.value;
-      }
-    }
-  }
-}
-
-interface HistogramCell {
-  readonly labels: Record<string, string>;
-  /** Observations per bucket, not cumulative. */
-  readonly buckets: number[];
-  sum: number;
-  count: number;
-}
-
-/** What prom-client's registry reads of a metric (Histogram's getForPromString() shape). */
-interface MetricValue {
-  labels: Record<string, string | number>;
-  sharedLabels?: Record<string, string>;
-  value: number;
-  metricName: string;
-  exemplar?: null;
-}
-
-/**
- * A histogram with labels, its series found once: the same exposition as
- * prom-client's Histogram (which the registry formats), without a key built
- * from the labels per observation.
- */
-class BoundHistogram {
-  readonly name: string;
-  readonly help: string;
-  readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  private readonly upperBounds: readonly number[];
-  private readonly cells: HistogramCell[] = [];
-
-  constructor(options: { name: string; help: string; buckets: number[]; registry: Registry }) {
-    this.name = options.name;
-    this.help = options.help;
-    this.upperBounds = [...options.buckets].sort((a, b) => a - b);
-    options.registry.registerMetric(this as unknown as Histogram);
-  }
-
-  cell(labels: Record<string, string>): HistogramCell {
-    const cell = { labels, buckets: this.upperBounds.map(() => 0), sum: 0, count: 0 };
-    this.cells.push(cell);
-    return cell;
-  }
-
-  observe(cell: HistogramCell, value: number): void {
-    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
-    const bounds = this.upperBounds;
-    for (let i = 0; i < bounds.length; i++) {
-      if (value <= bounds[i]!) {
-        cell.buckets[i]! += 1;
-        break;
-      }
-    }
-    cell.sum += value;
-    cell.count += 1;
-  }
-
-  getForPromString(): {
-    name: string;
-    help: string;
-    type: string;
-    values: MetricValue[];
-    aggregator: string;
-  } {
-    const bucketName = `${this.name}_bucket`;
-    const values: MetricValue[] = [];
-    for (const cell of this.cells) {
-      let cumulative = 0;
-      for (let i = 0; i < this.upperBounds.length; i++) {
-        cumulative += cell.buckets[i]!;
-        values.push({
-          labels: { le: this.upperBounds[i]! },
-          sharedLabels: cell.labels,
-          value: cumulative,
-          metricName: bucketName,
-          exemplar: null,
-        });
-      }
-      values.push(
-        {
-          labels: { le: '+Inf' },
-          sharedLabels: cell.labels,
-          value: cell.count,
-          metricName: bucketName,
-          exemplar: null,
-        },
-        { labels: {}, sharedLabels: cell.labels, value: cell.sum, metricName: `${this.name}_sum` },
-        {
-          labels: {},
-          sharedLabels: cell.labels,
-          value: cell.count,
-          metricName: `${this.name}_count`,
-        },
-      );
-    }
-    return {
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      values,
-      aggregator: this.aggregator,
-    };
-  }
-
-  /** As Histogram.get(): the shared labels spread into each value's own. */
-  get(): ReturnType<BoundHistogram['getForPromString']> {
-    const data = this.getForPromString();
-    data.values = data.values.map(({ labels, sharedLabels, ...rest }) => ({
-      ...rest,
-      labels: { ...labels, ...sharedLabels },
-    }));
-    return data;
   }
 }

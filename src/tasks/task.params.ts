@@ -18,34 +18,19 @@ export const MAX_PATH_PARAMETER_LENGTH = 1024;
  * one included) is awaited on every request, and pipes with class-validator
  * took about 15 % of the CPU of a refused stop under load (BENCHMARKS.md).
  */
-const PathParameter = createParamDecorator((name: string, context: ExecutionContext): string =>
-  pathParameter(context.getArgByIndex<FastifyRequest>(0), name),
-);
-
-/**
- * The request's path parameter `name`, within its bounds (what the decorators
- * give). For a hot handler that takes only @Req(): Nest makes an execution
- * context for every custom parameter of every request.
- */
-export function pathParameter(request: FastifyRequest, name: string): string {
-  const value = (request.params as Record<string, string | undefined>)[name] ?? '';
-  if (value.length < 1 || value.length > MAX_PATH_PARAMETER_LENGTH) throw outOfBounds(name);
-  return value;
-}
-
-const outOfBoundsErrors = new Map<string, InvalidParameter>();
-
-/** The refusal of a parameter out of its bounds, made once per name. */
-function outOfBounds(name: string): InvalidParameter {
-  let error = outOfBoundsErrors.get(name);
-  if (error === undefined) {
-    error = new InvalidParameter(
+const PathParameter = createParamDecorator((name: string, context: ExecutionContext): string => {
+  const params = context.switchToHttp().getRequest<FastifyRequest>().params as Record<
+    string,
+    string | undefined
+  >;
+  const value = params[name] ?? '';
+  if (value.length < 1 || value.length > MAX_PATH_PARAMETER_LENGTH) {
+    throw new InvalidParameter(
       `${name} must be 1 to ${MAX_PATH_PARAMETER_LENGTH} characters long.`,
     );
-    outOfBoundsErrors.set(name, error);
   }
-  return error;
-}
+  return value;
+});
 
 /** The route's {project_id}, within bounds. */
 export const ProjectId = () => PathParameter('project_id');
@@ -129,14 +114,11 @@ export class ListTasksQuery extends PageQuery {
 
 const TASK_ID_SHAPE = /^[1-9][0-9]{0,14}$/;
 
-/** Made once: it says the same every time. */
-const NOT_OUR_TASK_ID = new TaskNotFound();
-
 /**
  * A task id as the database knows it. Anything that cannot be one of our ids
  * (not canonical digits, above MAX_TASK_ID) is simply not found, as in OMS.
  */
 export function parseTaskId(text: string): string {
-  if (!TASK_ID_SHAPE.test(text) || Number(text) > MAX_TASK_ID) throw NOT_OUR_TASK_ID;
+  if (!TASK_ID_SHAPE.test(text) || Number(text) > MAX_TASK_ID) throw new TaskNotFound();
   return text;
 }

@@ -9,7 +9,6 @@ import type { FastifyRequest } from 'fastify';
 import { RequireJsonObjectBody } from '../common/json-body.js';
 import { ValidBody, ValidQuery } from '../common/validation.js';
 import { AccessPolicy } from '../iam/access-policy.js';
-import type { AuthenticatedRequest } from '../iam/auth.guard.js';
 import { Caller } from '../iam/caller.js';
 import { ApiOmsErrors } from '../openapi/api-oms-errors.js';
 import {
@@ -32,7 +31,6 @@ import {
   PageQuery,
   ProjectId,
   TaskId,
-  pathParameter,
 } from './task.params.js';
 import { CreatedTask, TaskList, TaskObject, TaskTrail } from './task-view.js';
 import { TasksService } from './tasks.service.js';
@@ -119,14 +117,12 @@ export class TasksController {
   @ApiTaskPath()
   @ApiOkResponse({ description: 'Paused; empty body.' })
   @ApiOmsErrors('OMS.0064', 'OMS.0066', 'OMS.1009')
-  async stop(@Req() request: AuthenticatedRequest): Promise<void> {
-    // The hot call takes the request alone and reads its parameters as
-    // @ProjectId(), @TaskId() and @Caller() would (in that order, so the
-    // same refusal comes first): Nest made an execution context per custom
-    // parameter per request.
-    const projectId = pathParameter(request, 'project_id');
-    const taskId = pathParameter(request, 'task_id');
-    const caller = request.caller as Caller;
+  async stop(
+    @ProjectId() projectId: string,
+    @TaskId() taskId: string,
+    @Caller() caller: Caller,
+    @Req() request: FastifyRequest,
+  ): Promise<void> {
     this.access.authorize(caller, projectId, 'write');
     await this.tasks.stop(projectId, taskId, caller, request.id);
   }
