@@ -146,6 +146,16 @@ export class TaskTransitions {
   }
 }
 
+// MOVE_TASK leaves the one status it is given: every action it makes (no
+// changes, no lease, not a deletion, not a group's) must name exactly one.
+// Checked once, when the module loads, rather than on every stop.
+for (const [name, spec] of Object.entries(TASK_ACTIONS) as [string, TaskAction][]) {
+  const plain = spec.to !== DELETED && !spec.withChanges && !spec.byLeaseHolder;
+  if (plain && !name.startsWith('group_') && spec.from.length !== 1) {
+    throw new Error(`the ${name} action is a plain move from ${spec.from.length} statuses`);
+  }
+}
+
 /**
  * The one of the literal move statements the action's row calls for, bound
  * to its parameters: to DELETED, to a status with changes (start), under a
@@ -195,8 +205,6 @@ function moveFor(
     };
     return (connection) => connection.namedQuery(MOVE_TASK_WITH_CHANGES, withChanges);
   }
-  // Every such action leaves one status (the state table's test holds it to that).
-  if (spec.from.length !== 1) throw new Error(`a plain move leaves one status, not ${spec.from}`);
   const toStatus = {
     taskId: params.taskId,
     projectId: params.projectId,
