@@ -12,6 +12,7 @@ import { EventRelay1796170100000 } from './1796170100000-event-relay.js';
 import { TaskLeases1796170200000 } from './1796170200000-task-leases.js';
 import { TaskTrailIndex1796170300000 } from './1796170300000-task-trail-index.js';
 import { HotStop1796170400000 } from './1796170400000-hot-stop.js';
+import { NarrowTasks1796170500000 } from './1796170500000-narrow-tasks.js';
 
 export const MIGRATIONS = [
   CreateTasks1764352800000,
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   TaskLeases1796170200000,
   TaskTrailIndex1796170300000,
   HotStop1796170400000,
+  NarrowTasks1796170500000,
 ];

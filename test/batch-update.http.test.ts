@@ -50,7 +50,7 @@ async function task(status: TaskStatus, groupId: string | null = null, project =
 /** Every task's changeable columns, and the audit trail: what "unchanged" compares. */
 async function snapshot() {
   const { rows } = await t.db.query(
-    'SELECT id, status, bandwidth_policy, task_priority, updated_at FROM tasks ORDER BY id',
+    'SELECT id, status, bandwidth_policy, task_priority, updated_at FROM tasks JOIN task_details ON task_id = id ORDER BY id',
   );
   return { tasks: rows, audit: await allAuditRows(t.db) };
 }
@@ -71,7 +71,7 @@ describe('batch update', () => {
     assert.equal(res.status, 200, res.text);
     assert.equal(res.text, '');
     const { rows } = await t.db.query(
-      'SELECT id, status, bandwidth_policy, task_priority FROM tasks ORDER BY id',
+      'SELECT id, status, bandwidth_policy, task_priority FROM tasks JOIN task_details ON task_id = id ORDER BY id',
     );
     assert.deepEqual(rows, [
       { id: ids[0], status: TaskStatus.Waiting, bandwidth_policy: POLICY, task_priority: 3 },
@@ -106,7 +106,9 @@ describe('batch update', () => {
     const otherProjects = await task(TaskStatus.Waiting, 'group-a', OTHER);
     const res = await batch({ group_id: 'group-a', bandwidth_policy: POLICY });
     assert.equal(res.status, 200, res.text);
-    const { rows } = await t.db.query('SELECT id, bandwidth_policy FROM tasks ORDER BY id');
+    const { rows } = await t.db.query(
+      'SELECT id, bandwidth_policy FROM tasks JOIN task_details ON task_id = id ORDER BY id',
+    );
     assert.deepEqual(rows, [
       { id: group[0], bandwidth_policy: POLICY },
       { id: group[1], bandwidth_policy: POLICY },

@@ -41,7 +41,7 @@ after(async () => {
 
 async function freshTables(): Promise<void> {
   await db.query(
-    'TRUNCATE tasks, task_transitions, task_leases, event_relay_cursors RESTART IDENTITY',
+    'TRUNCATE tasks, task_details, task_transitions, task_leases, event_relay_cursors RESTART IDENTITY',
   );
 }
 

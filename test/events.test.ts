@@ -60,7 +60,7 @@ async function startWithEvents(extraEnv: Record<string, string> = {}, clock?: Ma
   streamPrefix = events.streamPrefix;
   // Ids from 1 again, so that no test starts behind a gap of the one before.
   await db.query(
-    `TRUNCATE tasks, task_transitions, task_leases, task_groups, task_group_transitions,
+    `TRUNCATE tasks, task_details, task_transitions, task_leases, task_groups, task_group_transitions,
        sync_tasks, sync_task_transitions, sync_task_events, event_relay_cursors RESTART IDENTITY`,
   );
   t = await startTestApp({
@@ -356,9 +356,13 @@ describe('notifications (smn_config) for tasks that succeed or fail', () => {
 
   async function taskWithSmn(db: pg.Pool, name: string, smn: unknown): Promise<string> {
     const { rows } = await db.query(
-      `INSERT INTO tasks (project_id, name, status, options) VALUES ($1, $2, $3, $4) RETURNING id::text`,
-      [PROJECT, name, TaskStatus.Migrating, JSON.stringify(smn ? { smn_config: smn } : {})],
+      `INSERT INTO tasks (project_id, name, status) VALUES ($1, $2, $3) RETURNING id::text`,
+      [PROJECT, name, TaskStatus.Migrating],
     );
+    await db.query('UPDATE task_details SET options = $2 WHERE task_id = $1', [
+      rows[0].id,
+      JSON.stringify(smn ? { smn_config: smn } : {}),
+    ]);
     return rows[0].id;
   }
 
@@ -442,7 +446,7 @@ describe('notifications (smn_config) for tasks that succeed or fail', () => {
       ],
     );
     const results = await db.query(
-      `SELECT id::text, options -> 'smn_result' AS result FROM tasks ORDER BY id`,
+      `SELECT id::text, options -> 'smn_result' AS result FROM tasks JOIN task_details ON task_id = id ORDER BY id`,
     );
     assert.deepEqual(Object.fromEntries(results.rows.map((row) => [row.id, row.result])), {
       [succeeds]: { notified: true, error: null },

@@ -224,7 +224,7 @@ describe('create and bandwidth: a connection lost after the commit, before the a
 
   async function projectTasks(db: pg.Pool) {
     const { rows } = await db.query(
-      'SELECT id, name, status, bandwidth_policy FROM tasks WHERE project_id = $1 ORDER BY id',
+      'SELECT id, name, status, bandwidth_policy FROM tasks JOIN task_details ON task_id = id WHERE project_id = $1 ORDER BY id',
       [PROJECT],
     );
     return rows as { id: string; name: string; status: number; bandwidth_policy: unknown }[];
@@ -403,7 +403,9 @@ describe('batch update: a connection lost after the commit, before the answer', 
   }
 
   async function policies(db: pg.Pool) {
-    const { rows } = await db.query('SELECT bandwidth_policy FROM tasks ORDER BY id');
+    const { rows } = await db.query(
+      'SELECT bandwidth_policy FROM tasks JOIN task_details ON task_id = id ORDER BY id',
+    );
     return rows.map((row) => row.bandwidth_policy);
   }
 

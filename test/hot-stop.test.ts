@@ -3,6 +3,8 @@
 // queue indexes go through `queue`, which a trigger keeps from `status`
 // except on a pause (migrations/…-hot-stop.ts); these tests hold the trigger
 // to that, and the readers of the queues to checking `status` beside it.
+// And the row it rewrites is narrow: the rest of a task is in task_details
+// (migrations/…-narrow-tasks.ts).
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
@@ -24,16 +26,31 @@ beforeEach(async () => emptyTables(t.db));
 /** Runs `work` in a transaction that is rolled back, with the transaction's own table statistics. */
 async function inRolledBackTransaction<T>(
   work: (client: pg.PoolClient) => Promise<T>,
-): Promise<{ result: T; updates: number; hotUpdates: number }> {
+): Promise<{ result: T; updates: number; hotUpdates: number; detailsWritten: number }> {
   const client = await t.db.connect();
+  // The counts of this backend's statistics not yet reported are in these
+  // figures too, so the work's own are what it added.
+  const counts = async () => {
+    const { rows } = await client.query(
+      `SELECT relname, n_tup_upd::int AS updates, n_tup_hot_upd::int AS hot_updates,
+              (n_tup_ins + n_tup_upd + n_tup_del)::int AS written
+       FROM pg_stat_xact_user_tables WHERE relname IN ('tasks', 'task_details')`,
+    );
+    const of = (table: string) =>
+      rows.find((row) => row.relname === table) ?? { updates: 0, hot_updates: 0, written: 0 };
+    return { tasks: of('tasks'), details: of('task_details') };
+  };
   try {
     await client.query('BEGIN');
+    const before = await counts();
     const result = await work(client);
-    const { rows } = await client.query(
-      `SELECT n_tup_upd::int AS updates, n_tup_hot_upd::int AS hot_updates
-       FROM pg_stat_xact_user_tables WHERE relname = 'tasks'`,
-    );
-    return { result, updates: rows[0].updates, hotUpdates: rows[0].hot_updates };
+    const after = await counts();
+    return {
+      result,
+      updates: after.tasks.updates - before.tasks.updates,
+      hotUpdates: after.tasks.hot_updates - before.tasks.hot_updates,
+      detailsWritten: after.details.written - before.details.written,
+    };
   } finally {
     await client.query('ROLLBACK');
     client.release();
@@ -69,6 +86,36 @@ test("the service's stop statement is a HOT update: it writes no index of tasks"
   assert.equal(result.rows[0].to_status, TaskStatus.Paused);
   assert.equal(updates, 1);
   assert.equal(hotUpdates, 1, 'the stop had to write index entries');
+});
+
+// migrations/…-narrow-tasks.ts: the row a stop rewrites holds what the stop
+// writes, what the indexes cover and what operators insert; nothing else.
+test("a stop rewrites only the task's narrow row, never its details", async () => {
+  const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+  await t.db.query(`UPDATE task_details SET src_node = '{"bucket": "b"}' WHERE task_id = $1`, [id]);
+  const { detailsWritten } = await inRolledBackTransaction((client) =>
+    client.query(MOVE_TASK.text, stopValues(id)),
+  );
+  assert.equal(detailsWritten, 0, 'the stop wrote task_details');
+  const { rows } = await t.db.query(
+    `SELECT column_name FROM information_schema.columns
+     WHERE table_schema = current_schema() AND table_name = 'tasks' ORDER BY column_name`,
+  );
+  assert.deepEqual(
+    rows.map((row) => row.column_name),
+    [
+      'created_at',
+      'group_id',
+      'id',
+      'name',
+      'project_id',
+      'queue',
+      'start_time',
+      'status',
+      'task_priority',
+      'updated_at',
+    ],
+  );
 });
 
 test('a stop that moves nothing still answers one row: the status it found, or none', async () => {

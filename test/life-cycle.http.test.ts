@@ -272,7 +272,7 @@ describe('secrets', () => {
   test('are stored sealed with AES-256-GCM, bound to the task, and open with the key', async () => {
     const id = String(await createTask(body()));
     const { rows } = await t.db.query(
-      `SELECT secrets, src_node::text, dst_node::text, options::text FROM tasks WHERE id = $1`,
+      `SELECT secrets, src_node::text, dst_node::text, options::text FROM tasks JOIN task_details ON task_id = id WHERE id = $1`,
       [id],
     );
     const row = rows[0];
@@ -300,7 +300,10 @@ describe('secrets', () => {
     assert.equal((await api.stop(id)).status, 200);
     const res = await api.start(id, startBody({ dst_security_token: 'dst-token-from-start' }));
     assert.equal(res.status, 200, res.text);
-    const { rows } = await t.db.query('SELECT secrets FROM tasks WHERE id = $1', [id]);
+    const { rows } = await t.db.query(
+      'SELECT secrets FROM tasks JOIN task_details ON task_id = id WHERE id = $1',
+      [id],
+    );
     const opened = new TaskSecretsCipher(TEST_SECRETS_KEY).open(rows[0].secrets, PROJECT, id);
     assert.deepEqual(opened, {
       src_ak: 'SRC-AK-0000000000011',
@@ -374,7 +377,7 @@ describe('list', () => {
     assert.deepEqual(since, { [id]: 1_700_000_123, [unset]: 0 });
     assert.equal((await api.show(id)).body.migrate_since, 1_700_000_123);
     const { rows } = await t.db.query(
-      'SELECT extract(epoch FROM migrate_since)::bigint AS s FROM tasks WHERE id = $1',
+      'SELECT extract(epoch FROM migrate_since)::bigint AS s FROM tasks JOIN task_details ON task_id = id WHERE id = $1',
       [id],
     );
     assert.equal(rows[0].s, '1700000123', 'the row holds that instant');
@@ -435,7 +438,10 @@ describe('bandwidth policy', () => {
     assert.equal(res.status, 200, res.text);
     assert.equal(res.text, '');
     assert.deepEqual((await api.show(id)).body.bandwidth_policy, policy);
-    const { rows } = await t.db.query('SELECT bandwidth_policy FROM tasks WHERE id = $1', [id]);
+    const { rows } = await t.db.query(
+      'SELECT bandwidth_policy FROM tasks JOIN task_details ON task_id = id WHERE id = $1',
+      [id],
+    );
     assert.deepEqual(rows[0].bandwidth_policy, policy);
   });
 

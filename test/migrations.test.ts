@@ -66,9 +66,13 @@ test('an operator inserts a task with only id, project_id, name and status', asy
   await ds.initialize();
   try {
     await ds.query(`INSERT INTO tasks (id, project_id, name, status) VALUES (42, 'p', 'n', 2)`);
-    const [row] = await ds.query('SELECT * FROM tasks WHERE id = 42');
+    // Its details row, of defaults, comes from the trigger tasks_have_details.
+    const [row] = await ds.query(
+      'SELECT * FROM tasks JOIN task_details ON task_id = id WHERE id = 42',
+    );
     assert.equal(row.status, 2);
     assert.equal(row.description, '');
+    assert.equal(row.task_type, 'object');
     assert.ok(row.created_at instanceof Date);
     // Ids beyond 15 digits would not survive the SDKs' and Terraform's parsing.
     await assert.rejects(
@@ -81,6 +85,53 @@ test('an operator inserts a task with only id, project_id, name and status', asy
       ds.query(`INSERT INTO tasks (project_id, name, status) VALUES ('p', 'n', 8)`),
       /CHK_tasks_status/,
     );
+  } finally {
+    await ds.destroy();
+  }
+});
+
+test('NarrowTasks moves the details of existing tasks out of tasks and back', async () => {
+  const ds = newDataSource();
+  await ds.initialize();
+  try {
+    assert.equal(MIGRATIONS.at(-1)?.name, 'NarrowTasks1796170500000');
+    await ds.undoLastMigration({ transaction: 'each' });
+    await ds.query(
+      `INSERT INTO tasks (id, project_id, name, status, description, task_type, src_node,
+                          options, total_size, error_reason)
+       VALUES (77, 'p', 'wide', 4, 'd', 'prefix', '{"bucket": "b"}', '{"enable_kms": true}', 5,
+               '{"error_code": "E"}')`,
+    );
+    await runMigrationsLocked(ds);
+    const [moved] = await ds.query(
+      `SELECT t.name, t.status, d.description, d.task_type, d.src_node, d.options,
+              d.total_size::int, d.error_reason
+       FROM tasks t JOIN task_details d ON d.task_id = t.id WHERE t.id = 77`,
+    );
+    const details = {
+      description: 'd',
+      task_type: 'prefix',
+      src_node: { bucket: 'b' },
+      options: { enable_kms: true },
+      total_size: 5,
+      error_reason: { error_code: 'E' },
+    };
+    assert.deepEqual(moved, { name: 'wide', status: 4, ...details });
+    const [{ columns }] = await ds.query(
+      `SELECT count(*)::int AS columns FROM information_schema.columns
+       WHERE table_name = 'tasks' AND column_name = ANY($1)`,
+      [Object.keys(details)],
+    );
+    assert.equal(columns, 0, 'a moved column is still in tasks');
+
+    await ds.undoLastMigration({ transaction: 'each' });
+    const [back] = await ds.query(
+      `SELECT name, status, description, task_type, src_node, options, total_size::int,
+              error_reason FROM tasks WHERE id = 77`,
+    );
+    assert.deepEqual(back, { name: 'wide', status: 4, ...details });
+    await runMigrationsLocked(ds);
+    await ds.query('DELETE FROM tasks WHERE id = 77');
   } finally {
     await ds.destroy();
   }

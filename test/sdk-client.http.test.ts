@@ -104,7 +104,10 @@ describe('the official SDK core, signing with an access key', () => {
     const policy = [{ start: '01:00', end: '05:00', max_bandwidth: 2_097_152 }];
     const updated = await oms.updateBandwidthPolicy(id, { bandwidth_policy: policy });
     assert.equal(updated.httpStatusCode, 200);
-    const { rows } = await t.db.query('SELECT bandwidth_policy FROM tasks WHERE id = $1', [id]);
+    const { rows } = await t.db.query(
+      'SELECT bandwidth_policy FROM tasks JOIN task_details ON task_id = id WHERE id = $1',
+      [id],
+    );
     assert.deepEqual(rows[0].bandwidth_policy, policy);
 
     await setStatus(id, TaskStatus.Migrating);
@@ -129,7 +132,11 @@ describe('the official SDK core, signing with an access key', () => {
     await t.db.query("UPDATE tasks SET group_id = 'group-sdk' WHERE id = $1", [grouped]);
     const policy = [{ start: '01:00', end: '05:00', max_bandwidth: 2_097_152 }];
     const policies = async () =>
-      (await t.db.query('SELECT bandwidth_policy, task_priority FROM tasks ORDER BY id')).rows;
+      (
+        await t.db.query(
+          'SELECT bandwidth_policy, task_priority FROM tasks JOIN task_details ON task_id = id ORDER BY id',
+        )
+      ).rows;
 
     const byIds = await oms.batchUpdateTasks({
       ids: [Number(paused)],

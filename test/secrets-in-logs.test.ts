@@ -179,7 +179,10 @@ test('task groups: create, a refused create, show, stop, start, all with keys an
   assert.equal(await send('PUT', `${groups}/${id}/retry`, headers, keys), 400);
   // Never in clear in the database either: the group's row nor its tasks'.
   const { rows: groupRows } = await db.query('SELECT * FROM task_groups WHERE id = $1', [id]);
-  const { rows: taskRows } = await db.query('SELECT * FROM tasks WHERE group_id = $1', [id]);
+  const { rows: taskRows } = await db.query(
+    'SELECT * FROM tasks JOIN task_details ON task_id = id WHERE group_id = $1',
+    [id],
+  );
   for (const row of [...groupRows, ...taskRows]) {
     const stored = JSON.stringify(row) + row.secrets.toString('latin1');
     for (const value of [AK, SK, CDN_KEY]) {

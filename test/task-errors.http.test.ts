@@ -328,9 +328,12 @@ describe('start refuses', () => {
 
   test('a url_list task needs no source keys', async () => {
     const { rows } = await t.db.query(
-      `INSERT INTO tasks (project_id, name, status, task_type) VALUES ($1, 'u', 3, 'url_list') RETURNING id`,
+      `INSERT INTO tasks (project_id, name, status) VALUES ($1, 'u', 3) RETURNING id`,
       [PROJECT],
     );
+    await t.db.query(`UPDATE task_details SET task_type = 'url_list' WHERE task_id = $1`, [
+      rows[0].id,
+    ]);
     const res = await api.start(rows[0].id, startBody({ src_ak: undefined, src_sk: undefined }));
     assert.equal(res.status, 200, res.text);
     const after = await t.db.query('SELECT status FROM tasks WHERE id = $1', [rows[0].id]);

@@ -117,7 +117,7 @@ describe('task groups', () => {
       CDN_KEY,
     );
     const { rows: tasks } = await t.db.query(
-      'SELECT id::text, options, secrets FROM tasks WHERE group_id = $1 ORDER BY id',
+      'SELECT id::text, options, secrets FROM tasks JOIN task_details ON task_id = id WHERE group_id = $1 ORDER BY id',
       [id],
     );
     assert.equal(tasks.length, 3);
@@ -136,7 +136,10 @@ describe('task groups', () => {
     const { topic_urn, trigger_conditions } = SMN;
     const id = (await api.create(groupBody({ smn_config: { topic_urn, trigger_conditions } }))).body
       .group_id;
-    const { rows } = await t.db.query('SELECT options FROM tasks WHERE group_id = $1', [id]);
+    const { rows } = await t.db.query(
+      'SELECT options FROM tasks JOIN task_details ON task_id = id WHERE group_id = $1',
+      [id],
+    );
     for (const row of rows) assert.equal(row.options.smn_config.language, 'en-us');
     const plain = (await api.create(groupBody())).body.group_id;
     const shown = await api.show(plain);
@@ -213,7 +216,7 @@ describe('task groups', () => {
     );
     assert.equal(res.status, 200, res.text);
     const { rows } = await t.db.query(
-      `SELECT task_type, src_node->'list_file' AS list_file FROM tasks WHERE group_id = $1 ORDER BY id`,
+      `SELECT task_type, src_node->'list_file' AS list_file FROM tasks JOIN task_details ON task_id = id WHERE group_id = $1 ORDER BY id`,
       [res.body.group_id],
     );
     assert.deepEqual(
@@ -283,7 +286,10 @@ describe('task groups', () => {
     assert.equal(res.status, 200, res.text);
     const keysOf = async () =>
       (
-        await t.db.query('SELECT id::text, status, secrets FROM tasks WHERE group_id = $1', [id])
+        await t.db.query(
+          'SELECT id::text, status, secrets FROM tasks JOIN task_details ON task_id = id WHERE group_id = $1',
+          [id],
+        )
       ).rows.map((row) => ({ status: row.status, ...cipher.open(row.secrets, PROJECT, row.id) }));
     for (const task of await keysOf()) {
       assert.equal(task.status, 1);

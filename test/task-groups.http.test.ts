@@ -172,9 +172,13 @@ describe('create', () => {
   test('the group object, with counters from its tasks; status 2 from the first read', async () => {
     const id = await createGroup();
     await t.db.query(
-      `UPDATE tasks SET status = $2, total_num = 10, successful_num = 4, total_size = 1000,
-       complete_size = 400 WHERE id = (SELECT min(id) FROM tasks WHERE group_id = $1)`,
+      `UPDATE tasks SET status = $2 WHERE id = (SELECT min(id) FROM tasks WHERE group_id = $1)`,
       [id, TaskStatus.Migrating],
+    );
+    await t.db.query(
+      `UPDATE task_details SET total_num = 10, successful_num = 4, total_size = 1000,
+       complete_size = 400 WHERE task_id = (SELECT min(id) FROM tasks WHERE group_id = $1)`,
+      [id],
     );
     const res = await api.show(id);
     assert.equal(res.status, 200);
@@ -234,7 +238,7 @@ describe('create', () => {
       id,
     ]);
     const { rows: taskRows } = await t.db.query(
-      'SELECT id::text, secrets FROM tasks WHERE group_id = $1',
+      'SELECT id::text, secrets FROM tasks JOIN task_details ON task_id = id WHERE group_id = $1',
       [id],
     );
     for (const blob of [groups[0].secrets, ...taskRows.map((row) => row.secrets)]) {
@@ -387,9 +391,10 @@ describe('start, retry, update', () => {
     assert.equal((await api.show(id)).body.status, 2);
     assert.deepEqual(await groupTaskStatuses(id), [1, 1, 1]);
     const cipher = new TaskSecretsCipher(TEST_SECRETS_KEY);
-    const { rows } = await t.db.query('SELECT id::text, secrets FROM tasks WHERE group_id = $1', [
-      id,
-    ]);
+    const { rows } = await t.db.query(
+      'SELECT id::text, secrets FROM tasks JOIN task_details ON task_id = id WHERE group_id = $1',
+      [id],
+    );
     for (const row of rows) {
       assert.equal(cipher.open(row.secrets, PROJECT, row.id).src_ak, groupKeys().src_ak);
     }
@@ -434,7 +439,7 @@ describe('start, retry, update', () => {
     const policy = [{ start: '01:00', end: '02:00', max_bandwidth: 2_097_152 }];
     assert.equal((await api.update(id, { bandwidth_policy: policy })).status, 200);
     const { rows } = await t.db.query(
-      'SELECT status, bandwidth_policy FROM tasks WHERE group_id = $1 ORDER BY id',
+      'SELECT status, bandwidth_policy FROM tasks JOIN task_details ON task_id = id WHERE group_id = $1 ORDER BY id',
       [id],
     );
     assert.deepEqual(rows[0].bandwidth_policy, []);

@@ -31,14 +31,18 @@ async function create(smnConfig: unknown): Promise<string> {
 }
 
 async function storedOptions(id: string): Promise<Record<string, unknown>> {
-  const { rows } = await t.db.query('SELECT options FROM tasks WHERE id = $1', [id]);
+  const { rows } = await t.db.query(
+    'SELECT options FROM tasks JOIN task_details ON task_id = id WHERE id = $1',
+    [id],
+  );
   return rows[0].options;
 }
 
 /** What the events relay writes once it has published the task's notification. */
 async function recordSmnResult(id: string, result: unknown): Promise<void> {
   await t.db.query(
-    `UPDATE tasks SET options = options || jsonb_build_object('smn_result', $2::jsonb) WHERE id = $1`,
+    `UPDATE task_details SET options = options || jsonb_build_object('smn_result', $2::jsonb)
+     WHERE task_id = $1`,
     [id, JSON.stringify(result)],
   );
 }

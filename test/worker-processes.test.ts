@@ -110,7 +110,7 @@ async function leaseHolder(taskId: string): Promise<string | undefined> {
 async function task(taskId: string) {
   const { rows } = await db.query(
     `SELECT status, complete_size::float8 AS complete_size, total_size::float8 AS total_size,
-            successful_num::int, total_num::int, progress FROM tasks WHERE id = $1`,
+            successful_num::int, total_num::int, progress FROM tasks JOIN task_details ON task_id = id WHERE id = $1`,
     [taskId],
   );
   return rows[0] as {

@@ -211,7 +211,7 @@ describe('heartbeat', () => {
       assertOmsError(await heartbeat(leaseId, body), 400, 'OMS.0064');
     }
     const { rows } = await t.db.query(
-      'SELECT complete_size::int, total_size::int FROM tasks WHERE id = $1',
+      'SELECT complete_size::int, total_size::int FROM tasks JOIN task_details ON task_id = id WHERE id = $1',
       [id],
     );
     assert.deepEqual(rows[0], { complete_size: 0, total_size: 0 });
@@ -375,7 +375,10 @@ describe('outcomes', () => {
       reason: 'lease_lost',
     });
     assert.equal(await taskStatus(t.db, id), TaskStatus.Migrating);
-    const { rows } = await t.db.query('SELECT complete_size::int FROM tasks WHERE id = $1', [id]);
+    const { rows } = await t.db.query(
+      'SELECT complete_size::int FROM tasks JOIN task_details ON task_id = id WHERE id = $1',
+      [id],
+    );
     assert.equal(rows[0].complete_size, 0);
   });
 });

@@ -72,10 +72,11 @@ SELECT pg_current_snapshot()::text AS snapshot,
 FROM (SELECT 1) AS one LEFT JOIN LATERAL (
   SELECT a.id, a.project_id, a.task_id::text AS resource_id, a.action, a.from_status, a.to_status,
     a.user_id, a.request_id, floor(extract(epoch FROM a.created_at) * 1000)::float8 AS created_ms,
-    t.name AS task_name, t.options -> 'smn_config' AS smn_config
+    t.name AS task_name, d.options -> 'smn_config' AS smn_config
   FROM task_transitions a
   LEFT JOIN tasks t
     ON t.id = a.task_id AND t.project_id = a.project_id AND a.to_status = ANY($4::smallint[])
+  LEFT JOIN task_details d ON d.task_id = t.id
   WHERE a.id > $1::bigint
   ORDER BY a.id LIMIT $2
 ) AS e ON true
@@ -185,7 +186,7 @@ export const RECORD_SMN_RESULT: Statement<
   // $1 task, $2 project, $3 the result.
   name: 'events-record-smn-result',
   text: `
-UPDATE tasks SET options = jsonb_set(options, '{smn_result}', $3::jsonb)
-WHERE id = $1::bigint AND project_id = $2`,
+UPDATE task_details SET options = jsonb_set(options, '{smn_result}', $3::jsonb)
+FROM tasks WHERE tasks.id = $1::bigint AND tasks.project_id = $2 AND task_details.task_id = tasks.id`,
   values: (p) => [p.taskId, p.projectId, JSON.stringify(p.result)],
 };

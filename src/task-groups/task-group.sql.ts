@@ -103,14 +103,20 @@ export const CREATE_GROUP_TASKS: Statement<CreateGroupTasksParams, { task_id: st
   // $12 bandwidth, $13 options, $14 migrate since, $15 user, $16 request id.
   name: 'task-group-create-tasks',
   text: `
-WITH created AS (
-  INSERT INTO tasks (id, project_id, name, status, description, task_type, task_priority, group_id,
-                     src_node, dst_node, bandwidth_policy, options, secrets, migrate_since)
-  SELECT t.id, $5, t.name, $7::smallint, $8, $9, $10, $6,
-         t.src_node, $11::jsonb, $12::jsonb, $13::jsonb, t.secrets, to_timestamp($14)
-  FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::bytea[]) AS t(id, name, src_node, secrets)
+WITH given AS (
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::jsonb[], $4::bytea[])
+    AS t(id, name, src_node, secrets)
+), created AS (
+  INSERT INTO tasks (id, project_id, name, status, task_priority, group_id)
+  SELECT id, $5, name, $7::smallint, $10, $6 FROM given
   ON CONFLICT (id) DO NOTHING
   RETURNING id, project_id, status
+), detailed AS (
+  INSERT INTO task_details (task_id, description, task_type, src_node, dst_node,
+                            bandwidth_policy, options, secrets, migrate_since)
+  SELECT given.id, $8, $9, given.src_node, $11::jsonb, $12::jsonb, $13::jsonb, given.secrets,
+         to_timestamp($14)
+  FROM given JOIN created ON created.id = given.id
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, 'create', NULL, status, $15, $16 FROM created
@@ -245,9 +251,9 @@ export const LOCK_GROUP_TASKS: Statement<
   // $1 group, $2 project, $3 statuses.
   name: 'task-group-lock-tasks',
   text: `
-SELECT id::text, secrets FROM tasks
-WHERE group_id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
-ORDER BY id FOR UPDATE`,
+SELECT t.id::text, d.secrets FROM tasks t LEFT JOIN task_details d ON d.task_id = t.id
+WHERE t.group_id = $1 AND t.project_id = $2 AND t.status = ANY($3::smallint[])
+ORDER BY t.id FOR UPDATE OF t`,
   values: (p) => [p.groupId, p.projectId, p.from],
 };
 
@@ -276,10 +282,12 @@ WITH changes AS (
   WHERE tasks.group_id = $1 AND tasks.project_id = $2 AND tasks.status = ANY($3::smallint[])
   FOR UPDATE OF tasks
 ), moved AS (
-  UPDATE tasks SET status = $4::smallint, updated_at = now(),
-    secrets = locked.secrets, options = tasks.options || $7::jsonb
+  UPDATE tasks SET status = $4::smallint, updated_at = now()
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status
+), changed AS (
+  UPDATE task_details SET secrets = locked.secrets, options = task_details.options || $7::jsonb
+  FROM locked JOIN moved ON moved.id = locked.id WHERE task_details.task_id = locked.id
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, $8::text, from_status, $4::smallint, $9::text, $10::text FROM moved
@@ -386,9 +394,12 @@ export const SET_GROUP_TASKS_BANDWIDTH: Statement<
   name: 'task-group-set-tasks-bandwidth',
   text: `
 WITH updated AS (
-  UPDATE tasks SET bandwidth_policy = $3::jsonb, updated_at = now()
+  UPDATE tasks SET updated_at = now()
   WHERE group_id = $1 AND project_id = $2 AND status = ANY($4::smallint[])
   RETURNING id, project_id, status
+), detailed AS (
+  UPDATE task_details SET bandwidth_policy = $3::jsonb
+  FROM updated WHERE task_details.task_id = updated.id
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, 'update_bandwidth', status, status, $5, $6 FROM updated
@@ -460,20 +471,22 @@ export const GROUP_COUNTERS: Statement<
   // $7 complete statuses.
   name: 'task-group-counters',
   text: `
-SELECT group_id,
+SELECT t.group_id,
   count(*) AS total_task_num,
-  count(*) FILTER (WHERE status = ANY($3::smallint[])) AS waiting_task_num,
-  count(*) FILTER (WHERE status = ANY($4::smallint[])) AS executing_task_num,
-  count(*) FILTER (WHERE status = ANY($5::smallint[])) AS paused_task_num,
-  count(*) FILTER (WHERE status = ANY($6::smallint[])) AS failed_task_num,
-  count(*) FILTER (WHERE status = ANY($7::smallint[])) AS complete_task_num,
-  sum(total_num) AS total_num, sum(successful_num) AS success_num,
-  sum(failed_num) AS fail_num, sum(skipped_num) AS skip_num,
-  sum(total_size) AS total_size, sum(complete_size) AS complete_size,
-  sum(migrate_speed) AS migrate_speed, min(start_time) AS start_time,
-  max(total_time) AS total_time
-FROM tasks WHERE project_id = $1 AND group_id = ANY($2::text[])
-GROUP BY group_id`,
+  count(*) FILTER (WHERE t.status = ANY($3::smallint[])) AS waiting_task_num,
+  count(*) FILTER (WHERE t.status = ANY($4::smallint[])) AS executing_task_num,
+  count(*) FILTER (WHERE t.status = ANY($5::smallint[])) AS paused_task_num,
+  count(*) FILTER (WHERE t.status = ANY($6::smallint[])) AS failed_task_num,
+  count(*) FILTER (WHERE t.status = ANY($7::smallint[])) AS complete_task_num,
+  sum(COALESCE(d.total_num, 0)) AS total_num, sum(COALESCE(d.successful_num, 0)) AS success_num,
+  sum(COALESCE(d.failed_num, 0)) AS fail_num, sum(COALESCE(d.skipped_num, 0)) AS skip_num,
+  sum(COALESCE(d.total_size, 0)) AS total_size,
+  sum(COALESCE(d.complete_size, 0)) AS complete_size,
+  sum(COALESCE(d.migrate_speed, 0)) AS migrate_speed, min(t.start_time) AS start_time,
+  max(COALESCE(d.total_time, 0)) AS total_time
+FROM tasks t LEFT JOIN task_details d ON d.task_id = t.id
+WHERE t.project_id = $1 AND t.group_id = ANY($2::text[])
+GROUP BY t.group_id`,
   values: (p) => [p.projectId, p.groupIds, p.waiting, p.executing, p.paused, p.failed, p.complete],
 };
 

@@ -12,13 +12,13 @@ import {
   type BandwidthPeriod,
   type SmnConfig,
   type SmnResult,
-  type TaskEntity,
   type TaskPriorityName,
   type TaskType,
 } from './task.entity.js';
 import { BandwidthPeriodBody } from './task.bodies.js';
 import type { AuditAction } from './task-state.js';
 import type { TrailPageRow } from './task-trail.sql.js';
+import type { TaskRow } from './task.sql.js';
 
 const PRIORITY_NAMES = Object.fromEntries(
   Object.entries(TASK_PRIORITIES).map(([name, rank]) => [rank, name]),
@@ -141,15 +141,22 @@ export class CreatedTask {
 const ms = (date: Date | null) => (date ? date.getTime() : 0);
 const seconds = (date: Date | null) => (date ? Math.floor(date.getTime() / 1000) : 0);
 
-export function toTaskObject(task: TaskEntity): TaskObject {
-  const { srcNode: src, dstNode: dst, options } = task;
+/**
+ * A task's details row is there unless something outside the service
+ * removed it; without one the task shows what a row of defaults would
+ * (migrations/…-narrow-tasks.ts).
+ */
+export function toTaskObject(task: TaskRow): TaskObject {
+  const src: Partial<TaskRow['srcNode'] & object> = task.srcNode ?? {};
+  const dst: Partial<TaskRow['dstNode'] & object> = task.dstNode ?? {};
+  const options = task.options ?? {};
   return {
     id: Number(task.id),
     name: task.name,
-    description: task.description,
+    description: task.description ?? '',
     status: task.status,
-    progress: task.progress,
-    task_type: task.taskType,
+    progress: task.progress ?? 0,
+    task_type: task.taskType ?? 'object',
     group_id: task.groupId,
     group_type: task.groupId === null ? 'NORMAL_TASK' : 'GROUP_TASK',
     src_node: {
@@ -164,21 +171,21 @@ export function toTaskObject(task: TaskEntity): TaskObject {
       region: dst.region ?? '',
       ...(dst.save_prefix !== undefined && { save_prefix: dst.save_prefix }),
     },
-    complete_size: Number(task.completeSize),
-    total_size: Number(task.totalSize),
-    real_size: Number(task.realSize),
-    migrate_speed: Number(task.migrateSpeed),
+    complete_size: Number(task.completeSize ?? 0),
+    total_size: Number(task.totalSize ?? 0),
+    real_size: Number(task.realSize ?? 0),
+    migrate_speed: Number(task.migrateSpeed ?? 0),
     start_time: ms(task.startTime),
-    left_time: Number(task.leftTime),
-    total_time: Number(task.totalTime),
+    left_time: Number(task.leftTime ?? 0),
+    total_time: Number(task.totalTime ?? 0),
     migrate_since: seconds(task.migrateSince),
-    total_num: Number(task.totalNum),
-    successful_num: Number(task.successfulNum),
-    failed_num: Number(task.failedNum),
-    skipped_num: Number(task.skippedNum),
-    is_query_over: task.isQueryOver,
+    total_num: Number(task.totalNum ?? 0),
+    successful_num: Number(task.successfulNum ?? 0),
+    failed_num: Number(task.failedNum ?? 0),
+    skipped_num: Number(task.skippedNum ?? 0),
+    is_query_over: task.isQueryOver ?? false,
     error_reason: task.errorReason,
-    bandwidth_policy: task.bandwidthPolicy,
+    bandwidth_policy: task.bandwidthPolicy ?? [],
     enable_kms: options.enable_kms ?? false,
     enable_restore: options.enable_restore ?? false,
     enable_metadata_migration: options.enable_metadata_migration ?? false,

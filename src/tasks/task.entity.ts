@@ -1,9 +1,12 @@
 // The `tasks` table. Operators may insert rows by hand with only id,
 // project_id, name and status: every other column has a default.
 //
-// The data-plane figures (sizes, counts, progress) are kept as the task
-// object shows them; this service has no data plane that changes them, but
-// one could write them without a schema change.
+// It holds only what a stop rewrites, what its indexes cover and what
+// operators insert; the rest of a task (its source and destination, policy,
+// options, sealed keys, error and the data plane's figures) is its row in
+// `task_details`, which has no entity: it is read and written only by the
+// statements in task.sql.ts, worker.sql.ts, task-group.sql.ts and
+// events.sql.ts (migrations/…-narrow-tasks.ts says why).
 
 import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { TaskStatus } from './task-state.js';
@@ -78,14 +81,9 @@ export interface TaskOptions {
   smn_result?: SmnResult;
 }
 
-// pg returns bigint as a string; ids and counters stay strings inside the
-// service and become JSON numbers only in the task object.
-const bigintCounter = { type: 'bigint', default: 0 } as const;
-
 @Entity('tasks')
 @Check('CHK_tasks_id_range', `"id" BETWEEN 1 AND ${MAX_TASK_ID}`)
 @Check('CHK_tasks_status', `"status" BETWEEN 1 AND 7`)
-@Check('CHK_tasks_task_type', `"task_type" IN ('list', 'object', 'prefix', 'url_list')`)
 @Check('CHK_tasks_task_priority', `"task_priority" BETWEEN 1 AND 3`)
 @Check('CHK_tasks_queue', `"queue" IN (1, 2)`)
 // No index covers `status`, so that a stop is a HOT update; the queues are
@@ -117,81 +115,14 @@ export class TaskEntity {
   @Column({ type: 'smallint', nullable: true, select: false, insert: false, update: false })
   queue: 1 | 2 | null;
 
-  @Column({ type: 'varchar', length: 255, default: '' })
-  description: string;
-
-  @Column({ name: 'task_type', type: 'varchar', length: 16, default: 'object' })
-  taskType: TaskType;
-
   @Column({ name: 'group_id', type: 'varchar', length: 100, nullable: true })
   groupId: string | null;
 
   @Column({ name: 'task_priority', type: 'smallint', default: TASK_PRIORITIES.MEDIUM })
   priority: number;
 
-  @Column({ name: 'src_node', type: 'jsonb', default: {} })
-  srcNode: SourceNode;
-
-  @Column({ name: 'dst_node', type: 'jsonb', default: {} })
-  dstNode: DestinationNode;
-
-  @Column({ name: 'bandwidth_policy', type: 'jsonb', default: [] })
-  bandwidthPolicy: BandwidthPeriod[];
-
-  @Column({ type: 'jsonb', default: {} })
-  options: TaskOptions;
-
-  /**
-   * Access keys, secret keys and tokens, sealed by TaskSecretsCipher. Not
-   * loaded unless asked for by name, so no view of a task can carry it.
-   */
-  @Column({ type: 'bytea', nullable: true, select: false })
-  secrets: Buffer | null;
-
-  @Column({ name: 'migrate_since', type: 'timestamptz', nullable: true })
-  migrateSince: Date | null;
-
   @Column({ name: 'start_time', type: 'timestamptz', nullable: true })
   startTime: Date | null;
-
-  @Column({ type: 'double precision', default: 0 })
-  progress: number;
-
-  @Column({ name: 'complete_size', ...bigintCounter })
-  completeSize: string;
-
-  @Column({ name: 'total_size', ...bigintCounter })
-  totalSize: string;
-
-  @Column({ name: 'real_size', ...bigintCounter })
-  realSize: string;
-
-  @Column({ name: 'migrate_speed', ...bigintCounter })
-  migrateSpeed: string;
-
-  @Column({ name: 'left_time', ...bigintCounter })
-  leftTime: string;
-
-  @Column({ name: 'total_time', ...bigintCounter })
-  totalTime: string;
-
-  @Column({ name: 'total_num', ...bigintCounter })
-  totalNum: string;
-
-  @Column({ name: 'successful_num', ...bigintCounter })
-  successfulNum: string;
-
-  @Column({ name: 'failed_num', ...bigintCounter })
-  failedNum: string;
-
-  @Column({ name: 'skipped_num', ...bigintCounter })
-  skippedNum: string;
-
-  @Column({ name: 'is_query_over', type: 'boolean', default: false })
-  isQueryOver: boolean;
-
-  @Column({ name: 'error_reason', type: 'jsonb', nullable: true })
-  errorReason: { error_code: string; error_msg: string } | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

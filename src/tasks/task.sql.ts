@@ -19,7 +19,13 @@
 
 import type { Statement } from '../database/statement.js';
 import { TaskStatus, type AuditAction, type TaskActionName } from './task-state.js';
-import type { BandwidthPeriod, DestinationNode, SourceNode, TaskOptions } from './task.entity.js';
+import type {
+  BandwidthPeriod,
+  DestinationNode,
+  SourceNode,
+  TaskOptions,
+  TaskType,
+} from './task.entity.js';
 
 // ---------------------------------------------------------------- the moves
 //
@@ -155,10 +161,12 @@ WITH locked AS (
     AND task_leases.lease_id = $9::uuid AND task_leases.worker_id = $10::text
   FOR UPDATE OF tasks
 ), moved AS (
-  UPDATE tasks SET status = $4::smallint, updated_at = now(),
-    error_reason = COALESCE($12::jsonb, tasks.error_reason)
+  UPDATE tasks SET status = $4::smallint, updated_at = now()
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status, tasks.status AS to_status
+), failed AS (
+  UPDATE task_details SET error_reason = $12::jsonb
+  FROM moved WHERE task_details.task_id = moved.id AND $12::jsonb IS NOT NULL
 ), released AS (
   DELETE FROM task_leases USING moved WHERE task_leases.task_id = moved.id AND $11::boolean
 ), audited AS (
@@ -210,10 +218,13 @@ WITH locked AS (
   WHERE id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
   FOR UPDATE
 ), moved AS (
-  UPDATE tasks SET status = $4::smallint, updated_at = now(),
-    secrets = COALESCE($5::bytea, tasks.secrets), options = tasks.options || $6::jsonb
+  UPDATE tasks SET status = $4::smallint, updated_at = now()
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status
+), changed AS (
+  UPDATE task_details SET secrets = COALESCE($5::bytea, task_details.secrets),
+    options = task_details.options || $6::jsonb
+  FROM moved WHERE task_details.task_id = moved.id
 ), audited AS (
   INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
   SELECT id, project_id, $7::text, from_status, $4::smallint, $8::text, $9::text FROM moved
@@ -337,6 +348,131 @@ SELECT EXISTS (
   values: (p) => [p.projectId, TaskStatus.Waiting],
 };
 
+// ------------------------------------------------------ reading a task
+//
+// A task object is its row of `tasks` and its row of `task_details`
+// (migrations/…-narrow-tasks.ts). Every task has both, but the join is an
+// outer one, so that a task is never hidden by a missing details row; the
+// view (task-view.ts) shows defaults for one. The columns come back named
+// as TaskRow names them; bigints stay strings (as pg returns them) and
+// become JSON numbers only in the task object. The sealed keys are never
+// among them: only a worker's lease reads those (worker.sql.ts).
+
+/** A task as the task object is made from it. */
+export interface TaskRow {
+  id: string;
+  projectId: string;
+  name: string;
+  status: TaskStatus;
+  groupId: string | null;
+  priority: number;
+  startTime: Date | null;
+  createdAt: Date;
+  description: string | null;
+  taskType: TaskType | null;
+  srcNode: SourceNode | null;
+  dstNode: DestinationNode | null;
+  bandwidthPolicy: BandwidthPeriod[] | null;
+  options: TaskOptions | null;
+  migrateSince: Date | null;
+  progress: number | null;
+  completeSize: string | null;
+  totalSize: string | null;
+  realSize: string | null;
+  migrateSpeed: string | null;
+  leftTime: string | null;
+  totalTime: string | null;
+  totalNum: string | null;
+  successfulNum: string | null;
+  failedNum: string | null;
+  skippedNum: string | null;
+  isQueryOver: boolean | null;
+  errorReason: { error_code: string; error_msg: string } | null;
+}
+
+/** One task of the project. */
+export const TASK_OF_PROJECT: Statement<
+  { readonly taskId: string; readonly projectId: string },
+  TaskRow
+> = {
+  // $1 task, $2 project.
+  name: 'task-of-project',
+  text: `
+SELECT t.id, t.project_id AS "projectId", t.name, t.status, t.group_id AS "groupId",
+  t.task_priority AS priority, t.start_time AS "startTime", t.created_at AS "createdAt",
+  d.description, d.task_type AS "taskType", d.src_node AS "srcNode", d.dst_node AS "dstNode",
+  d.bandwidth_policy AS "bandwidthPolicy", d.options, d.migrate_since AS "migrateSince",
+  d.progress, d.complete_size AS "completeSize", d.total_size AS "totalSize",
+  d.real_size AS "realSize", d.migrate_speed AS "migrateSpeed", d.left_time AS "leftTime",
+  d.total_time AS "totalTime", d.total_num AS "totalNum", d.successful_num AS "successfulNum",
+  d.failed_num AS "failedNum", d.skipped_num AS "skippedNum", d.is_query_over AS "isQueryOver",
+  d.error_reason AS "errorReason"
+FROM tasks t LEFT JOIN task_details d ON d.task_id = t.id
+WHERE t.id = $1 AND t.project_id = $2`,
+  values: (p) => [p.taskId, p.projectId],
+};
+
+/** What a list of a project's tasks is narrowed to; null means any. */
+export interface TaskListFilter {
+  readonly projectId: string;
+  readonly status: TaskStatus | null;
+  readonly groupId: string | null;
+}
+
+/**
+ * A page of the project's tasks, oldest first by id: a project's ids grow
+ * in commit order (creates take theirs under the project's lock), so a task
+ * created while a client pages lands on the last page and never shifts an
+ * earlier one. (The contract fixes no order.)
+ */
+export const TASK_PAGE: Statement<
+  TaskListFilter & { readonly offset: number; readonly limit: number },
+  TaskRow
+> = {
+  // $1 project, $2 status or NULL, $3 group or NULL, $4 offset, $5 limit.
+  name: 'task-page',
+  text: `
+SELECT t.id, t.project_id AS "projectId", t.name, t.status, t.group_id AS "groupId",
+  t.task_priority AS priority, t.start_time AS "startTime", t.created_at AS "createdAt",
+  d.description, d.task_type AS "taskType", d.src_node AS "srcNode", d.dst_node AS "dstNode",
+  d.bandwidth_policy AS "bandwidthPolicy", d.options, d.migrate_since AS "migrateSince",
+  d.progress, d.complete_size AS "completeSize", d.total_size AS "totalSize",
+  d.real_size AS "realSize", d.migrate_speed AS "migrateSpeed", d.left_time AS "leftTime",
+  d.total_time AS "totalTime", d.total_num AS "totalNum", d.successful_num AS "successfulNum",
+  d.failed_num AS "failedNum", d.skipped_num AS "skippedNum", d.is_query_over AS "isQueryOver",
+  d.error_reason AS "errorReason"
+FROM tasks t LEFT JOIN task_details d ON d.task_id = t.id
+WHERE t.project_id = $1 AND ($2::smallint IS NULL OR t.status = $2::smallint)
+  AND ($3::text IS NULL OR t.group_id = $3::text)
+ORDER BY t.id
+OFFSET $4 LIMIT $5`,
+  values: (p) => [p.projectId, p.status, p.groupId, p.offset, p.limit],
+};
+
+/** How many tasks the list's filter matches, not only its page. */
+export const TASK_LIST_COUNT: Statement<TaskListFilter, { count: number }> = {
+  // $1 project, $2 status or NULL, $3 group or NULL.
+  name: 'task-list-count',
+  text: `
+SELECT count(*)::int AS count FROM tasks
+WHERE project_id = $1 AND ($2::smallint IS NULL OR status = $2::smallint)
+  AND ($3::text IS NULL OR group_id = $3::text)`,
+  values: (p) => [p.projectId, p.status, p.groupId],
+};
+
+/** The task's type, which decides what a start must bring; no row: no such task. */
+export const TASK_TYPE: Statement<
+  { readonly taskId: string; readonly projectId: string },
+  { task_type: TaskType | null }
+> = {
+  // $1 task, $2 project.
+  name: 'task-type',
+  text: `
+SELECT d.task_type FROM tasks t LEFT JOIN task_details d ON d.task_id = t.id
+WHERE t.id = $1 AND t.project_id = $2`,
+  values: (p) => [p.taskId, p.projectId],
+};
+
 // ------------------------------------------------------------------ create
 //
 // Under the project's TASK_QUOTA lock: count, take an id, insert the task
@@ -387,11 +523,14 @@ export const CREATE_TASK: Statement<CreateTaskParams, { task_id: string }> = {
   name: 'task-create',
   text: `
 WITH created AS (
-  INSERT INTO tasks (id, project_id, name, status, description, task_type, task_priority,
-                     src_node, dst_node, bandwidth_policy, options, secrets, migrate_since)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, to_timestamp($13))
+  INSERT INTO tasks (id, project_id, name, status, task_priority)
+  VALUES ($1, $2, $3, $4, $7)
   ON CONFLICT (id) DO NOTHING
   RETURNING id, project_id, status
+), detailed AS (
+  INSERT INTO task_details (task_id, description, task_type, src_node, dst_node,
+                            bandwidth_policy, options, secrets, migrate_since)
+  SELECT id, $5, $6, $8, $9, $10, $11, $12, to_timestamp($13) FROM created
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, 'create', NULL, status, $14, $15 FROM created
@@ -452,9 +591,12 @@ export const SET_BANDWIDTH_POLICY: Statement<
   name: 'task-set-bandwidth-policy',
   text: `
 WITH updated AS (
-  UPDATE tasks SET bandwidth_policy = $3::jsonb, updated_at = now()
+  UPDATE tasks SET updated_at = now()
   WHERE id = $1 AND project_id = $2 AND status = ANY($4::smallint[])
   RETURNING id, project_id, status
+), detailed AS (
+  UPDATE task_details SET bandwidth_policy = $3::jsonb
+  FROM updated WHERE task_details.task_id = updated.id
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, 'update_bandwidth', status, status, $5, $6 FROM updated
@@ -603,11 +745,12 @@ export const BATCH_UPDATE_TASKS: Statement<
   name: 'task-batch-update',
   text: `
 WITH updated AS (
-  UPDATE tasks SET bandwidth_policy = $3::jsonb,
-                   task_priority = COALESCE($4::smallint, task_priority),
-                   updated_at = now()
+  UPDATE tasks SET task_priority = COALESCE($4::smallint, task_priority), updated_at = now()
   WHERE project_id = $1 AND id = ANY($2::bigint[])
   RETURNING id, project_id, status
+), detailed AS (
+  UPDATE task_details SET bandwidth_policy = $3::jsonb
+  FROM updated WHERE task_details.task_id = updated.id
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
 SELECT id, project_id, $5, status, status, $6, $7 FROM updated

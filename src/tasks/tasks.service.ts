@@ -7,7 +7,7 @@
 // work, it is woken.
 
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { DataSource, type FindOptionsWhere } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import {
@@ -54,6 +54,10 @@ import {
   NEXT_TASK_ID,
   SET_BANDWIDTH_POLICY,
   TASK_CREATED,
+  TASK_LIST_COUNT,
+  TASK_OF_PROJECT,
+  TASK_PAGE,
+  TASK_TYPE,
 } from './task.sql.js';
 import { TASK_TRAIL_PAGE } from './task-trail.sql.js';
 
@@ -181,29 +185,24 @@ export class TasksService {
   }
 
   async show(projectId: string, taskId: string): Promise<TaskObject> {
-    const task = await this.db.getRepository(TaskEntity).findOne({
-      where: { id: parseTaskId(taskId), projectId },
+    const [task] = await execute(this.db, TASK_OF_PROJECT, {
+      taskId: parseTaskId(taskId),
+      projectId,
     });
     if (!task) throw new TaskNotFound();
     return toTaskObject(task);
   }
 
   async list(projectId: string, query: ListTasksQuery): Promise<TaskList> {
-    const page = pageOf(query);
-    const where: FindOptionsWhere<TaskEntity> = { projectId };
-    if (query.status !== undefined) where.status = Number(query.status) as TaskStatus;
-    if (query.group_id !== undefined) where.groupId = query.group_id;
-    const [tasks, count] = await this.db.getRepository(TaskEntity).findAndCount({
-      where,
-      // Oldest first by id: a project's ids grow in commit order (creates
-      // take theirs under the project's lock), so a task created while a
-      // client pages lands on the last page and never shifts an earlier one.
-      // Newest first, each create pushed every task one place on and the
-      // next page repeated one. (The contract fixes no order.)
-      order: { id: 'ASC' },
-      skip: page.offset,
-      take: page.limit,
-    });
+    const filter = {
+      projectId,
+      status: query.status === undefined ? null : (Number(query.status) as TaskStatus),
+      groupId: query.group_id ?? null,
+    };
+    const [tasks, [{ count }]] = await Promise.all([
+      execute(this.db, TASK_PAGE, { ...filter, ...pageOf(query) }),
+      execute(this.db, TASK_LIST_COUNT, filter),
+    ]);
     return { tasks: tasks.map(toTaskObject), count };
   }
 
@@ -245,13 +244,11 @@ export class TasksService {
     requestId: string,
   ) {
     const taskId = parseTaskId(taskIdText);
-    const task = await this.db.getRepository(TaskEntity).findOne({
-      select: { id: true, taskType: true },
-      where: { id: taskId, projectId },
-    });
+    const [task] = await execute(this.db, TASK_TYPE, { taskId, projectId });
     if (!task) throw new TaskNotFound();
-    if (task.taskType !== 'url_list' && (body.src_ak === undefined || body.src_sk === undefined)) {
-      throw new InvalidParameter(`src_ak and src_sk are required for task_type ${task.taskType}.`);
+    const taskType = task.task_type ?? 'object';
+    if (taskType !== 'url_list' && (body.src_ak === undefined || body.src_sk === undefined)) {
+      throw new InvalidParameter(`src_ak and src_sk are required for task_type ${taskType}.`);
     }
     const secrets = pickTaskSecrets(body);
     await this.transitions.apply('start', projectId, taskId, caller, requestId, {

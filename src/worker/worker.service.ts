@@ -6,7 +6,7 @@
 // Only callers with the worker role reach it (worker-role.guard.ts).
 
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource, In } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { InvalidParameter, LeaseNotHeld } from '../common/oms-errors.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -18,7 +18,7 @@ import { TaskScheduler } from '../tasks/task-scheduler.js';
 import { TaskSecretsCipher, type TaskSecrets } from '../tasks/task-secrets.js';
 import { TASK_EDITS, TaskStatus } from '../tasks/task-state.js';
 import { TaskTransitions } from '../tasks/task-transitions.js';
-import { TaskEntity } from '../tasks/task.entity.js';
+import type { TaskRow } from '../tasks/task.sql.js';
 import { toTaskObject } from '../tasks/task-view.js';
 import {
   OUTCOME_ACTIONS,
@@ -26,7 +26,13 @@ import {
   type OutcomeBody,
   type ProgressBody,
 } from './worker.bodies.js';
-import { HEARTBEAT, LEASE_TASKS, LEASED_TASK, type ReportedProgress } from './worker.sql.js';
+import {
+  HEARTBEAT,
+  LEASE_TASKS,
+  LEASED_TASK,
+  LEASED_TASK_ROWS,
+  type ReportedProgress,
+} from './worker.sql.js';
 import type { HeartbeatAnswer, Lease, LeaseList, OutcomeAnswer } from './worker-view.js';
 
 /** Statuses in which a worker holds a task: it moves data (2, 6) or drains (7). */
@@ -73,12 +79,9 @@ export class WorkerService {
       requestId,
     });
     if (leased.length === 0) return { leases: [] };
-    const tasks = await this.db
-      .getRepository(TaskEntity)
-      .createQueryBuilder('task')
-      .addSelect('task.secrets')
-      .where({ id: In(leased.map((row) => row.task_id)) })
-      .getMany();
+    const tasks = await execute(this.db, LEASED_TASK_ROWS, {
+      taskIds: leased.map((row) => row.task_id),
+    });
     const byId = new Map(tasks.map((task) => [task.id, task]));
     const leases: Lease[] = [];
     for (const row of leased) {
@@ -92,7 +95,7 @@ export class WorkerService {
         heartbeat_interval_ms: this.config.workerHeartbeatIntervalMs,
         task: toTaskObject(task),
         keys: this.keysOf(task),
-        options: task.options,
+        options: task.options ?? {},
       });
     }
     return { leases };
@@ -172,7 +175,7 @@ export class WorkerService {
     };
   }
 
-  private keysOf(task: TaskEntity): TaskSecrets {
+  private keysOf(task: TaskRow & { secrets: Buffer | null }): TaskSecrets {
     if (!task.secrets) return {};
     return this.cipher.open(task.secrets, task.projectId, task.id);
   }

@@ -9,6 +9,7 @@
 
 import type { Statement } from '../database/statement.js';
 import type { TaskStatus } from '../tasks/task-state.js';
+import type { TaskRow } from '../tasks/task.sql.js';
 
 /**
  * Leases up to `limit` tasks in a leasable status that no worker holds a
@@ -66,6 +67,28 @@ SELECT task_id::text, project_id, lease_id::text, expires_at FROM leased ORDER B
   values: (p) => [p.leasable, p.limit, p.workerId, p.now, p.expiresAt, p.userId, p.requestId],
 };
 
+/** The leased tasks as a worker is given them: the task object's row and the sealed keys. */
+export const LEASED_TASK_ROWS: Statement<
+  { readonly taskIds: readonly string[] },
+  TaskRow & { secrets: Buffer | null }
+> = {
+  // $1 task ids.
+  name: 'task-leased-rows',
+  text: `
+SELECT t.id, t.project_id AS "projectId", t.name, t.status, t.group_id AS "groupId",
+  t.task_priority AS priority, t.start_time AS "startTime", t.created_at AS "createdAt",
+  d.description, d.task_type AS "taskType", d.src_node AS "srcNode", d.dst_node AS "dstNode",
+  d.bandwidth_policy AS "bandwidthPolicy", d.options, d.migrate_since AS "migrateSince",
+  d.progress, d.complete_size AS "completeSize", d.total_size AS "totalSize",
+  d.real_size AS "realSize", d.migrate_speed AS "migrateSpeed", d.left_time AS "leftTime",
+  d.total_time AS "totalTime", d.total_num AS "totalNum", d.successful_num AS "successfulNum",
+  d.failed_num AS "failedNum", d.skipped_num AS "skippedNum", d.is_query_over AS "isQueryOver",
+  d.error_reason AS "errorReason", d.secrets
+FROM tasks t LEFT JOIN task_details d ON d.task_id = t.id
+WHERE t.id = ANY($1::bigint[])`,
+  values: (p) => [p.taskIds],
+};
+
 /** What a heartbeat reports; null keeps what the task has. */
 export interface ReportedProgress {
   readonly totalSize: number | null;
@@ -105,18 +128,19 @@ export const HEARTBEAT: Statement<
 WITH held AS (
   SELECT task_id FROM task_leases WHERE lease_id = $1::uuid AND worker_id = $2::text
 ), reported AS (
-  SELECT tasks.id,
-    GREATEST(tasks.total_size, COALESCE($5::bigint, 0)) AS total_size,
-    GREATEST(tasks.total_num, COALESCE($7::bigint, 0)) AS total_num,
-    GREATEST(tasks.complete_size, COALESCE($6::bigint, 0)) AS complete_size,
-    GREATEST(tasks.successful_num, COALESCE($8::bigint, 0)) AS successful_num,
-    GREATEST(tasks.failed_num, COALESCE($9::bigint, 0)) AS failed_num,
-    GREATEST(tasks.skipped_num, COALESCE($10::bigint, 0)) AS skipped_num
+  SELECT tasks.id, tasks.project_id, tasks.status,
+    GREATEST(d.total_size, COALESCE($5::bigint, 0)) AS total_size,
+    GREATEST(d.total_num, COALESCE($7::bigint, 0)) AS total_num,
+    GREATEST(d.complete_size, COALESCE($6::bigint, 0)) AS complete_size,
+    GREATEST(d.successful_num, COALESCE($8::bigint, 0)) AS successful_num,
+    GREATEST(d.failed_num, COALESCE($9::bigint, 0)) AS failed_num,
+    GREATEST(d.skipped_num, COALESCE($10::bigint, 0)) AS skipped_num
   FROM tasks JOIN held ON held.task_id = tasks.id
+  JOIN task_details d ON d.task_id = tasks.id
   WHERE tasks.status = ANY($3::smallint[])
   FOR UPDATE OF tasks
-), progressed AS (
-  UPDATE tasks SET
+), recorded AS (
+  UPDATE task_details SET
     total_size = reported.total_size,
     total_num = reported.total_num,
     complete_size = LEAST(reported.complete_size, reported.total_size),
@@ -125,13 +149,16 @@ WITH held AS (
     skipped_num = LEAST(reported.skipped_num, reported.total_num
       - LEAST(reported.successful_num, reported.total_num)
       - LEAST(reported.failed_num, reported.total_num - LEAST(reported.successful_num, reported.total_num))),
-    progress = CASE WHEN reported.total_size = 0 THEN tasks.progress
+    progress = CASE WHEN reported.total_size = 0 THEN task_details.progress
       ELSE LEAST(reported.complete_size, reported.total_size)::double precision / reported.total_size END,
-    migrate_speed = COALESCE($11::bigint, tasks.migrate_speed),
-    left_time = COALESCE($12::bigint, tasks.left_time),
-    is_query_over = COALESCE($13::boolean, tasks.is_query_over),
-    updated_at = now()
-  FROM reported WHERE tasks.id = reported.id
+    migrate_speed = COALESCE($11::bigint, task_details.migrate_speed),
+    left_time = COALESCE($12::bigint, task_details.left_time),
+    is_query_over = COALESCE($13::boolean, task_details.is_query_over)
+  FROM reported WHERE task_details.task_id = reported.id
+  RETURNING task_details.task_id AS id
+), progressed AS (
+  UPDATE tasks SET updated_at = now()
+  FROM recorded WHERE tasks.id = recorded.id
   RETURNING tasks.id, tasks.project_id, tasks.status
 ), renewed AS (
   UPDATE task_leases SET expires_at = $4::timestamptz

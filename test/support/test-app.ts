@@ -152,6 +152,6 @@ export async function allAuditRows(db: pg.Pool): Promise<AuditRow[]> {
 
 export async function emptyTables(db: pg.Pool): Promise<void> {
   await db.query(
-    'TRUNCATE tasks, task_transitions, task_leases, task_groups, task_group_transitions, sync_tasks, sync_task_transitions, sync_task_events',
+    'TRUNCATE tasks, task_details, task_transitions, task_leases, task_groups, task_group_transitions, sync_tasks, sync_task_transitions, sync_task_events',
   );
 }
