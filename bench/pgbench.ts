@@ -24,6 +24,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TASKS, TASKS_PER_PROJECT, resetBenchDatabase, withClient } from './bench-database.js';
+import { parentPid, serverCpuMicros } from './processes.js';
 import type { PgbenchRun } from './report.js';
 import { PAUSED, STOP } from './yardstick-schema.js';
 import { TASK_ACTIONS } from '../src/tasks/task-state.js';
@@ -237,6 +238,7 @@ export async function pgbenchRuns(
     writeFileSync(files[statement], scripts[statement].text);
   }
   const runs: PgbenchRun[] = [];
+  const postmaster = await postmasterPid(databaseUrl);
   try {
     for (let round = 1; round <= rounds; round++) {
       // Who goes first moves on by one every round.
@@ -245,19 +247,24 @@ export async function pgbenchRuns(
       );
       for (const statement of order) {
         await resetBenchDatabase(databaseUrl);
+        const cpuBefore = postmaster && serverCpuMicros(postmaster);
         const { tps, transactions } = await runPgbench(
           databaseUrl,
           files[statement],
           scripts[statement].defines,
           seconds,
         );
+        const cpuAfter = postmaster && serverCpuMicros(postmaster);
         if (transactions > IDS_PER_CLIENT * PGBENCH_CLIENTS) {
           throw new Error(`pgbench ran ${transactions} stops, more than the tasks to stop`);
         }
         await checkOutcome(databaseUrl, statement, transactions);
-        runs.push({ statement, round, tps, transactions });
+        const cpuPerStop =
+          cpuBefore && cpuAfter ? (cpuAfter - cpuBefore) / transactions : undefined;
+        runs.push({ statement, round, tps, transactions, cpuPerStop });
         log(
           `round ${round} pgbench       ${statement.padEnd(23)} ${tps.toFixed(0).padStart(6)} tps  ` +
+            (cpuPerStop === undefined ? '' : `${cpuPerStop.toFixed(0)} µs server CPU/stop  `) +
             `(${transactions} stops, each a different task)`,
         );
       }
@@ -267,6 +274,21 @@ export async function pgbenchRuns(
   }
   await resetBenchDatabase(databaseUrl);
   return runs;
+}
+
+/**
+ * The PostgreSQL server's postmaster, if it runs on this machine where
+ * /proc shows it: the parent of this connection's backend. Its CPU time
+ * and its children's are what a run costs the server, whatever else the
+ * machine is doing meanwhile, where tps also moves with the neighbours.
+ */
+async function postmasterPid(databaseUrl: string): Promise<number | undefined> {
+  const backend = await withClient(
+    databaseUrl,
+    async (client) => (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number,
+  );
+  const parent = parentPid(backend);
+  return parent !== undefined && serverCpuMicros(parent) !== undefined ? parent : undefined;
 }
 
 /** Fails unless the run paused exactly `transactions` tasks, each with one audit row. */

@@ -2,7 +2,7 @@
 // Linux tells about them in /proc: CPU time used and resident memory.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface Child {
   readonly name: string;
@@ -70,11 +70,53 @@ const CLOCK_TICKS = 100;
 
 /** User + system CPU time of a process so far, in microseconds. */
 export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) may hold spaces; fields are counted after it.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
   return (ticks * 1e6) / CLOCK_TICKS;
+}
+
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; fields are counted after it.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * CPU time (user + system) a PostgreSQL server has used so far, in
+ * microseconds: its postmaster's own and that of every process it has
+ * started, those still running (backends, WAL writer, checkpointer) and
+ * those that have ended (each pgbench connection's backend ends with it and
+ * its time goes to the postmaster's count of waited-for children).
+ * `postmaster` is its pid; undefined if /proc does not show it (another
+ * machine, another user).
+ */
+export function serverCpuMicros(postmaster: number): number | undefined {
+  try {
+    const own = statFields(postmaster);
+    // utime, stime, cutime, cstime
+    let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const fields = statFields(Number(entry));
+        if (Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // ended since the listing
+      }
+    }
+    return (ticks * 1e6) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of a process's parent, from /proc; undefined if it cannot be read. */
+export function parentPid(pid: number): number | undefined {
+  try {
+    return Number(statFields(pid)[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Resident memory now, in bytes. */

@@ -177,6 +177,11 @@ export interface PgbenchRun {
   readonly round: number;
   readonly tps: number;
   readonly transactions: number;
+  /**
+   * CPU time of the whole PostgreSQL server per transaction, in µs, if the
+   * server's processes could be read (bench/processes.ts serverCpuMicros).
+   */
+  readonly cpuPerStop?: number;
 }
 
 export interface PgbenchSummary {
@@ -185,8 +190,16 @@ export interface PgbenchSummary {
   readonly yardstickTps: number;
   /** Median of each round's service tps / yardstick tps. */
   readonly ratio: number;
-  /** Every statement in the order first run: its median tps and median same-round ratio. */
-  readonly statements: readonly { statement: string; tps: number; ratio: number }[];
+  /**
+   * Every statement in the order first run: its median tps, median same-round
+   * ratio, and median server CPU per stop (undefined if not measured).
+   */
+  readonly statements: readonly {
+    statement: string;
+    tps: number;
+    ratio: number;
+    cpuPerStop: number | undefined;
+  }[];
 }
 
 /** Medians of the rounds and the median same-round ratios; undefined without service and yardstick. */
@@ -200,6 +213,12 @@ export function summarizePgbench(runs: readonly PgbenchRun[]): PgbenchSummary | 
         return twin ? r.tps / twin.tps : NaN;
       }),
     );
+  const cpuOf = (statementRuns: readonly PgbenchRun[]) => {
+    const measured = statementRuns.flatMap((r) =>
+      r.cpuPerStop === undefined ? [] : [r.cpuPerStop],
+    );
+    return measured.length === statementRuns.length ? median(measured) : undefined;
+  };
   const service = of('service');
   if (service.length === 0 || yardstick.length === 0) return undefined;
   const names = [...new Set(runs.map((r) => r.statement))];
@@ -212,6 +231,7 @@ export function summarizePgbench(runs: readonly PgbenchRun[]): PgbenchSummary | 
       statement,
       tps: median(of(statement).map((r) => r.tps)),
       ratio: ratioOf(statement),
+      cpuPerStop: cpuOf(of(statement)),
     })),
   };
 }
@@ -401,12 +421,17 @@ export function pgbenchSection(runs: readonly PgbenchRun[], seconds: number): st
       "correct stop (the conditional UPDATE and its audit INSERT) on the service's tables, then with its audit " +
       "row in the yardstick's bare table. Each row's last column says what the next row leaves out.",
     '',
-    '| statement, on its schema | tps (median) | tps by round | vs yardstick | the next row leaves out |',
-    '| --- | ---: | --- | ---: | --- |',
-    ...summary.statements.map(({ statement, tps, ratio }) => {
+    'Server CPU per stop is the CPU time of the whole PostgreSQL server (its postmaster and every process it ' +
+      'started: backends, WAL writer, checkpointer) over the run, divided by the stops: what a stop costs the ' +
+      'database, which moves less than tps with what else the shared machine is doing.',
+    '',
+    '| statement, on its schema | tps (median) | tps by round | vs yardstick | server CPU µs per stop (median) | the next row leaves out |',
+    '| --- | ---: | --- | ---: | ---: | --- |',
+    ...summary.statements.map(({ statement, tps, ratio, cpuPerStop }) => {
       const row = PGBENCH_ROWS[statement] ?? { label: statement, change: '' };
       const vs = statement === 'yardstick' ? '1' : ratioCell(ratio);
-      return `| ${row.label} | ${fixed(tps, 0)} | ${ofRounds(statement)} | ${vs} | ${row.change} |`;
+      const cpu = cpuPerStop === undefined ? 'not measured' : fixed(cpuPerStop, 0);
+      return `| ${row.label} | ${fixed(tps, 0)} | ${ofRounds(statement)} | ${vs} | ${cpu} | ${row.change} |`;
     }),
   ].join('\n');
 }

@@ -1,8 +1,10 @@
 // The pgbench scripts: the service's statement must be the one in
 // src/tasks/task.sql.ts, bound for a stop from the state table, and every
-// transaction of a client must name the next task of its own range.
+// transaction of a client must name the next task of its own range. And
+// the meter of the server's CPU that the pgbench runs report.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import {
   PGBENCH_STATEMENTS,
@@ -11,6 +13,7 @@ import {
   serviceStopScript,
   yardstickStopScript,
 } from '../bench/pgbench.js';
+import { parentPid, serverCpuMicros } from '../bench/processes.js';
 import { STOP } from '../bench/yardstick-schema.js';
 import { TASK_ACTIONS } from '../src/tasks/task-state.js';
 import { MOVE_TASK } from '../src/tasks/task.sql.js';
@@ -80,4 +83,23 @@ test('a value pgbench cannot carry, or a $n without a value, stops the bench', (
   assert.throws(() => pgbenchScript('SELECT $1', [null]), /cannot pass null/);
   assert.throws(() => pgbenchScript('SELECT $2', ['a']), /\$2 has no value/);
   assert.throws(() => pgbenchScript('SELECT 1; SELECT $1', ['a']), /no ";"/);
+});
+
+test("a server's CPU counts its children's, those running and those that have ended", async () => {
+  // This test process stands in for a postmaster: the child it starts burns
+  // about 300 ms of CPU and ends, and the count must have grown by that much.
+  const before = serverCpuMicros(process.pid)!;
+  assert.ok(before > 0);
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [
+      '-e',
+      'const end = process.cpuUsage().user + 300000; while (process.cpuUsage().user < end);',
+    ]);
+    child.on('error', reject);
+    child.on('exit', () => resolve());
+  });
+  const grown = serverCpuMicros(process.pid)! - before;
+  assert.ok(grown >= 250_000, `grew ${grown} µs`);
+  assert.equal(parentPid(process.pid), process.ppid);
+  assert.equal(serverCpuMicros(2 ** 22 + 1), undefined, 'no such process');
 });

@@ -117,7 +117,7 @@ test("targets: each path's own threshold against the yardstick, and pgbench's", 
   ];
   const pgbench = summarizePgbench([
     { statement: 'service', round: 1, tps: 840, transactions: 1680 },
-    { statement: 'yardstick', round: 1, tps: 1000, transactions: 2000 },
+    { statement: 'yardstick', round: 1, tps: 1000, transactions: 2000, cpuPerStop: 100 },
   ]);
   const targets = checkTargets(summarize(all, ['service', 'yardstick'], paths), 'service', pgbench);
   assert.deepEqual(
@@ -141,14 +141,15 @@ test('pgbench: tps medians of rounds, the ratio the median of same-round ratios'
   // The same-round ratios are 0.7, 0.5 and 0.6: their median is 0.6, while
   // the ratio of the medians (700 / 1000) would be 0.7.
   const runs: PgbenchRun[] = [
-    { statement: 'service', round: 1, tps: 700, transactions: 1400 },
-    { statement: 'yardstick', round: 1, tps: 1000, transactions: 2000 },
-    { statement: 'yardstick', round: 2, tps: 400, transactions: 800 },
-    { statement: 'service', round: 2, tps: 200, transactions: 400 },
-    { statement: 'service', round: 3, tps: 1200, transactions: 2400 },
-    { statement: 'yardstick', round: 3, tps: 2000, transactions: 4000 },
-    // A step of the ladder: 0.8, 0.75 and 0.9 of the yardstick's.
-    { statement: 'plain', round: 1, tps: 800, transactions: 1600 },
+    { statement: 'service', round: 1, tps: 700, transactions: 1400, cpuPerStop: 300 },
+    { statement: 'yardstick', round: 1, tps: 1000, transactions: 2000, cpuPerStop: 100 },
+    { statement: 'yardstick', round: 2, tps: 400, transactions: 800, cpuPerStop: 120 },
+    { statement: 'service', round: 2, tps: 200, transactions: 400, cpuPerStop: 500 },
+    { statement: 'service', round: 3, tps: 1200, transactions: 2400, cpuPerStop: 400 },
+    { statement: 'yardstick', round: 3, tps: 2000, transactions: 4000, cpuPerStop: 110 },
+    // A step of the ladder: 0.8, 0.75 and 0.9 of the yardstick's; its CPU
+    // measured in only one round, so not reported.
+    { statement: 'plain', round: 1, tps: 800, transactions: 1600, cpuPerStop: 250 },
     { statement: 'plain', round: 2, tps: 300, transactions: 600 },
     { statement: 'plain', round: 3, tps: 1800, transactions: 3600 },
   ];
@@ -165,15 +166,15 @@ test('pgbench: tps medians of rounds, the ratio the median of same-round ratios'
   assert.ok(Math.abs(summary.statements[2].ratio - 0.8) < 1e-9);
   assert.match(
     section,
-    /\| service \(MOVE_TASK on `tasks`\) \| 700 \| 700, 200, 1200 \| 0\.60× \| the row lock/,
+    /\| service \(MOVE_TASK on `tasks`\) \| 700 \| 700, 200, 1200 \| 0\.60× \| 400 \| the row lock/,
   );
   assert.match(
     section,
-    /\| plain stop on `tasks`, audit in `task_transitions` \| 800 \| 800, 300, 1800 \| 0\.80× \|/,
+    /\| plain stop on `tasks`, audit in `task_transitions` \| 800 \| 800, 300, 1800 \| 0\.80× \| not measured \|/,
   );
   assert.match(
     section,
-    /\| yardstick \(STOP on `yardstick\.tasks`\) \| 1000 \| 1000, 400, 2000 \| 1 \|/,
+    /\| yardstick \(STOP on `yardstick\.tasks`\) \| 1000 \| 1000, 400, 2000 \| 1 \| 110 \|/,
   );
   assert.equal(summarizePgbench(runs.filter((r) => r.statement === 'service')), undefined);
   assert.equal(pgbenchSection([], 10), undefined);
