@@ -283,11 +283,10 @@ export async function pgbenchRuns(
  * machine is doing meanwhile, where tps also moves with the neighbours.
  */
 async function postmasterPid(databaseUrl: string): Promise<number | undefined> {
-  const backend = await withClient(
-    databaseUrl,
-    async (client) => (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number,
+  // Read while the connection is open: its backend ends with it.
+  const parent = await withClient(databaseUrl, async (client) =>
+    parentPid((await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number),
   );
-  const parent = parentPid(backend);
   return parent !== undefined && serverCpuMicros(parent) !== undefined ? parent : undefined;
 }
 
