@@ -240,7 +240,7 @@ export function summarizePgbench(runs: readonly PgbenchRun[]): PgbenchSummary | 
 const PGBENCH_ROWS: Readonly<Record<string, { label: string; change: string }>> = {
   service: {
     label: 'service (MOVE_TASK on `tasks`)',
-    change: 'the row lock, the lease and waiting questions, the read-back of the status',
+    change: 'the lease and waiting questions, the read-back of a status that did not move',
   },
   plain: {
     label: 'plain stop on `tasks`, audit in `task_transitions`',

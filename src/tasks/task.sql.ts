@@ -390,6 +390,21 @@ export interface TaskRow {
   errorReason: { error_code: string; error_msg: string } | null;
 }
 
+/**
+ * The columns a task object is built from (TaskRow), from \`tasks t\` and its
+ * \`task_details d\`: every reader of whole tasks selects these.
+ */
+export const TASK_OBJECT_COLUMNS = `
+t.id, t.project_id AS "projectId", t.name, t.status, t.group_id AS "groupId",
+  t.task_priority AS priority, t.start_time AS "startTime", t.created_at AS "createdAt",
+  d.description, d.task_type AS "taskType", d.src_node AS "srcNode", d.dst_node AS "dstNode",
+  d.bandwidth_policy AS "bandwidthPolicy", d.options, d.migrate_since AS "migrateSince",
+  d.progress, d.complete_size AS "completeSize", d.total_size AS "totalSize",
+  d.real_size AS "realSize", d.migrate_speed AS "migrateSpeed", d.left_time AS "leftTime",
+  d.total_time AS "totalTime", d.total_num AS "totalNum", d.successful_num AS "successfulNum",
+  d.failed_num AS "failedNum", d.skipped_num AS "skippedNum", d.is_query_over AS "isQueryOver",
+  d.error_reason AS "errorReason"`;
+
 /** One task of the project. */
 export const TASK_OF_PROJECT: Statement<
   { readonly taskId: string; readonly projectId: string },
@@ -398,15 +413,7 @@ export const TASK_OF_PROJECT: Statement<
   // $1 task, $2 project.
   name: 'task-of-project',
   text: `
-SELECT t.id, t.project_id AS "projectId", t.name, t.status, t.group_id AS "groupId",
-  t.task_priority AS priority, t.start_time AS "startTime", t.created_at AS "createdAt",
-  d.description, d.task_type AS "taskType", d.src_node AS "srcNode", d.dst_node AS "dstNode",
-  d.bandwidth_policy AS "bandwidthPolicy", d.options, d.migrate_since AS "migrateSince",
-  d.progress, d.complete_size AS "completeSize", d.total_size AS "totalSize",
-  d.real_size AS "realSize", d.migrate_speed AS "migrateSpeed", d.left_time AS "leftTime",
-  d.total_time AS "totalTime", d.total_num AS "totalNum", d.successful_num AS "successfulNum",
-  d.failed_num AS "failedNum", d.skipped_num AS "skippedNum", d.is_query_over AS "isQueryOver",
-  d.error_reason AS "errorReason"
+SELECT ${TASK_OBJECT_COLUMNS}
 FROM tasks t LEFT JOIN task_details d ON d.task_id = t.id
 WHERE t.id = $1 AND t.project_id = $2`,
   values: (p) => [p.taskId, p.projectId],
@@ -432,15 +439,7 @@ export const TASK_PAGE: Statement<
   // $1 project, $2 status or NULL, $3 group or NULL, $4 offset, $5 limit.
   name: 'task-page',
   text: `
-SELECT t.id, t.project_id AS "projectId", t.name, t.status, t.group_id AS "groupId",
-  t.task_priority AS priority, t.start_time AS "startTime", t.created_at AS "createdAt",
-  d.description, d.task_type AS "taskType", d.src_node AS "srcNode", d.dst_node AS "dstNode",
-  d.bandwidth_policy AS "bandwidthPolicy", d.options, d.migrate_since AS "migrateSince",
-  d.progress, d.complete_size AS "completeSize", d.total_size AS "totalSize",
-  d.real_size AS "realSize", d.migrate_speed AS "migrateSpeed", d.left_time AS "leftTime",
-  d.total_time AS "totalTime", d.total_num AS "totalNum", d.successful_num AS "successfulNum",
-  d.failed_num AS "failedNum", d.skipped_num AS "skippedNum", d.is_query_over AS "isQueryOver",
-  d.error_reason AS "errorReason"
+SELECT ${TASK_OBJECT_COLUMNS}
 FROM tasks t LEFT JOIN task_details d ON d.task_id = t.id
 WHERE t.project_id = $1 AND ($2::smallint IS NULL OR t.status = $2::smallint)
   AND ($3::text IS NULL OR t.group_id = $3::text)
