@@ -115,8 +115,8 @@ export function yardstickStopScript(): PgbenchScript {
 // plainest correct stop (the conditional UPDATE and its audit INSERT, as the
 // yardstick's STOP, without the read-back of the status) on the service's
 // tables, and then with its audit row in the yardstick's bare table instead
-// of task_transitions. From the service's statement to the first: the row
-// lock, the lease question, the waiting question and the read-back; from
+// of task_transitions. From the service's statement to the first: the
+// lease read from the row, the waiting question and the read-back; from
 // the first to the second: the audit row's width and indexes; from the
 // second to the yardstick: the width of the task row the stop rewrites and
 // the indexes and checks of its table.
@@ -247,20 +247,24 @@ export async function pgbenchRuns(
       );
       for (const statement of order) {
         await resetBenchDatabase(databaseUrl);
-        const cpuBefore = postmaster && serverCpuMicros(postmaster);
+        const cpuBefore = postmaster && (await serverCpuWhenQuiet(databaseUrl, postmaster));
         const { tps, transactions } = await runPgbench(
           databaseUrl,
           files[statement],
           scripts[statement].defines,
           seconds,
         );
-        const cpuAfter = postmaster && serverCpuMicros(postmaster);
+        const cpuAfter = postmaster && (await serverCpuWhenQuiet(databaseUrl, postmaster));
         if (transactions > IDS_PER_CLIENT * PGBENCH_CLIENTS) {
           throw new Error(`pgbench ran ${transactions} stops, more than the tasks to stop`);
         }
         await checkOutcome(databaseUrl, statement, transactions);
+        // A stop costs the server CPU: a reading of none is a failed one
+        // (seen once, cause not found), reported as not measured.
         const cpuPerStop =
-          cpuBefore && cpuAfter ? (cpuAfter - cpuBefore) / transactions : undefined;
+          cpuBefore && cpuAfter && cpuAfter > cpuBefore
+            ? (cpuAfter - cpuBefore) / transactions
+            : undefined;
         runs.push({ statement, round, tps, transactions, cpuPerStop });
         log(
           `round ${round} pgbench       ${statement.padEnd(23)} ${tps.toFixed(0).padStart(6)} tps  ` +
@@ -274,6 +278,30 @@ export async function pgbenchRuns(
   }
   await resetBenchDatabase(databaseUrl);
   return runs;
+}
+
+/**
+ * The server's CPU once no other client is connected to the bench database
+ * and the last one's backend has been reaped, so that no backend is between
+ * being counted live and being counted as a waited-for child: read so before
+ * and after each run, its figure is the run's alone, without the reset's.
+ */
+async function serverCpuWhenQuiet(
+  databaseUrl: string,
+  postmaster: number,
+): Promise<number | undefined> {
+  await withClient(databaseUrl, async (client) => {
+    for (let tries = 0; tries < 100; tries++) {
+      const { rows } = await client.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+      );
+      if (rows[0].n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  return serverCpuMicros(postmaster);
 }
 
 /**

@@ -240,7 +240,8 @@ export function summarizePgbench(runs: readonly PgbenchRun[]): PgbenchSummary | 
 const PGBENCH_ROWS: Readonly<Record<string, { label: string; change: string }>> = {
   service: {
     label: 'service (MOVE_TASK on `tasks`)',
-    change: 'the lease and waiting questions, the read-back of a status that did not move',
+    change:
+      'the waiting question, the lease read from the row, the read-back of a status that did not move',
   },
   plain: {
     label: 'plain stop on `tasks`, audit in `task_transitions`',

@@ -13,6 +13,7 @@ import { TaskLeases1796170200000 } from './1796170200000-task-leases.js';
 import { TaskTrailIndex1796170300000 } from './1796170300000-task-trail-index.js';
 import { HotStop1796170400000 } from './1796170400000-hot-stop.js';
 import { NarrowTasks1796170500000 } from './1796170500000-narrow-tasks.js';
+import { TasksKnowTheirLease1796170600000 } from './1796170600000-tasks-know-their-lease.js';
 
 export const MIGRATIONS = [
   CreateTasks1764352800000,
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   TaskTrailIndex1796170300000,
   HotStop1796170400000,
   NarrowTasks1796170500000,
+  TasksKnowTheirLease1796170600000,
 ];

@@ -166,7 +166,7 @@ test('pgbench: tps medians of rounds, the ratio the median of same-round ratios'
   assert.ok(Math.abs(summary.statements[2].ratio - 0.8) < 1e-9);
   assert.match(
     section,
-    /\| service \(MOVE_TASK on `tasks`\) \| 700 \| 700, 200, 1200 \| 0\.60× \| 400 \| the lease and waiting questions/,
+    /\| service \(MOVE_TASK on `tasks`\) \| 700 \| 700, 200, 1200 \| 0\.60× \| 400 \| the waiting question, the lease read from the row/,
   );
   assert.match(
     section,

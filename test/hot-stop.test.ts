@@ -4,7 +4,8 @@
 // except on a pause (migrations/…-hot-stop.ts); these tests hold the trigger
 // to that, and the readers of the queues to checking `status` beside it.
 // And the row it rewrites is narrow: the rest of a task is in task_details
-// (migrations/…-narrow-tasks.ts).
+// (migrations/…-narrow-tasks.ts); and it says itself whether a worker holds
+// a lease on the task (migrations/…-tasks-know-their-lease.ts).
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
@@ -107,6 +108,7 @@ test("a stop rewrites only the task's narrow row, never its details", async () =
       'created_at',
       'group_id',
       'id',
+      'lease_expires_at',
       'name',
       'project_id',
       'queue',
@@ -191,4 +193,87 @@ test('a paused task left in the running queue is not leased; a migrating one is'
     rows.map((row: { task_id: string }) => row.task_id),
     [migrating],
   );
+});
+
+function leaseValues(expiresAt: Date): unknown[] {
+  const now = new Date();
+  return LEASE_TASKS.values({
+    leasable: [TaskStatus.Migrating, TaskStatus.Retrying],
+    limit: 10,
+    workerId: 'worker-hot-stop',
+    now,
+    expiresAt,
+    userId: 'worker',
+    requestId: 'req-lease',
+  });
+}
+
+async function leaseExpiryOf(id: string): Promise<Date | null> {
+  const { rows } = await t.db.query('SELECT lease_expires_at FROM tasks WHERE id = $1', [id]);
+  return rows[0].lease_expires_at;
+}
+
+test("tasks.lease_expires_at follows the task's lease: taken, renewed, expired, deleted", async () => {
+  const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+  assert.equal(await leaseExpiryOf(id), null);
+  const expiresAt = new Date(Date.now() + 60_000);
+  await t.db.query(LEASE_TASKS.text, leaseValues(expiresAt));
+  assert.equal((await leaseExpiryOf(id))?.getTime(), expiresAt.getTime());
+  const renewed = new Date(Date.now() + 120_000);
+  await t.db.query('UPDATE task_leases SET expires_at = $2 WHERE task_id = $1', [id, renewed]);
+  assert.equal((await leaseExpiryOf(id))?.getTime(), renewed.getTime());
+  // An expired lease stays until the sweep or a takeover; so does its mirror,
+  // and the stop compares it with now.
+  const past = new Date(Date.now() - 1_000);
+  await t.db.query('UPDATE task_leases SET expires_at = $2 WHERE task_id = $1', [id, past]);
+  assert.equal((await leaseExpiryOf(id))?.getTime(), past.getTime());
+  const { rows } = await t.db.query(MOVE_TASK.text, stopValues(id));
+  assert.equal(rows[0].to_status, TaskStatus.Paused, 'an expired lease made the stop wait');
+  // An operator freeing a task by hand.
+  const other = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+  await t.db.query(LEASE_TASKS.text, leaseValues(expiresAt));
+  assert.notEqual(await leaseExpiryOf(other), null);
+  await t.db.query('DELETE FROM task_leases WHERE task_id = $1', [other]);
+  assert.equal(await leaseExpiryOf(other), null);
+  // A leased task deleted: its lease goes with it, and the mirror's update
+  // finds no row.
+  await t.db.query(LEASE_TASKS.text, leaseValues(expiresAt));
+  await t.db.query('DELETE FROM tasks WHERE id = $1', [other]);
+  const { rows: left } = await t.db.query(
+    'SELECT count(*)::int AS n FROM task_leases WHERE task_id = $1',
+    [other],
+  );
+  assert.equal(left[0].n, 0);
+});
+
+test('a stop that waits for a lease being taken sees the lease: pausing, not paused', async () => {
+  const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+  const worker = await t.db.connect();
+  try {
+    await worker.query('BEGIN');
+    const { rows: leased } = await worker.query(
+      LEASE_TASKS.text,
+      leaseValues(new Date(Date.now() + 60_000)),
+    );
+    assert.equal(leased.length, 1);
+    // The stop starts while the lease holds the task's row, and waits for it.
+    const stopping = t.db.query(MOVE_TASK.text, stopValues(id));
+    const waiting = async () => {
+      const { rows } = await t.db.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE tasks SET updated_at%'`,
+      );
+      return rows[0].n > 0;
+    };
+    for (let tries = 0; !(await waiting()); tries++) {
+      assert.ok(tries < 200, 'the stop never waited for the lease');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await worker.query('COMMIT');
+    const { rows } = await stopping;
+    assert.equal(rows[0].to_status, TaskStatus.Pausing);
+  } finally {
+    await worker.query('ROLLBACK').catch(() => undefined);
+    worker.release();
+  }
 });

@@ -90,12 +90,24 @@ test('an operator inserts a task with only id, project_id, name and status', asy
   }
 });
 
+/** Undoes the applied migrations from the last down to `name`, that one included. */
+async function undoThrough(ds: DataSource, name: string): Promise<void> {
+  assert.ok(
+    MIGRATIONS.some((migration) => migration.name === name),
+    `no migration ${name}`,
+  );
+  for (;;) {
+    const [last] = await ds.query('SELECT name FROM migrations ORDER BY id DESC LIMIT 1');
+    await ds.undoLastMigration({ transaction: 'each' });
+    if (last.name === name) return;
+  }
+}
+
 test('NarrowTasks moves the details of existing tasks out of tasks and back', async () => {
   const ds = newDataSource();
   await ds.initialize();
   try {
-    assert.equal(MIGRATIONS.at(-1)?.name, 'NarrowTasks1796170500000');
-    await ds.undoLastMigration({ transaction: 'each' });
+    await undoThrough(ds, 'NarrowTasks1796170500000');
     await ds.query(
       `INSERT INTO tasks (id, project_id, name, status, description, task_type, src_node,
                           options, total_size, error_reason)
@@ -124,7 +136,7 @@ test('NarrowTasks moves the details of existing tasks out of tasks and back', as
     );
     assert.equal(columns, 0, 'a moved column is still in tasks');
 
-    await ds.undoLastMigration({ transaction: 'each' });
+    await undoThrough(ds, 'NarrowTasks1796170500000');
     const [back] = await ds.query(
       `SELECT name, status, description, task_type, src_node, options, total_size::int,
               error_reason FROM tasks WHERE id = 77`,
@@ -132,6 +144,39 @@ test('NarrowTasks moves the details of existing tasks out of tasks and back', as
     assert.deepEqual(back, { name: 'wide', status: 4, ...details });
     await runMigrationsLocked(ds);
     await ds.query('DELETE FROM tasks WHERE id = 77');
+  } finally {
+    await ds.destroy();
+  }
+});
+
+test('TasksKnowTheirLease copies the leases there are into tasks, and takes the column away again', async () => {
+  const ds = newDataSource();
+  await ds.initialize();
+  try {
+    await undoThrough(ds, 'TasksKnowTheirLease1796170600000');
+    const expiresAt = new Date(Date.now() + 60_000);
+    await ds.query(
+      `INSERT INTO tasks (id, project_id, name, status) VALUES (78, 'p', 'leased', 2)`,
+    );
+    await ds.query(
+      `INSERT INTO task_leases (task_id, project_id, worker_id, lease_id, leased_at, expires_at)
+       VALUES (78, 'p', 'w', gen_random_uuid(), now(), $1)`,
+      [expiresAt],
+    );
+    await runMigrationsLocked(ds);
+    const [copied] = await ds.query('SELECT lease_expires_at FROM tasks WHERE id = 78');
+    assert.equal(copied.lease_expires_at?.getTime(), expiresAt.getTime());
+
+    await undoThrough(ds, 'TasksKnowTheirLease1796170600000');
+    const [{ columns }] = await ds.query(
+      `SELECT count(*)::int AS columns FROM information_schema.columns
+       WHERE table_name = 'tasks' AND column_name = 'lease_expires_at'`,
+    );
+    assert.equal(columns, 0, 'the down migration left the column');
+    // Without the trigger a lease is written as before.
+    await ds.query('DELETE FROM task_leases WHERE task_id = 78');
+    await runMigrationsLocked(ds);
+    await ds.query('DELETE FROM tasks WHERE id = 78');
   } finally {
     await ds.destroy();
   }

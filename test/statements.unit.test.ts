@@ -128,7 +128,12 @@ test('every statement has a name of its own', () => {
 
 test('the stop writes only the status and the time, and says what it found and whether the project has waiting tasks', () => {
   const { text } = taskStatements.MOVE_TASK;
-  assert.match(text, /UPDATE tasks SET updated_at = now\(\),\n    status = CASE WHEN EXISTS \(/);
+  assert.match(
+    text,
+    /UPDATE tasks SET updated_at = now\(\),\n    status = CASE WHEN lease_expires_at > \$10::timestamptz THEN/,
+  );
+  // The lease is read from the row itself, not looked up.
+  assert.doesNotMatch(text, /task_leases/);
   assert.doesNotMatch(text, /jsonb|secrets|options/);
   // The queue indexes' column stays as it was, so the update can be HOT.
   const set = /UPDATE tasks SET([\s\S]*?)WHERE id = \$1/.exec(text)?.[1];

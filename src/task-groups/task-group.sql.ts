@@ -218,9 +218,7 @@ WITH locked AS (
   FOR UPDATE
 ), moved AS (
   UPDATE tasks SET updated_at = now(),
-    status = CASE WHEN EXISTS (
-      SELECT 1 FROM task_leases WHERE task_id = locked.id AND expires_at > $9::timestamptz
-    ) THEN $8::smallint ELSE $4::smallint END
+    status = CASE WHEN tasks.lease_expires_at > $9::timestamptz THEN $8::smallint ELSE $4::smallint END
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status, tasks.status AS to_status
 )

@@ -129,4 +129,20 @@ export class TaskEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
   updatedAt: Date;
+
+  /**
+   * When the task's lease in `task_leases` expires (NULL without one), so
+   * that a stop can tell pausing from paused without a second look: a
+   * mirror kept by a trigger on `task_leases` (migrations/…-tasks-know-
+   * their-lease.ts), written by the database only, so never loaded.
+   */
+  @Column({
+    name: 'lease_expires_at',
+    type: 'timestamptz',
+    nullable: true,
+    select: false,
+    insert: false,
+    update: false,
+  })
+  leaseExpiresAt: Date | null;
 }

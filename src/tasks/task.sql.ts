@@ -78,11 +78,10 @@ export interface MovedRow {
  *
  * A task a worker holds a live lease on goes to the action's whileLeased
  * status instead (a stop: 7, pausing, until its worker confirms); for an
- * action without one, whileLeased is `to`. The look at task_leases is made
- * with the statement's snapshot: a lease committed while the stop waited
- * for the task's row (a lease is taken under that row's lock, worker.sql.ts)
- * is not seen, and the task goes to `to`. Its worker is then told at its
- * next heartbeat that the task is no longer running, and stops.
+ * action without one, whileLeased is `to`. Whether it does is read from the
+ * row itself, `lease_expires_at`, which a trigger on task_leases keeps: a
+ * lease committed while the stop waited for the task's row writes that row
+ * too, so the stop re-reads it once the lock is released and sees the lease.
  */
 export const MOVE_TASK: Statement<
   MoveParams & { readonly to: TaskStatus; readonly whileLeased: TaskStatus; readonly now: Date },
@@ -95,9 +94,7 @@ export const MOVE_TASK: Statement<
   text: `
 WITH moved AS (
   UPDATE tasks SET updated_at = now(),
-    status = CASE WHEN EXISTS (
-      SELECT 1 FROM task_leases WHERE task_id = tasks.id AND expires_at > $10::timestamptz
-    ) THEN $9::smallint ELSE $4::smallint END
+    status = CASE WHEN lease_expires_at > $10::timestamptz THEN $9::smallint ELSE $4::smallint END
   WHERE id = $1 AND project_id = $2 AND status = $3::smallint
   RETURNING id, project_id, status AS to_status
 ), audited AS (
@@ -390,21 +387,6 @@ export interface TaskRow {
   errorReason: { error_code: string; error_msg: string } | null;
 }
 
-/**
- * The columns a task object is built from (TaskRow), from \`tasks t\` and its
- * \`task_details d\`: every reader of whole tasks selects these.
- */
-export const TASK_OBJECT_COLUMNS = `
-t.id, t.project_id AS "projectId", t.name, t.status, t.group_id AS "groupId",
-  t.task_priority AS priority, t.start_time AS "startTime", t.created_at AS "createdAt",
-  d.description, d.task_type AS "taskType", d.src_node AS "srcNode", d.dst_node AS "dstNode",
-  d.bandwidth_policy AS "bandwidthPolicy", d.options, d.migrate_since AS "migrateSince",
-  d.progress, d.complete_size AS "completeSize", d.total_size AS "totalSize",
-  d.real_size AS "realSize", d.migrate_speed AS "migrateSpeed", d.left_time AS "leftTime",
-  d.total_time AS "totalTime", d.total_num AS "totalNum", d.successful_num AS "successfulNum",
-  d.failed_num AS "failedNum", d.skipped_num AS "skippedNum", d.is_query_over AS "isQueryOver",
-  d.error_reason AS "errorReason"`;
-
 /** One task of the project. */
 export const TASK_OF_PROJECT: Statement<
   { readonly taskId: string; readonly projectId: string },
@@ -413,7 +395,15 @@ export const TASK_OF_PROJECT: Statement<
   // $1 task, $2 project.
   name: 'task-of-project',
   text: `
-SELECT ${TASK_OBJECT_COLUMNS}
+SELECT t.id, t.project_id AS "projectId", t.name, t.status, t.group_id AS "groupId",
+  t.task_priority AS priority, t.start_time AS "startTime", t.created_at AS "createdAt",
+  d.description, d.task_type AS "taskType", d.src_node AS "srcNode", d.dst_node AS "dstNode",
+  d.bandwidth_policy AS "bandwidthPolicy", d.options, d.migrate_since AS "migrateSince",
+  d.progress, d.complete_size AS "completeSize", d.total_size AS "totalSize",
+  d.real_size AS "realSize", d.migrate_speed AS "migrateSpeed", d.left_time AS "leftTime",
+  d.total_time AS "totalTime", d.total_num AS "totalNum", d.successful_num AS "successfulNum",
+  d.failed_num AS "failedNum", d.skipped_num AS "skippedNum", d.is_query_over AS "isQueryOver",
+  d.error_reason AS "errorReason"
 FROM tasks t LEFT JOIN task_details d ON d.task_id = t.id
 WHERE t.id = $1 AND t.project_id = $2`,
   values: (p) => [p.taskId, p.projectId],
@@ -439,7 +429,15 @@ export const TASK_PAGE: Statement<
   // $1 project, $2 status or NULL, $3 group or NULL, $4 offset, $5 limit.
   name: 'task-page',
   text: `
-SELECT ${TASK_OBJECT_COLUMNS}
+SELECT t.id, t.project_id AS "projectId", t.name, t.status, t.group_id AS "groupId",
+  t.task_priority AS priority, t.start_time AS "startTime", t.created_at AS "createdAt",
+  d.description, d.task_type AS "taskType", d.src_node AS "srcNode", d.dst_node AS "dstNode",
+  d.bandwidth_policy AS "bandwidthPolicy", d.options, d.migrate_since AS "migrateSince",
+  d.progress, d.complete_size AS "completeSize", d.total_size AS "totalSize",
+  d.real_size AS "realSize", d.migrate_speed AS "migrateSpeed", d.left_time AS "leftTime",
+  d.total_time AS "totalTime", d.total_num AS "totalNum", d.successful_num AS "successfulNum",
+  d.failed_num AS "failedNum", d.skipped_num AS "skippedNum", d.is_query_over AS "isQueryOver",
+  d.error_reason AS "errorReason"
 FROM tasks t LEFT JOIN task_details d ON d.task_id = t.id
 WHERE t.project_id = $1 AND ($2::smallint IS NULL OR t.status = $2::smallint)
   AND ($3::text IS NULL OR t.group_id = $3::text)

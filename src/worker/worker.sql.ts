@@ -9,7 +9,7 @@
 
 import type { Statement } from '../database/statement.js';
 import type { TaskStatus } from '../tasks/task-state.js';
-import { TASK_OBJECT_COLUMNS, type TaskRow } from '../tasks/task.sql.js';
+import type { TaskRow } from '../tasks/task.sql.js';
 
 /**
  * Leases up to `limit` tasks in a leasable status that no worker holds a
@@ -75,7 +75,15 @@ export const LEASED_TASK_ROWS: Statement<
   // $1 task ids.
   name: 'task-leased-rows',
   text: `
-SELECT ${TASK_OBJECT_COLUMNS}, d.secrets
+SELECT t.id, t.project_id AS "projectId", t.name, t.status, t.group_id AS "groupId",
+  t.task_priority AS priority, t.start_time AS "startTime", t.created_at AS "createdAt",
+  d.description, d.task_type AS "taskType", d.src_node AS "srcNode", d.dst_node AS "dstNode",
+  d.bandwidth_policy AS "bandwidthPolicy", d.options, d.migrate_since AS "migrateSince",
+  d.progress, d.complete_size AS "completeSize", d.total_size AS "totalSize",
+  d.real_size AS "realSize", d.migrate_speed AS "migrateSpeed", d.left_time AS "leftTime",
+  d.total_time AS "totalTime", d.total_num AS "totalNum", d.successful_num AS "successfulNum",
+  d.failed_num AS "failedNum", d.skipped_num AS "skippedNum", d.is_query_over AS "isQueryOver",
+  d.error_reason AS "errorReason", d.secrets
 FROM tasks t LEFT JOIN task_details d ON d.task_id = t.id
 WHERE t.id = ANY($1::bigint[])`,
   values: (p) => [p.taskIds],
