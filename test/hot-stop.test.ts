@@ -14,6 +14,7 @@ import { TASK_ACTIONS, TaskStatus } from '../src/tasks/task-state.js';
 import { MOVE_TASK } from '../src/tasks/task.sql.js';
 import { LEASE_TASKS } from '../src/worker/worker.sql.js';
 import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
+import { waitUntil } from './support/wait-until.js';
 
 const PROJECT = 'project-hot-stop';
 let t: TestApp;
@@ -258,17 +259,15 @@ test('a stop that waits for a lease being taken sees the lease: pausing, not pau
     assert.equal(leased.length, 1);
     // The stop starts while the lease holds the task's row, and waits for it.
     const stopping = t.db.query(MOVE_TASK.text, stopValues(id));
-    const waiting = async () => {
+    // Only this file's database: other test files run beside it.
+    await waitUntil('the stop waiting for the lease', async () => {
       const { rows } = await t.db.query(
         `SELECT count(*)::int AS n FROM pg_stat_activity
-         WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE tasks SET updated_at%'`,
+         WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE tasks SET updated_at%'
+           AND datname = current_database()`,
       );
       return rows[0].n > 0;
-    };
-    for (let tries = 0; !(await waiting()); tries++) {
-      assert.ok(tries < 200, 'the stop never waited for the lease');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    });
     await worker.query('COMMIT');
     const { rows } = await stopping;
     assert.equal(rows[0].to_status, TaskStatus.Pausing);
