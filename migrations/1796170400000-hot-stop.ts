@@ -27,6 +27,14 @@
 
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** The trigger as this migration makes it; StopTakesNoRowLock's down migration puts it back. */
+export const CREATE_QUEUE_TRIGGER = `
+      CREATE TRIGGER "tasks_queue_follows_status"
+      BEFORE INSERT OR UPDATE OF "status" ON "tasks" FOR EACH ROW
+      WHEN (NEW.status <> 3 AND NEW.queue IS DISTINCT FROM
+            CASE WHEN NEW.status = 1 THEN 1 WHEN NEW.status IN (2, 6, 7) THEN 2 END)
+      EXECUTE FUNCTION "tasks_queue_follows_status"()`;
+
 export class HotStop1796170400000 implements MigrationInterface {
   name = 'HotStop1796170400000';
 
@@ -41,12 +49,7 @@ export class HotStop1796170400000 implements MigrationInterface {
         NEW.queue := CASE WHEN NEW.status = 1 THEN 1 WHEN NEW.status IN (2, 6, 7) THEN 2 END;
         RETURN NEW;
       END $$`);
-    await queryRunner.query(`
-      CREATE TRIGGER "tasks_queue_follows_status"
-      BEFORE INSERT OR UPDATE OF "status" ON "tasks" FOR EACH ROW
-      WHEN (NEW.status <> 3 AND NEW.queue IS DISTINCT FROM
-            CASE WHEN NEW.status = 1 THEN 1 WHEN NEW.status IN (2, 6, 7) THEN 2 END)
-      EXECUTE FUNCTION "tasks_queue_follows_status"()`);
+    await queryRunner.query(CREATE_QUEUE_TRIGGER);
     await queryRunner.query(`
       UPDATE "tasks" SET "queue" = CASE WHEN status = 1 THEN 1 ELSE 2 END
       WHERE status IN (1, 2, 6, 7)`);

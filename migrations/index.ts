@@ -14,6 +14,7 @@ import { TaskTrailIndex1796170300000 } from './1796170300000-task-trail-index.js
 import { HotStop1796170400000 } from './1796170400000-hot-stop.js';
 import { NarrowTasks1796170500000 } from './1796170500000-narrow-tasks.js';
 import { TasksKnowTheirLease1796170600000 } from './1796170600000-tasks-know-their-lease.js';
+import { StopTakesNoRowLock1796170700000 } from './1796170700000-stop-takes-no-row-lock.js';
 
 export const MIGRATIONS = [
   CreateTasks1764352800000,
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   HotStop1796170400000,
   NarrowTasks1796170500000,
   TasksKnowTheirLease1796170600000,
+  StopTakesNoRowLock1796170700000,
 ];

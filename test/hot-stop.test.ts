@@ -1,8 +1,11 @@
 // The stop as PostgreSQL performs it (issue 16): a HOT update, which writes
 // no index page, because no index of `tasks` covers a column it writes. The
-// queue indexes go through `queue`, which a trigger keeps from `status`
-// except on a pause (migrations/…-hot-stop.ts); these tests hold the trigger
-// to that, and the readers of the queues to checking `status` beside it.
+// queue indexes go through `queue`, which follows `status` except on a pause
+// (migrations/…-hot-stop.ts): the service's moves write it, triggers put it
+// right after anyone else's write; these tests hold both to that, and the
+// readers of the queues to checking `status` beside it. No trigger locks the
+// row before a stop, and no check reads a column the stop does not write
+// (migrations/…-stop-takes-no-row-lock.ts).
 // And the row it rewrites is narrow: the rest of a task is in task_details
 // (migrations/…-narrow-tasks.ts); and it says itself whether a worker holds
 // a lease on the task (migrations/…-tasks-know-their-lease.ts).
@@ -11,7 +14,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, test } from 'node:test';
 import type pg from 'pg';
 import { TASK_ACTIONS, TaskStatus } from '../src/tasks/task-state.js';
-import { MOVE_TASK } from '../src/tasks/task.sql.js';
+import { RUNNING_STATUSES } from '../src/tasks/task-scheduler.js';
+import { ADMIT_TASKS, MOVE_TASK, MOVE_TASK_WITH_CHANGES } from '../src/tasks/task.sql.js';
 import { LEASE_TASKS } from '../src/worker/worker.sql.js';
 import { emptyTables, insertTask, startTestApp, type TestApp } from './support/test-app.js';
 import { waitUntil } from './support/wait-until.js';
@@ -170,6 +174,111 @@ test('the queue follows every status write except one into paused, which keeps i
     await t.db.query('UPDATE tasks SET status = $2 WHERE id = $1', [id, status]);
     assert.equal(await queueOf(id), queue, `after a move to ${status}`);
   }
+});
+
+// migrations/…-stop-takes-no-row-lock.ts: a BEFORE UPDATE row trigger on
+// tasks would make PostgreSQL lock the row before every update, one more
+// WAL record per stop. The stop's own records, read back with pg_walinspect.
+test('a stop writes no row lock ahead of its update: its WAL is the update, the audit row, the commit', async () => {
+  await t.db.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect');
+  const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+  const client = await t.db.connect();
+  let xid: string;
+  let from: string;
+  try {
+    await client.query('BEGIN');
+    // The transaction's id, as pg_walinspect shows it (without the epoch).
+    ({ xid, from } = (
+      await client.query(
+        `SELECT (pg_current_xact_id()::text::bigint % 4294967296)::text AS xid,
+                pg_current_wal_insert_lsn()::text AS from`,
+      )
+    ).rows[0]);
+    const { rows } = await client.query(MOVE_TASK.text, stopValues(id));
+    assert.equal(rows[0].to_status, TaskStatus.Paused);
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+  const { rows } = await t.db.query(
+    `SELECT resource_manager || ' ' || record_type AS record
+     FROM pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn())
+     WHERE xid::text = $2 ORDER BY start_lsn`,
+    [from, xid],
+  );
+  const records = rows.map((row: { record: string }) => row.record);
+  assert.equal(records[0], 'Heap HOT_UPDATE', `the stop's first record: ${records.join(', ')}`);
+  assert.ok(!records.includes('Heap LOCK'), `the stop locked the row: ${records.join(', ')}`);
+  assert.equal(records.at(-1), 'Transaction COMMIT');
+});
+
+test("the service's moves write the queue themselves: the trigger never adds a second update", async () => {
+  const paused = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+  await t.db.query('UPDATE tasks SET status = $2 WHERE id = $1', [paused, TaskStatus.Paused]);
+  const start = TASK_ACTIONS.start;
+  const started = await inRolledBackTransaction(async (client) => {
+    const { rows } = await client.query(
+      MOVE_TASK_WITH_CHANGES.text,
+      MOVE_TASK_WITH_CHANGES.values({
+        taskId: paused,
+        projectId: PROJECT,
+        from: start.from,
+        to: start.to,
+        action: 'start',
+        userId: 'user-hot-stop',
+        requestId: 'req-hot-stop',
+        secrets: null,
+        options: {},
+      }),
+    );
+    const { rows: queued } = await client.query('SELECT queue FROM tasks WHERE id = $1', [paused]);
+    return { moved: rows[0].to_status, queue: queued[0].queue };
+  });
+  assert.deepEqual(started.result, { moved: TaskStatus.Waiting, queue: 1 });
+  assert.equal(started.updates, 1, 'the start wrote the task twice');
+
+  // A project of its own: the admission also takes the paused task above
+  // out of the running queue, an update of its own.
+  const waiting = await insertTask(t.db, `${PROJECT}-admit`, TaskStatus.Waiting);
+  const admitted = await inRolledBackTransaction(async (client) => {
+    await client.query(
+      ADMIT_TASKS.text,
+      ADMIT_TASKS.values({
+        projectId: `${PROJECT}-admit`,
+        running: RUNNING_STATUSES,
+        from: TASK_ACTIONS.admit.from,
+        maxParallel: 10,
+        to: TaskStatus.Migrating,
+        requestId: 'req-hot-stop',
+        pausedGroups: [],
+      }),
+    );
+    const { rows } = await client.query('SELECT status, queue FROM tasks WHERE id = $1', [waiting]);
+    return rows[0];
+  });
+  assert.deepEqual(admitted.result, { status: TaskStatus.Migrating, queue: 2 });
+  assert.equal(admitted.updates, 1, 'the admission wrote the task twice');
+});
+
+test('status, priority and queue are checked when written, by anyone', async () => {
+  const id = await insertTask(t.db, PROJECT, TaskStatus.Migrating);
+  for (const [column, value, check] of [
+    ['status', 8, /CHK_tasks_status/],
+    ['status', 0, /CHK_tasks_status/],
+    ['task_priority', 4, /CHK_tasks_task_priority/],
+    ['queue', 3, /CHK_tasks_queue/],
+  ] as const) {
+    await assert.rejects(
+      t.db.query(`UPDATE tasks SET ${column} = $2 WHERE id = $1`, [id, value]),
+      check,
+      `${column} = ${value}`,
+    );
+  }
+  const { rows } = await t.db.query(
+    'SELECT status, task_priority, queue FROM tasks WHERE id = $1',
+    [id],
+  );
+  assert.deepEqual(rows[0], { status: TaskStatus.Migrating, task_priority: 2, queue: 2 });
 });
 
 test('a paused task left in the running queue is not leased; a migrating one is', async () => {

@@ -182,6 +182,59 @@ test('TasksKnowTheirLease copies the leases there are into tasks, and takes the 
   }
 });
 
+test('StopTakesNoRowLock keeps the tasks and their queues, and its down migration puts the checks and the trigger back', async () => {
+  const ds = newDataSource();
+  await ds.initialize();
+  const triggers = async () =>
+    (
+      await ds.query(
+        `SELECT tgname FROM pg_trigger WHERE tgrelid = 'tasks'::regclass AND NOT tgisinternal
+         ORDER BY tgname`,
+      )
+    ).map((row: { tgname: string }) => row.tgname);
+  try {
+    await undoThrough(ds, 'StopTakesNoRowLock1796170700000');
+    await ds.query(
+      `INSERT INTO tasks (id, project_id, name, status, task_priority)
+       VALUES (81, 'p', 'waiting', 1, 3), (82, 'p', 'paused', 3, 1)`,
+    );
+    await runMigrationsLocked(ds);
+    assert.deepEqual(
+      await ds.query(
+        'SELECT id::int, status, task_priority, queue FROM tasks WHERE id IN (81, 82) ORDER BY id',
+      ),
+      [
+        { id: 81, status: 1, task_priority: 3, queue: 1 },
+        { id: 82, status: 3, task_priority: 1, queue: null },
+      ],
+    );
+    assert.deepEqual(await triggers(), [
+      'tasks_have_details',
+      'tasks_queued_on_insert',
+      'tasks_requeued_after_update',
+    ]);
+
+    await undoThrough(ds, 'StopTakesNoRowLock1796170700000');
+    assert.deepEqual(await triggers(), ['tasks_have_details', 'tasks_queue_follows_status']);
+    // The table checks are back, and the old trigger queues a start.
+    await assert.rejects(ds.query('UPDATE tasks SET status = 8 WHERE id = 82'), /CHK_tasks_status/);
+    await ds.query('UPDATE tasks SET status = 1 WHERE id = 82');
+    const [[started], [{ domains }]] = await Promise.all([
+      ds.query('SELECT queue FROM tasks WHERE id = 82'),
+      ds.query(
+        `SELECT count(*)::int AS domains FROM pg_type
+         WHERE typname IN ('task_status_code', 'task_priority_level', 'task_queue_code')`,
+      ),
+    ]);
+    assert.equal(started.queue, 1);
+    assert.equal(domains, 0, 'the down migration left its domains');
+    await runMigrationsLocked(ds);
+    await ds.query('DELETE FROM tasks WHERE id IN (81, 82)');
+  } finally {
+    await ds.destroy();
+  }
+});
+
 test('every migration can be reverted and applied again', async () => {
   const ds = newDataSource();
   await ds.initialize();

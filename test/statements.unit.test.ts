@@ -166,6 +166,22 @@ test('every action the plain move (MOVE_TASK) makes leaves exactly one status, p
   assert.equal(values[2], 2, 'the one status to leave, not a list');
 });
 
+// migrations/…-stop-takes-no-row-lock.ts: with no BEFORE UPDATE trigger on
+// tasks, a move that leaves the queue wrong costs a second update (the AFTER
+// trigger's). The stop's moves keep the queue, so it writes none.
+test("every move of a task's status writes its queue beside it, but the stop's", () => {
+  let moves = 0;
+  for (const [exported, { text }] of STATEMENTS) {
+    for (const [, set] of text.matchAll(/UPDATE tasks SET([\s\S]*?)(?:\bFROM\b|\bWHERE\b)/g)) {
+      if (!/\bstatus\s*=/.test(set)) continue;
+      moves++;
+      if (exported === 'MOVE_TASK') assert.doesNotMatch(set, /queue/, exported);
+      else assert.match(set, /queue = task_queue\(/, exported);
+    }
+  }
+  assert.ok(moves >= 7, `found ${moves} moves`);
+});
+
 test('every advisory-lock key is distinct', () => {
   const keys = Object.values(ADVISORY_LOCKS).map((key) => BigInt(key));
   assert.equal(new Set(keys).size, keys.length);

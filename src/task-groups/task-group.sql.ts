@@ -218,7 +218,10 @@ WITH locked AS (
   FOR UPDATE
 ), moved AS (
   UPDATE tasks SET updated_at = now(),
-    status = CASE WHEN tasks.lease_expires_at > $9::timestamptz THEN $8::smallint ELSE $4::smallint END
+    status = CASE WHEN tasks.lease_expires_at > $9::timestamptz THEN $8::smallint ELSE $4::smallint END,
+    queue = task_queue(
+      CASE WHEN tasks.lease_expires_at > $9::timestamptz THEN $8::smallint ELSE $4::smallint END,
+      tasks.queue)
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status, tasks.status AS to_status
 )
@@ -280,7 +283,7 @@ WITH changes AS (
   WHERE tasks.group_id = $1 AND tasks.project_id = $2 AND tasks.status = ANY($3::smallint[])
   FOR UPDATE OF tasks
 ), moved AS (
-  UPDATE tasks SET status = $4::smallint, updated_at = now()
+  UPDATE tasks SET status = $4::smallint, queue = task_queue($4::smallint, tasks.queue), updated_at = now()
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status
 ), changed AS (

@@ -12,10 +12,19 @@
 //
 // No index covers `status`, so that a stop is a HOT update (no index written):
 // the waiting and running queues are indexed through `queue`, a hint the
-// stop does not touch (see the scheduler's section below). `queue = 1` and
+// stop leaves as it is (see the scheduler's section below). `queue = 1` and
 // `queue = 2` are written out as numbers, because PostgreSQL uses a partial
 // index only when the query states its condition; they are queue codes of
 // the migration, not statuses.
+//
+// Every UPDATE that writes `status` also writes `queue = task_queue(the new
+// status, queue)`, except the stop's (MOVE_TASK), whose moves keep the queue
+// as it is. task_queue() is the database's one word on which queue a status
+// is in (it keeps a paused task's queue); writing the queue here spares
+// `tasks` a BEFORE UPDATE trigger, which would lock the row before every
+// write (migrations/…-stop-takes-no-row-lock.ts). An AFTER trigger puts the
+// queue right, with a second update, after any write that leaves it wrong;
+// none of these does.
 
 import type { Statement } from '../database/statement.js';
 import { TaskStatus, type AuditAction, type TaskActionName } from './task-state.js';
@@ -82,6 +91,10 @@ export interface MovedRow {
  * row itself, `lease_expires_at`, which a trigger on task_leases keeps: a
  * lease committed while the stop waited for the task's row writes that row
  * too, so the stop re-reads it once the lock is released and sees the lease.
+ *
+ * It writes no `queue`: its moves (a stop: 2 to 3, which keeps its queue, or
+ * to 7, in the running queue already) leave the queue as it is, and an
+ * unwritten column costs the update nothing.
  */
 export const MOVE_TASK: Statement<
   MoveParams & { readonly to: TaskStatus; readonly whileLeased: TaskStatus; readonly now: Date },
@@ -158,7 +171,7 @@ WITH locked AS (
     AND task_leases.lease_id = $9::uuid AND task_leases.worker_id = $10::text
   FOR UPDATE OF tasks
 ), moved AS (
-  UPDATE tasks SET status = $4::smallint, updated_at = now()
+  UPDATE tasks SET status = $4::smallint, queue = task_queue($4::smallint, tasks.queue), updated_at = now()
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status, tasks.status AS to_status
 ), failed AS (
@@ -215,7 +228,7 @@ WITH locked AS (
   WHERE id = $1 AND project_id = $2 AND status = ANY($3::smallint[])
   FOR UPDATE
 ), moved AS (
-  UPDATE tasks SET status = $4::smallint, updated_at = now()
+  UPDATE tasks SET status = $4::smallint, queue = task_queue($4::smallint, tasks.queue), updated_at = now()
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status
 ), changed AS (
@@ -609,7 +622,7 @@ RETURNING task_id`,
 // holds, so a task is never admitted twice or while being deleted.
 //
 // The queues are found through `queue` (1 waiting, 2 running), which a
-// trigger keeps from `status` except on a pause (migrations/…-hot-stop.ts):
+// move writes beside `status` (task_queue(), above) except on a pause:
 // so `queue = 1` or `queue = 2` picks the index, and the status condition
 // beside it is the truth. A task paused from running keeps `queue = 2`
 // until it moves again; the admission clears those of its project
@@ -656,12 +669,13 @@ WITH running AS (
   LIMIT GREATEST(0, $4 - (SELECT n FROM running))
   FOR UPDATE SKIP LOCKED
 ), moved AS (
-  UPDATE tasks SET status = $5, start_time = now(), updated_at = now()
+  UPDATE tasks SET status = $5::smallint, queue = task_queue($5::smallint, tasks.queue), start_time = now(),
+    updated_at = now()
   FROM chosen WHERE tasks.id = chosen.id
   RETURNING tasks.id, tasks.project_id, chosen.status AS from_status
 )
 INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
-SELECT id, project_id, 'admit', from_status, $5, 'scheduler', $6 FROM moved
+SELECT id, project_id, 'admit', from_status, $5::smallint, 'scheduler', $6 FROM moved
 RETURNING task_id`,
   values: (p) => [p.projectId, p.running, p.from, p.maxParallel, p.to, p.requestId, p.pausedGroups],
 };

@@ -223,7 +223,7 @@ WITH expired AS (
   LIMIT 1000
   FOR UPDATE OF tasks SKIP LOCKED
 ), moved AS (
-  UPDATE tasks SET status = $2::smallint, updated_at = now()
+  UPDATE tasks SET status = $2::smallint, queue = task_queue($2::smallint, tasks.queue), updated_at = now()
   FROM expired WHERE tasks.id = expired.id
   RETURNING tasks.id, tasks.project_id, tasks.group_id, expired.status AS from_status
 ), released AS (
