@@ -218,12 +218,18 @@ test('StopTakesNoRowLock keeps the tasks and their queues, and its down migratio
     assert.deepEqual(await triggers(), ['tasks_have_details', 'tasks_queue_follows_status']);
     // The table checks are back, and the old trigger queues a start.
     await assert.rejects(ds.query('UPDATE tasks SET status = 8 WHERE id = 82'), /CHK_tasks_status/);
+    await assert.rejects(
+      ds.query(
+        `INSERT INTO tasks (id, project_id, name, status) VALUES (1000000000000000, 'p', 'n', 2)`,
+      ),
+      /violates check constraint "CHK_tasks_id_range"/,
+    );
     await ds.query('UPDATE tasks SET status = 1 WHERE id = 82');
     const [[started], [{ domains }]] = await Promise.all([
       ds.query('SELECT queue FROM tasks WHERE id = 82'),
       ds.query(
         `SELECT count(*)::int AS domains FROM pg_type
-         WHERE typname IN ('task_status_code', 'task_priority_level', 'task_queue_code')`,
+         WHERE typname IN ('task_status_code', 'task_priority_level', 'task_queue_code', 'task_id_number')`,
       ),
     ]);
     assert.equal(started.queue, 1);

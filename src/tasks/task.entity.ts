@@ -8,7 +8,7 @@
 // statements in task.sql.ts, worker.sql.ts, task-group.sql.ts and
 // events.sql.ts (migrations/…-narrow-tasks.ts says why).
 
-import { Check, Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { TaskStatus } from './task-state.js';
 
 /** Task ids must survive int64 SDKs and Terraform's float64: at most 15 digits. */
@@ -82,10 +82,10 @@ export interface TaskOptions {
 }
 
 @Entity('tasks')
-@Check('CHK_tasks_id_range', `"id" BETWEEN 1 AND ${MAX_TASK_ID}`)
 // `status`, `task_priority` and `queue` are of domains that carry their
-// checks, so that a write is checked only for the columns it writes
-// (migrations/…-stop-takes-no-row-lock.ts); TypeORM sees their smallint.
+// checks, so that a write is checked only for the columns it writes, and the
+// id range is checked on task_details.task_id, which every task has
+// (migrations/…-stop-takes-no-row-lock.ts); TypeORM sees the base types.
 // No index covers `status`, so that a stop is a HOT update; the queues are
 // indexed through `queue`, which a stop does not write (migrations/…-hot-stop.ts).
 @Index('IDX_tasks_waiting', ['projectId', 'priority', 'createdAt', 'id'], { where: 'queue = 1' })
