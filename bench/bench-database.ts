@@ -89,19 +89,29 @@ export async function prepareBenchDatabase(url: string, log: (line: string) => v
   } finally {
     await dataSource.destroy();
   }
+  await seedTasks(url, TASKS, log);
+  await withClient(url, async (client) => {
+    await client.query('CREATE TABLE bench_seed (mark text NOT NULL)');
+    await client.query('INSERT INTO bench_seed (mark) VALUES ($1)', [SEED_MARK]);
+  });
+  log(`Seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * Tasks 1…`tasks`, migrating, in the bench's projects, into a migrated
+ * database, and the same tasks in the yardstick's schema.
+ */
+export async function seedTasks(url: string, tasks: number, log: (line: string) => void) {
   await withClient(url, async (client) => {
     await client.query(
       `INSERT INTO tasks (id, project_id, name, status)
        SELECT g, ${PROJECT_OF_TASK_SQL}, 'bench task ' || g, 2
        FROM generate_series(1, $1::bigint) AS g`,
-      [TASKS],
+      [tasks],
     );
     await client.query('VACUUM ANALYZE tasks');
-    await client.query('CREATE TABLE bench_seed (mark text NOT NULL)');
-    await client.query('INSERT INTO bench_seed (mark) VALUES ($1)', [SEED_MARK]);
-    await prepareYardstickSchema(client, TASKS, PROJECT_OF_TASK_SQL, log);
+    await prepareYardstickSchema(client, tasks, PROJECT_OF_TASK_SQL, log);
   });
-  log(`Seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /**

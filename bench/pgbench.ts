@@ -89,26 +89,47 @@ export function pgbenchScript(text: string, values: readonly unknown[]): Pgbench
   };
 }
 
+/** A stop statement of the ladder, with its values for one task. */
+export interface LadderStatement {
+  readonly text: string;
+  readonly values: (taskId: string, projectId: string) => unknown[];
+}
+
 /** The service's stop, as task-transitions.ts binds MOVE_TASK for it. */
-export function serviceStopScript(): PgbenchScript {
+function serviceStop(): LadderStatement {
   const stop = TASK_ACTIONS.stop;
-  const values = MOVE_TASK.values({
-    taskId: TASK_ID,
-    projectId: PROJECT_ID,
-    from: stop.from,
-    action: 'stop',
-    userId: USER_ID,
-    requestId: REQUEST_ID,
-    to: stop.to,
-    whileLeased: stop.whileLeased ?? stop.to,
-    now: new Date(),
-  });
-  return pgbenchScript(MOVE_TASK.text, values);
+  const now = new Date();
+  return {
+    text: MOVE_TASK.text,
+    values: (taskId, projectId) =>
+      MOVE_TASK.values({
+        taskId,
+        projectId,
+        from: stop.from,
+        action: 'stop',
+        userId: USER_ID,
+        requestId: REQUEST_ID,
+        to: stop.to,
+        whileLeased: stop.whileLeased ?? stop.to,
+        now,
+      }),
+  };
+}
+
+/** A statement of $1 task, $2 project, $3 user, $4 request id. */
+function plainStop(text: string): LadderStatement {
+  return { text, values: (taskId, projectId) => [taskId, projectId, USER_ID, REQUEST_ID] };
+}
+
+export function serviceStopScript(): PgbenchScript {
+  const { text, values } = serviceStop();
+  return pgbenchScript(text, values(TASK_ID, PROJECT_ID));
 }
 
 /** The yardstick's stop (bench/yardstick-schema.ts STOP), with its values in their order. */
 export function yardstickStopScript(): PgbenchScript {
-  return pgbenchScript(STOP.text, [TASK_ID, PROJECT_ID, USER_ID, REQUEST_ID]);
+  const { text, values } = plainStop(STOP.text);
+  return pgbenchScript(text, values(TASK_ID, PROJECT_ID));
 }
 
 // Two steps between the two, to show where the database's time goes: the
@@ -145,14 +166,24 @@ SELECT id, project_id, $3, $4 FROM stopped`;
 export const PGBENCH_STATEMENTS = ['service', 'plain', 'plain-bare-audit', 'yardstick'] as const;
 export type PgbenchStatement = (typeof PGBENCH_STATEMENTS)[number];
 
-export function pgbenchScripts(): Record<PgbenchStatement, PgbenchScript> {
-  const plain = (text: string) => pgbenchScript(text, [TASK_ID, PROJECT_ID, USER_ID, REQUEST_ID]);
+/** The ladder's statements, service first; pgbench and the instruction count run the same. */
+export function ladderStatements(): Record<PgbenchStatement, LadderStatement> {
   return {
-    service: serviceStopScript(),
-    plain: plain(PLAIN_STOP),
-    'plain-bare-audit': plain(PLAIN_STOP_BARE_AUDIT),
-    yardstick: yardstickStopScript(),
+    service: serviceStop(),
+    plain: plainStop(PLAIN_STOP),
+    'plain-bare-audit': plainStop(PLAIN_STOP_BARE_AUDIT),
+    yardstick: plainStop(STOP.text),
   };
+}
+
+export function pgbenchScripts(): Record<PgbenchStatement, PgbenchScript> {
+  const statements = ladderStatements();
+  const scripts = {} as Record<PgbenchStatement, PgbenchScript>;
+  for (const name of PGBENCH_STATEMENTS) {
+    const { text, values } = statements[name];
+    scripts[name] = pgbenchScript(text, values(TASK_ID, PROJECT_ID));
+  }
+  return scripts;
 }
 
 /** What each statement must have done, counted in the database after a run. */
@@ -319,7 +350,7 @@ async function postmasterPid(databaseUrl: string): Promise<number | undefined> {
 }
 
 /** Fails unless the run paused exactly `transactions` tasks, each with one audit row. */
-async function checkOutcome(
+export async function checkOutcome(
   databaseUrl: string,
   statement: PgbenchStatement,
   transactions: number,

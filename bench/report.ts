@@ -249,7 +249,7 @@ const PGBENCH_ROWS: Readonly<Record<string, { label: string; change: string }>> 
   },
   'plain-bare-audit': {
     label: 'plain stop on `tasks`, audit in `yardstick.stops`',
-    change: "the task row's width, its table's indexes and checks (and the read-back added)",
+    change: "the task row's width and its table's indexes and triggers (and the read-back added)",
   },
   yardstick: { label: `${YARDSTICK} (STOP on \`yardstick.tasks\`)`, change: '' },
 };
@@ -433,6 +433,40 @@ export function pgbenchSection(runs: readonly PgbenchRun[], seconds: number): st
       const vs = statement === 'yardstick' ? '1' : ratioCell(ratio);
       const cpu = cpuPerStop === undefined ? 'not measured' : fixed(cpuPerStop, 0);
       return `| ${row.label} | ${fixed(tps, 0)} | ${ofRounds(statement)} | ${vs} | ${cpu} | ${row.change} |`;
+    }),
+  ].join('\n');
+}
+
+/** One statement's count (bench/instructions.ts). */
+export interface InstructionCountRow {
+  readonly statement: string;
+  readonly instructionsPerStop: number;
+}
+
+/** The instruction counts: the same ladder as pgbench, each row's count and its ratio to the yardstick's. */
+export function instructionsSection(
+  counts: readonly InstructionCountRow[],
+  few: number,
+  many: number,
+): string | undefined {
+  const yardstick = counts.find((c) => c.statement === 'yardstick');
+  if (!yardstick) return undefined;
+  return [
+    'The same statements, counted: the instructions a PostgreSQL backend executes per stop under ' +
+      "valgrind's callgrind, on a server of the bench's own made by the same migrations (one connection " +
+      `stops ${few} tasks, another ${many}, each with the statement as a named prepared statement; the ` +
+      'difference over the difference in stops). A count does not move with the rest of the machine, so ' +
+      'it tells apart statements a few percent apart; it leaves out the kernel and the WAL writer.',
+    '',
+    '| statement, on its schema | instructions per stop | yardstick / this | the next row leaves out |',
+    '| --- | ---: | ---: | --- |',
+    ...counts.map(({ statement, instructionsPerStop }) => {
+      const row = PGBENCH_ROWS[statement] ?? { label: statement, change: '' };
+      const vs =
+        statement === 'yardstick'
+          ? '1'
+          : ratioCell(yardstick.instructionsPerStop / instructionsPerStop);
+      return `| ${row.label} | ${Math.round(instructionsPerStop).toLocaleString('en')} | ${vs} | ${row.change} |`;
     }),
   ].join('\n');
 }

@@ -72,6 +72,13 @@ import {
   type EventLatencyRun,
 } from './event-latency.js';
 import { PGBENCH, PGBENCH_PATH, pgbenchAvailable, pgbenchRuns } from './pgbench.js';
+import {
+  COUNTED_STOPS,
+  VALGRIND,
+  countInstructions,
+  valgrindAvailable,
+  type InstructionCount,
+} from './instructions.js';
 import { cpuMicros, sampleRss, startChild, type Child } from './processes.js';
 import { summarizeProfile } from './profile.js';
 import {
@@ -86,6 +93,7 @@ import {
   floorSection,
   groupStopSection,
   pgbenchSection,
+  instructionsSection,
   profileSection,
   resultsTable,
   summarize,
@@ -460,6 +468,7 @@ async function main(): Promise<void> {
   const groupStops: GroupStopRun[] = [];
   const eventRuns: EventLatencyRun[] = [];
   const pgbenchRounds: PgbenchRun[] = [];
+  const instructionCounts: InstructionCount[] = [];
   let pgbenchMissing = false;
   const profiles: string[] = [];
   const loadRounds = options.paths.length > 0 ? options.rounds : 0;
@@ -502,6 +511,12 @@ async function main(): Promise<void> {
           "two steps towards the yardstick's, and the yardstick's",
       );
       pgbenchRounds.push(...(await pgbenchRuns(databaseUrl, options.rounds, options.seconds, log)));
+      if (valgrindAvailable()) {
+        log("Instructions: the same statements under callgrind, on a server of the bench's own");
+        instructionCounts.push(...(await countInstructions(log)));
+      } else {
+        log(`Instructions: ${VALGRIND} is not installed; the count is skipped`);
+      }
     } else if (options.pgbench) {
       pgbenchMissing = true;
       log(`pgbench: ${PGBENCH} is not installed; the database comparison is skipped`);
@@ -534,11 +549,13 @@ async function main(): Promise<void> {
   const groupStop = groupStopSection(groupStops, GROUP_TASKS, STOPS);
   if (loadRounds > 0) log(`\n${table}\n\n${targetsList(targets)}`);
   if (groupStop) log(`\n${groupStop}`);
-  const database = options.pgbench
+  const pgbenchText = options.pgbench
     ? pgbenchMissing
       ? `Not measured: \`${PGBENCH}\` (the PostgreSQL client's pgbench) is not installed on this machine.`
       : pgbenchSection(pgbenchRounds, options.seconds)
     : undefined;
+  const counted = instructionsSection(instructionCounts, COUNTED_STOPS.few, COUNTED_STOPS.many);
+  const database = [pgbenchText, counted].filter(Boolean).join('\n\n') || undefined;
   if (database) log(`\n${database}`);
   if (pgbenchSummary && loadRounds === 0) log(`\n${targetsList(targets)}`);
   const eventLatency = eventLatencySection(eventRuns, EVENT_CONCURRENCY);

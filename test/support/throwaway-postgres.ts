@@ -5,7 +5,7 @@
 // OS user (PostgreSQL refuses to run as root).
 
 import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -115,7 +115,21 @@ export class ThrowawayPostgres {
     return `postgres://postgres@127.0.0.1:${this.port}/${database}`;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts the server. `through` runs the postmaster under another program,
+   * with its arguments (the bench counts instructions under callgrind).
+   */
+  async start(through: readonly string[] = []): Promise<void> {
+    let postgres: string[] = [];
+    if (through.length > 0) {
+      const wrapper = join(this.dataDir, 'postgres-through');
+      const quoted = [...through, join(this.binDir, 'postgres')].map(
+        (a) => `'${a.replace(/'/g, `'\\''`)}'`,
+      );
+      writeFileSync(wrapper, `#!/bin/sh\nexec ${quoted.join(' ')} "$@"\n`, { mode: 0o755 });
+      if (this.runAs.uid !== undefined) chownSync(wrapper, this.runAs.uid, this.runAs.gid!);
+      postgres = ['-p', wrapper];
+    }
     const options = [
       `-p ${this.port}`,
       `-k ${this.dataDir}`,
@@ -129,7 +143,8 @@ export class ThrowawayPostgres {
         'start',
         '-w',
         '-t',
-        '60',
+        through.length > 0 ? '600' : '60',
+        ...postgres,
         '-D',
         join(this.dataDir, 'data'),
         '-l',

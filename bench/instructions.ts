@@ -1,0 +1,139 @@
+// The database's share of a stop, counted instead of timed: the CPU
+// instructions a PostgreSQL backend executes per stop, under valgrind's
+// callgrind, for each statement of the pgbench ladder (bench/pgbench.ts).
+// A count does not move with what else the shared machine is doing, so two
+// statements a few percent apart are told apart, where tps and CPU time need
+// many rounds to do it.
+//
+// The server is one of the bench's own (test/support/throwaway-postgres.ts):
+// made with the real migrations and SEED_TASKS migrating tasks in the bench's
+// projects (bench-database.ts), then started again under callgrind, which
+// follows every backend it forks into a file of its own. For each statement,
+// one connection stops FEW tasks and another MANY, each running the
+// statement as a named prepared statement with node-postgres, as the service
+// does; the difference of the two backends' counts over MANY - FEW stops is
+// the count per stop, without the connection's start and end. The counts are
+// of user-space instructions: the kernel's work (socket, fsync) is not in
+// them, and neither is the WAL writer's.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../src/config/config.js';
+import { dataSourceOptions } from '../src/database/data-source-options.js';
+import { runMigrationsLocked } from '../src/database/migrate.js';
+import { ThrowawayPostgres } from '../test/support/throwaway-postgres.js';
+import { projectOfTask, resetBenchDatabase, seedTasks, withClient } from './bench-database.js';
+import {
+  PGBENCH_STATEMENTS,
+  checkOutcome,
+  ladderStatements,
+  type PgbenchStatement,
+} from './pgbench.js';
+
+export const VALGRIND = process.env.VALGRIND ?? '/usr/bin/valgrind';
+const SEED_TASKS = 20_000;
+/** How many stops each of the two connections makes. */
+export const COUNTED_STOPS = { few: 100, many: 600 } as const;
+const FEW = COUNTED_STOPS.few;
+const MANY = COUNTED_STOPS.many;
+
+export interface InstructionCount {
+  readonly statement: PgbenchStatement;
+  readonly instructionsPerStop: number;
+}
+
+/** Whether valgrind is here to count with; the bench says so and skips the count if not. */
+export function valgrindAvailable(): boolean {
+  return existsSync(VALGRIND) && spawnSync(VALGRIND, ['--version']).status === 0;
+}
+
+/** Each ladder statement's instructions per stop; `log` is told what happens. */
+export async function countInstructions(log: (line: string) => void): Promise<InstructionCount[]> {
+  const server = await ThrowawayPostgres.create();
+  try {
+    const url = server.url('oms_bench_instructions');
+    await withClient(server.url(), async (client) => {
+      await client.query('CREATE DATABASE oms_bench_instructions');
+      // Nothing but the statements under count: no autovacuum passing by,
+      // and a commit that does not wait for its WAL to reach the disk.
+      await client.query('ALTER SYSTEM SET autovacuum = off');
+      await client.query('ALTER SYSTEM SET synchronous_commit = off');
+    });
+    const dataSource = new DataSource(dataSourceOptions(loadConfig({}), url));
+    await dataSource.initialize();
+    try {
+      await runMigrationsLocked(dataSource);
+    } finally {
+      await dataSource.destroy();
+    }
+    await seedTasks(url, SEED_TASKS, log);
+
+    const counts = join(server.dataDir, 'callgrind');
+    await server.stop();
+    log('Instructions: starting PostgreSQL again under callgrind (slow to start)');
+    spawnSync('mkdir', ['-p', counts]);
+    spawnSync('chmod', ['777', counts]);
+    await server.start([
+      VALGRIND,
+      '--tool=callgrind',
+      '--trace-children=yes',
+      `--callgrind-out-file=${counts}/backend.%p`,
+    ]);
+
+    const statements = ladderStatements();
+    const results: InstructionCount[] = [];
+    for (const statement of PGBENCH_STATEMENTS) {
+      const { text, values } = statements[statement];
+      await resetBenchDatabase(url);
+      // Tasks 1… for the few, the many after them: each stop a different task.
+      const few = await backendInstructions(url, counts, text, values, 1, FEW);
+      const many = await backendInstructions(url, counts, text, values, FEW + 1, MANY);
+      await checkOutcome(url, statement, FEW + MANY);
+      const instructionsPerStop = (many - few) / (MANY - FEW);
+      results.push({ statement, instructionsPerStop });
+      log(
+        `instructions  ${statement.padEnd(23)} ${Math.round(instructionsPerStop).toLocaleString('en').padStart(9)} per stop`,
+      );
+    }
+    return results;
+  } finally {
+    await server.destroy();
+  }
+}
+
+/**
+ * One connection stops tasks first … first + n - 1 with the statement, then
+ * closes; its backend's callgrind file (written when the backend exits)
+ * gives the instructions it executed.
+ */
+async function backendInstructions(
+  url: string,
+  counts: string,
+  text: string,
+  values: (taskId: string, projectId: string) => unknown[],
+  first: number,
+  n: number,
+): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let pid: number;
+  try {
+    pid = (await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    for (let id = first; id < first + n; id++) {
+      await client.query({ name: 'stop', text, values: values(String(id), projectOfTask(id)) });
+    }
+  } finally {
+    await client.end();
+  }
+  const file = join(counts, `backend.${pid}`);
+  for (let waited = 0; waited < 60_000; waited += 100) {
+    // The file is complete once its totals line is written, its last.
+    const totals = existsSync(file) ? /^totals: (\d+)/m.exec(readFileSync(file, 'utf8')) : null;
+    if (totals) return Number(totals[1]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`instructions: backend ${pid} left no callgrind totals in ${file}`);
+}
