@@ -92,6 +92,10 @@ export interface MovedRow {
  * lease committed while the stop waited for the task's row writes that row
  * too, so the stop re-reads it once the lock is released and sees the lease.
  *
+ * The answer is read from `moved`, not from the audit row's RETURNING: the
+ * two are one statement, so a moved row is an audited one, and a RETURNING
+ * the answer does not need costs a stop some 12,000 instructions (callgrind).
+ *
  * It writes no `queue`: its moves (a stop: 2 to 3, which keeps its queue, or
  * to 7, in the running queue already) leave the queue as it is, and an
  * unwritten column costs the update nothing.
@@ -113,15 +117,14 @@ WITH moved AS (
 ), audited AS (
   INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
   SELECT id, project_id, $5::text, $3::smallint, to_status, $6::text, $7::text FROM moved
-  RETURNING from_status, to_status
 )
-SELECT audited.from_status, audited.to_status,
-  CASE WHEN audited.from_status IS NULL
+SELECT CASE WHEN moved.id IS NOT NULL THEN $3::smallint END AS from_status, moved.to_status,
+  CASE WHEN moved.id IS NULL
     THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen,
   EXISTS (
     SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $8::smallint
   ) AS project_has_waiting
-FROM (VALUES (1)) AS answer LEFT JOIN audited ON true`,
+FROM (VALUES (1)) AS answer LEFT JOIN moved ON true`,
   values: (p) => [
     p.taskId,
     p.projectId,
