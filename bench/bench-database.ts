@@ -82,6 +82,17 @@ export async function prepareBenchDatabase(url: string, log: (line: string) => v
     await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
     await client.query(`CREATE DATABASE ${quoteIdent(name)}`);
   });
+  await migrate(url);
+  await seedTasks(url, TASKS, log);
+  await withClient(url, async (client) => {
+    await client.query('CREATE TABLE bench_seed (mark text NOT NULL)');
+    await client.query('INSERT INTO bench_seed (mark) VALUES ($1)', [SEED_MARK]);
+  });
+  log(`Seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+/** Runs the service's migrations on `url`, as the service does at its start. */
+export async function migrate(url: string): Promise<void> {
   const dataSource = new DataSource(dataSourceOptions(loadConfig({}), url));
   await dataSource.initialize();
   try {
@@ -89,12 +100,6 @@ export async function prepareBenchDatabase(url: string, log: (line: string) => v
   } finally {
     await dataSource.destroy();
   }
-  await seedTasks(url, TASKS, log);
-  await withClient(url, async (client) => {
-    await client.query('CREATE TABLE bench_seed (mark text NOT NULL)');
-    await client.query('INSERT INTO bench_seed (mark) VALUES ($1)', [SEED_MARK]);
-  });
-  log(`Seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /**

@@ -20,12 +20,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { DataSource } from 'typeorm';
-import { loadConfig } from '../src/config/config.js';
-import { dataSourceOptions } from '../src/database/data-source-options.js';
-import { runMigrationsLocked } from '../src/database/migrate.js';
 import { ThrowawayPostgres } from '../test/support/throwaway-postgres.js';
-import { projectOfTask, resetBenchDatabase, seedTasks, withClient } from './bench-database.js';
+import {
+  migrate,
+  projectOfTask,
+  resetBenchDatabase,
+  seedTasks,
+  withClient,
+} from './bench-database.js';
 import {
   PGBENCH_STATEMENTS,
   checkOutcome,
@@ -62,13 +64,7 @@ export async function countInstructions(log: (line: string) => void): Promise<In
       await client.query('ALTER SYSTEM SET autovacuum = off');
       await client.query('ALTER SYSTEM SET synchronous_commit = off');
     });
-    const dataSource = new DataSource(dataSourceOptions(loadConfig({}), url));
-    await dataSource.initialize();
-    try {
-      await runMigrationsLocked(dataSource);
-    } finally {
-      await dataSource.destroy();
-    }
+    await migrate(url);
     await seedTasks(url, SEED_TASKS, log);
 
     const counts = join(server.dataDir, 'callgrind');

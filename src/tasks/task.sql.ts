@@ -93,8 +93,8 @@ export interface MovedRow {
  * too, so the stop re-reads it once the lock is released and sees the lease.
  *
  * The answer is read from `moved`, not from the audit row's RETURNING: the
- * two are one statement, so a moved row is an audited one, and a RETURNING
- * the answer does not need costs a stop some 12,000 instructions (callgrind).
+ * two are one statement, so a moved row is an audited one, and the audit
+ * row need not be kept to be read back.
  *
  * It writes no `queue`: its moves (a stop: 2 to 3, which keeps its queue, or
  * to 7, in the running queue already) leave the queue as it is, and an
