@@ -10,6 +10,7 @@ import {
   CHART_PERCENTILES,
   checkTargets,
   groupStopSection,
+  instructionsSection,
   median,
   pgbenchSection,
   spread,
@@ -178,6 +179,30 @@ test('pgbench: tps medians of rounds, the ratio the median of same-round ratios'
   );
   assert.equal(summarizePgbench(runs.filter((r) => r.statement === 'service')), undefined);
   assert.equal(pgbenchSection([], 10), undefined);
+});
+
+test('instruction counts: each row against the yardstick, as yardstick / this, the counts rounded', () => {
+  const section = instructionsSection(
+    [
+      { statement: 'service', instructionsPerStop: 300_000.4 },
+      { statement: 'plain', instructionsPerStop: 200_000 },
+      { statement: 'yardstick', instructionsPerStop: 150_000 },
+    ],
+    100,
+    600,
+  )!;
+  assert.match(section, /one connection stops 100 tasks, another 600/);
+  assert.match(section, /\| service \(MOVE_TASK on `tasks`\) \| 300,000 \| 0\.50× \|/);
+  assert.match(
+    section,
+    /\| plain stop on `tasks`, audit in `task_transitions` \| 200,000 \| 0\.75× \|/,
+  );
+  assert.match(section, /\| yardstick \(STOP on `yardstick\.tasks`\) \| 150,000 \| 1 \|/);
+  assert.equal(
+    instructionsSection([{ statement: 'service', instructionsPerStop: 1 }], 100, 600),
+    undefined,
+    'no count without the yardstick',
+  );
 });
 
 const ONE_200: StopAnswer[] = [
