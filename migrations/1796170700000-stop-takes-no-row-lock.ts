@@ -18,8 +18,8 @@
 // every execution of a statement that writes the table, whether or not the
 // statement writes the columns they name. Counted with callgrind in a
 // backend serving the stop as a named prepared statement, the four checks
-// and the old trigger's condition were about a third of its instructions.
-// So:
+// and the old trigger (its condition, its row lock) were over a third of its
+// instructions. So:
 //
 // - the checks on `status`, `task_priority` and `queue` become domains of the
 //   same constraint names, applied only when a value is written into such a
@@ -32,8 +32,8 @@
 // - the AFTER trigger's condition is the cheapest there is, `NEW.status <>
 //   3` (a stop never moves a queue), and the function says whether the
 //   queue is wrong; a WHEN clause calling task_queue() would be inlined and
-//   planned on every stop. The insert trigger has no condition at all: every
-//   insert but a paused one needs its queue set anyway.
+//   planned on every stop. The insert trigger has no condition at all: the
+//   service's inserts (into waiting) all need their queue set anyway.
 //
 // The column types change to the domains, which rewrites `tasks` and
 // `task_details` with their indexes once; on a large table, run it in a
