@@ -121,17 +121,6 @@ function plainStop(text: string): LadderStatement {
   return { text, values: (taskId, projectId) => [taskId, projectId, USER_ID, REQUEST_ID] };
 }
 
-export function serviceStopScript(): PgbenchScript {
-  const { text, values } = serviceStop();
-  return pgbenchScript(text, values(TASK_ID, PROJECT_ID));
-}
-
-/** The yardstick's stop (bench/yardstick-schema.ts STOP), with its values in their order. */
-export function yardstickStopScript(): PgbenchScript {
-  const { text, values } = plainStop(STOP.text);
-  return pgbenchScript(text, values(TASK_ID, PROJECT_ID));
-}
-
 // Two steps between the two, to show where the database's time goes: the
 // plainest correct stop (the conditional UPDATE and its audit INSERT, as the
 // yardstick's STOP, without the read-back of the status) on the service's
@@ -140,7 +129,7 @@ export function yardstickStopScript(): PgbenchScript {
 // lease read from the row, the waiting question and the read-back; from
 // the first to the second: the audit row's width and indexes; from the
 // second to the yardstick: the width of the task row the stop rewrites and
-// the indexes and checks of its table.
+// the indexes and triggers of its table.
 
 /** $1 task, $2 project, $3 user, $4 request id. */
 const PLAIN_STOP = `

@@ -6,13 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
-import {
-  PGBENCH_STATEMENTS,
-  pgbenchScript,
-  pgbenchScripts,
-  serviceStopScript,
-  yardstickStopScript,
-} from '../bench/pgbench.js';
+import { PGBENCH_STATEMENTS, pgbenchScript, pgbenchScripts } from '../bench/pgbench.js';
 import { parentPid, serverCpuMicros } from '../bench/processes.js';
 import { STOP } from '../bench/yardstick-schema.js';
 import { TASK_ACTIONS } from '../src/tasks/task-state.js';
@@ -35,7 +29,7 @@ test('a client walks its own range: n counts its transactions, id = client × ra
 });
 
 test("the service's script is MOVE_TASK's text, its values those of the stop's row", () => {
-  const { text, defines } = serviceStopScript();
+  const { text, defines } = pgbenchScripts().service;
   assert.doesNotMatch(text, /\$\d/);
   // Put the variables back as $n: the text is MOVE_TASK's, not a copy of it.
   const restored = statementOf(text)
@@ -54,7 +48,7 @@ test("the service's script is MOVE_TASK's text, its values those of the stop's r
 });
 
 test("the yardstick's script is STOP's text", () => {
-  const { text, defines } = yardstickStopScript();
+  const { text, defines } = pgbenchScripts().yardstick;
   const restored = statementOf(text)
     .replace(/:p(\d+)/g, '$$$1')
     .replaceAll(/\('bench-project-' \|\| lpad\(\(\(:id - 1\) \/ 10000\)::text, 3, '0'\)\)/g, '$$2')

@@ -43,6 +43,17 @@ function newDataSource(): DataSource {
   return new DataSource(dataSourceOptions(loadConfig({}), url.toString()));
 }
 
+/** Runs `work` with an initialized data source on the test database, destroyed after. */
+async function withDataSource(work: (ds: DataSource) => Promise<void>): Promise<void> {
+  const ds = newDataSource();
+  await ds.initialize();
+  try {
+    await work(ds);
+  } finally {
+    await ds.destroy();
+  }
+}
+
 test('replicas starting together: one migrates, the others find nothing to do', async () => {
   const replicas = [newDataSource(), newDataSource(), newDataSource(), newDataSource()];
   await Promise.all(replicas.map((ds) => ds.initialize()));
@@ -61,10 +72,8 @@ test('replicas starting together: one migrates, the others find nothing to do', 
   }
 });
 
-test('an operator inserts a task with only id, project_id, name and status', async () => {
-  const ds = newDataSource();
-  await ds.initialize();
-  try {
+test('an operator inserts a task with only id, project_id, name and status', async () =>
+  withDataSource(async (ds) => {
     await ds.query(`INSERT INTO tasks (id, project_id, name, status) VALUES (42, 'p', 'n', 2)`);
     // Its details row, of defaults, comes from the trigger tasks_have_details.
     const [row] = await ds.query(
@@ -85,10 +94,7 @@ test('an operator inserts a task with only id, project_id, name and status', asy
       ds.query(`INSERT INTO tasks (project_id, name, status) VALUES ('p', 'n', 8)`),
       /CHK_tasks_status/,
     );
-  } finally {
-    await ds.destroy();
-  }
-});
+  }));
 
 /** Undoes the applied migrations from the last down to `name`, that one included. */
 async function undoThrough(ds: DataSource, name: string): Promise<void> {
@@ -103,10 +109,8 @@ async function undoThrough(ds: DataSource, name: string): Promise<void> {
   }
 }
 
-test('NarrowTasks moves the details of existing tasks out of tasks and back', async () => {
-  const ds = newDataSource();
-  await ds.initialize();
-  try {
+test('NarrowTasks moves the details of existing tasks out of tasks and back', async () =>
+  withDataSource(async (ds) => {
     await undoThrough(ds, 'NarrowTasks1796170500000');
     await ds.query(
       `INSERT INTO tasks (id, project_id, name, status, description, task_type, src_node,
@@ -144,15 +148,10 @@ test('NarrowTasks moves the details of existing tasks out of tasks and back', as
     assert.deepEqual(back, { name: 'wide', status: 4, ...details });
     await runMigrationsLocked(ds);
     await ds.query('DELETE FROM tasks WHERE id = 77');
-  } finally {
-    await ds.destroy();
-  }
-});
+  }));
 
-test('TasksKnowTheirLease copies the leases there are into tasks, and takes the column away again', async () => {
-  const ds = newDataSource();
-  await ds.initialize();
-  try {
+test('TasksKnowTheirLease copies the leases there are into tasks, and takes the column away again', async () =>
+  withDataSource(async (ds) => {
     await undoThrough(ds, 'TasksKnowTheirLease1796170600000');
     const expiresAt = new Date(Date.now() + 60_000);
     await ds.query(
@@ -177,22 +176,17 @@ test('TasksKnowTheirLease copies the leases there are into tasks, and takes the 
     await ds.query('DELETE FROM task_leases WHERE task_id = 78');
     await runMigrationsLocked(ds);
     await ds.query('DELETE FROM tasks WHERE id = 78');
-  } finally {
-    await ds.destroy();
-  }
-});
+  }));
 
-test('StopTakesNoRowLock keeps the tasks and their queues, and its down migration puts the checks and the trigger back', async () => {
-  const ds = newDataSource();
-  await ds.initialize();
-  const triggers = async () =>
-    (
-      await ds.query(
-        `SELECT tgname FROM pg_trigger WHERE tgrelid = 'tasks'::regclass AND NOT tgisinternal
-         ORDER BY tgname`,
-      )
-    ).map((row: { tgname: string }) => row.tgname);
-  try {
+test('StopTakesNoRowLock keeps the tasks and their queues, and its down migration puts the checks and the trigger back', async () =>
+  withDataSource(async (ds) => {
+    const triggers = async () =>
+      (
+        await ds.query(
+          `SELECT tgname FROM pg_trigger WHERE tgrelid = 'tasks'::regclass AND NOT tgisinternal
+           ORDER BY tgname`,
+        )
+      ).map((row: { tgname: string }) => row.tgname);
     await undoThrough(ds, 'StopTakesNoRowLock1796170700000');
     await ds.query(
       `INSERT INTO tasks (id, project_id, name, status, task_priority)
@@ -236,25 +230,17 @@ test('StopTakesNoRowLock keeps the tasks and their queues, and its down migratio
     assert.equal(domains, 0, 'the down migration left its domains');
     await runMigrationsLocked(ds);
     await ds.query('DELETE FROM tasks WHERE id IN (81, 82)');
-  } finally {
-    await ds.destroy();
-  }
-});
+  }));
 
-test('every migration can be reverted and applied again', async () => {
-  const ds = newDataSource();
-  await ds.initialize();
-  try {
+test('every migration can be reverted and applied again', async () =>
+  withDataSource(async (ds) => {
     for (let i = 0; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });
     const [{ count }] = await ds.query(
       `SELECT count(*)::int AS count FROM information_schema.tables WHERE table_name IN ('tasks', 'task_transitions')`,
     );
     assert.equal(count, 0);
     assert.equal((await runMigrationsLocked(ds)).length, MIGRATIONS.length);
-  } finally {
-    await ds.destroy();
-  }
-});
+  }));
 
 test("a release waits for the migrations lock longer than the requests' statement timeout", async () => {
   // Another release holds the lock for longer than a request may take.
