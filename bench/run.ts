@@ -469,6 +469,7 @@ async function main(): Promise<void> {
   const eventRuns: EventLatencyRun[] = [];
   const pgbenchRounds: PgbenchRun[] = [];
   const instructionCounts: InstructionCount[] = [];
+  let serviceRecount: number | undefined;
   let pgbenchMissing = false;
   const profiles: string[] = [];
   const loadRounds = options.paths.length > 0 ? options.rounds : 0;
@@ -513,7 +514,9 @@ async function main(): Promise<void> {
       pgbenchRounds.push(...(await pgbenchRuns(databaseUrl, options.rounds, options.seconds, log)));
       if (valgrindAvailable()) {
         log("Instructions: the same statements under callgrind, on a server of the bench's own");
-        instructionCounts.push(...(await countInstructions(log)));
+        const counted = await countInstructions(log);
+        instructionCounts.push(...counted.ladder);
+        serviceRecount = counted.serviceAgain;
       } else {
         log(`Instructions: ${VALGRIND} is not installed; the count is skipped`);
       }
@@ -554,7 +557,12 @@ async function main(): Promise<void> {
       ? `Not measured: \`${PGBENCH}\` (the PostgreSQL client's pgbench) is not installed on this machine.`
       : pgbenchSection(pgbenchRounds, options.seconds)
     : undefined;
-  const counted = instructionsSection(instructionCounts, COUNTED_STOPS.few, COUNTED_STOPS.many);
+  const counted = instructionsSection(
+    instructionCounts,
+    COUNTED_STOPS.few,
+    COUNTED_STOPS.many,
+    serviceRecount,
+  );
   const database = [pgbenchText, counted].filter(Boolean).join('\n\n') || undefined;
   if (database) log(`\n${database}`);
   if (pgbenchSummary && loadRounds === 0) log(`\n${targetsList(targets)}`);

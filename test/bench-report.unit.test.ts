@@ -205,6 +205,21 @@ test('instruction counts: each row against the yardstick, as yardstick / this, t
   );
 });
 
+test('instruction counts: the service counted again is shown, and a recount more than 2 % away is called out', () => {
+  const ladder = [
+    { statement: 'service', instructionsPerStop: 300_000 },
+    { statement: 'yardstick', instructionsPerStop: 150_000 },
+  ];
+  const agreeing = instructionsSection(ladder, 100, 600, 303_000)!;
+  assert.match(agreeing, /counted again after the others: 303,000 \(1\.0 % from the first\)/);
+  assert.match(agreeing, /does not move the counts/);
+  assert.doesNotMatch(agreeing, /not to be trusted/);
+  const apart = instructionsSection(ladder, 100, 600, 280_000)!;
+  assert.match(apart, /280,000 \(6\.7 % from the first\)/);
+  assert.match(apart, /not to be trusted/);
+  assert.doesNotMatch(instructionsSection(ladder, 100, 600)!, /counted again/);
+});
+
 const ONE_200: StopAnswer[] = [
   { status: 200 },
   ...Array.from({ length: 15 }, () => ({ status: 400, code: 'OMS.0066' })),
