@@ -55,11 +55,87 @@ export interface InstructionCount {
   readonly instructionsPerStop: number;
 }
 
-/** The ladder's counts, and the service's statement counted once more after them. */
+/** What one part of the service's stop costs: the count without it, against the service's. */
+export interface PartCount {
+  readonly part: string;
+  readonly instructionsPerStop: number;
+}
+
+/** The ladder's counts, the service's without each of its parts, and the service's once more. */
 export interface InstructionCounts {
   readonly ladder: InstructionCount[];
+  readonly parts: PartCount[];
   readonly serviceAgain: number;
 }
+
+/**
+ * A part of the service's stop, taken away to count what it costs: the
+ * statement without it (`text`, from MOVE_TASK's), or the table without it
+ * (`before`, undone by `after`). Each leaves a statement that still stops
+ * and audits every task it is given, which the count checks.
+ */
+export interface ServicePart {
+  readonly part: string;
+  readonly text?: (statement: string) => string;
+  readonly before?: readonly string[];
+  readonly after?: readonly string[];
+}
+
+/**
+ * `statement` with `piece` replaced; throws if the piece is not in it once,
+ * so a change to MOVE_TASK stops the count rather than count the wrong thing.
+ */
+export function withoutPiece(statement: string, piece: string, replacement: string): string {
+  const at = statement.indexOf(piece);
+  if (at < 0 || statement.indexOf(piece, at + 1) >= 0) {
+    throw new Error(`instructions: the service's statement no longer holds once: ${piece}`);
+  }
+  return statement.slice(0, at) + replacement + statement.slice(at + piece.length);
+}
+
+// The parameters a part used stay in the statement (a prepared statement must
+// be able to type every parameter it is bound), in a test as cheap as any.
+export const SERVICE_PARTS: readonly ServicePart[] = [
+  {
+    part: 'the waiting question (EXISTS over the waiting queue)',
+    text: (statement) =>
+      withoutPiece(
+        statement,
+        `EXISTS (
+    SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $8::smallint
+  )`,
+        '$8::smallint IS NULL',
+      ),
+  },
+  {
+    part: 'the read-back of a status that did not move',
+    text: (statement) =>
+      withoutPiece(
+        statement,
+        '(SELECT status FROM tasks WHERE id = $1 AND project_id = $2)',
+        'NULL::smallint',
+      ),
+  },
+  {
+    part: "the lease read from the row (the task's lease_expires_at)",
+    text: (statement) =>
+      withoutPiece(
+        statement,
+        'WHEN lease_expires_at > $10::timestamptz',
+        'WHEN $10::timestamptz IS NULL',
+      ),
+  },
+  {
+    part: 'the requeue trigger tasks_requeued_after_update (for a stop, its WHEN alone, which PostgreSQL reads and plans on every statement)',
+    before: ['ALTER TABLE tasks DISABLE TRIGGER tasks_requeued_after_update'],
+    after: ['ALTER TABLE tasks ENABLE TRIGGER tasks_requeued_after_update'],
+  },
+  {
+    part: "the audit trail's (task_id, id) index (IDX_task_transitions_task_id)",
+    before: ['DROP INDEX "IDX_task_transitions_task_id"'],
+    after: ['CREATE INDEX "IDX_task_transitions_task_id" ON task_transitions (task_id, id)'],
+  },
+];
 
 /** Whether valgrind is here to count with; the bench says so and skips the count if not. */
 export function valgrindAvailable(): boolean {
@@ -95,8 +171,8 @@ export async function countInstructions(log: (line: string) => void): Promise<In
     ]);
 
     const statements = ladderStatements();
-    const count = async (statement: PgbenchStatement): Promise<number> => {
-      const { text, values } = statements[statement];
+    const count = async (statement: PgbenchStatement, text = statements[statement].text) => {
+      const { values } = statements[statement];
       await resetBenchDatabase(url);
       await withClient(url, async (client) => {
         await client.query('VACUUM FULL tasks');
@@ -119,9 +195,26 @@ export async function countInstructions(log: (line: string) => void): Promise<In
       ladder.push({ statement, instructionsPerStop });
       show(statement, instructionsPerStop);
     }
+    const parts: PartCount[] = [];
+    const serviceText = statements.service.text;
+    for (const { part, text, before = [], after = [] } of SERVICE_PARTS) {
+      const ddl = (queries: readonly string[]) =>
+        withClient(url, async (client) => {
+          for (const query of queries) await client.query(query);
+        });
+      await ddl(before);
+      try {
+        const instructionsPerStop = await count('service', text ? text(serviceText) : serviceText);
+        parts.push({ part, instructionsPerStop });
+        show('service without a part', instructionsPerStop);
+      } finally {
+        await ddl(after);
+      }
+    }
+    // Last, so that a part left behind, or an order effect, would show.
     const serviceAgain = await count('service');
     show('service, again', serviceAgain);
-    return { ladder, serviceAgain };
+    return { ladder, parts, serviceAgain };
   } finally {
     await server.destroy();
   }

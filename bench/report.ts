@@ -448,11 +448,11 @@ export function instructionsSection(
   counts: readonly InstructionCountRow[],
   few: number,
   many: number,
-  serviceAgain?: number,
+  service?: { readonly parts: readonly PartCountRow[]; readonly again: number },
 ): string | undefined {
   const yardstick = counts.find((c) => c.statement === 'yardstick');
   if (!yardstick) return undefined;
-  const service = counts.find((c) => c.statement === 'service');
+  const first = counts.find((c) => c.statement === 'service')?.instructionsPerStop;
   return [
     'The same statements, counted: the instructions a PostgreSQL backend executes per stop under ' +
       "valgrind's callgrind, on a server of the bench's own made by the same migrations (one connection " +
@@ -470,10 +470,33 @@ export function instructionsSection(
           : ratioCell(yardstick.instructionsPerStop / instructionsPerStop);
       return `| ${row.label} | ${Math.round(instructionsPerStop).toLocaleString('en')} | ${vs} | ${row.change} |`;
     }),
-    ...(service && serviceAgain !== undefined
-      ? ['', recountLine(service.instructionsPerStop, serviceAgain)]
+    ...(first !== undefined && service
+      ? ['', ...partsTable(first, service.parts), '', recountLine(first, service.again)]
       : []),
   ].join('\n');
+}
+
+/** A part of the service's stop and the count without it (bench/instructions.ts SERVICE_PARTS). */
+export interface PartCountRow {
+  readonly part: string;
+  readonly instructionsPerStop: number;
+}
+
+/** Where the service's count goes: each part taken away in turn, and what that saved. */
+function partsTable(service: number, parts: readonly PartCountRow[]): string[] {
+  if (parts.length === 0) return [];
+  const n = (value: number) => Math.round(value).toLocaleString('en');
+  return [
+    "The service's statement without each of its parts in turn (each still stops and audits " +
+      "every task; a part costs the service's count less the count without it):",
+    '',
+    '| taken away | instructions per stop | the part costs |',
+    '| --- | ---: | ---: |',
+    ...parts.map(
+      ({ part, instructionsPerStop }) =>
+        `| ${part} | ${n(instructionsPerStop)} | ${n(service - instructionsPerStop)} |`,
+    ),
+  ];
 }
 
 /**

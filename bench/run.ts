@@ -78,6 +78,7 @@ import {
   countInstructions,
   valgrindAvailable,
   type InstructionCount,
+  type PartCount,
 } from './instructions.js';
 import { cpuMicros, sampleRss, startChild, type Child } from './processes.js';
 import { summarizeProfile } from './profile.js';
@@ -469,7 +470,7 @@ async function main(): Promise<void> {
   const eventRuns: EventLatencyRun[] = [];
   const pgbenchRounds: PgbenchRun[] = [];
   const instructionCounts: InstructionCount[] = [];
-  let serviceRecount: number | undefined;
+  let serviceCounts: { parts: PartCount[]; again: number } | undefined;
   let pgbenchMissing = false;
   const profiles: string[] = [];
   const loadRounds = options.paths.length > 0 ? options.rounds : 0;
@@ -516,7 +517,7 @@ async function main(): Promise<void> {
         log("Instructions: the same statements under callgrind, on a server of the bench's own");
         const counted = await countInstructions(log);
         instructionCounts.push(...counted.ladder);
-        serviceRecount = counted.serviceAgain;
+        serviceCounts = { parts: counted.parts, again: counted.serviceAgain };
       } else {
         log(`Instructions: ${VALGRIND} is not installed; the count is skipped`);
       }
@@ -561,7 +562,7 @@ async function main(): Promise<void> {
     instructionCounts,
     COUNTED_STOPS.few,
     COUNTED_STOPS.many,
-    serviceRecount,
+    serviceCounts,
   );
   const database = [pgbenchText, counted].filter(Boolean).join('\n\n') || undefined;
   if (database) log(`\n${database}`);

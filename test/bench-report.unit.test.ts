@@ -205,19 +205,27 @@ test('instruction counts: each row against the yardstick, as yardstick / this, t
   );
 });
 
-test('instruction counts: the service counted again is shown, and a recount more than 2 % away is called out', () => {
+test("instruction counts: the parts of the service's stop with their cost, and the service counted again, a recount more than 2 % away called out", () => {
   const ladder = [
     { statement: 'service', instructionsPerStop: 300_000 },
     { statement: 'yardstick', instructionsPerStop: 150_000 },
   ];
-  const agreeing = instructionsSection(ladder, 100, 600, 303_000)!;
+  const parts = [
+    { part: 'the waiting question', instructionsPerStop: 280_400 },
+    { part: 'the read-back', instructionsPerStop: 290_000 },
+  ];
+  const agreeing = instructionsSection(ladder, 100, 600, { parts, again: 303_000 })!;
+  assert.match(agreeing, /\| the waiting question \| 280,400 \| 19,600 \|/);
+  assert.match(agreeing, /\| the read-back \| 290,000 \| 10,000 \|/);
   assert.match(agreeing, /counted again after the others: 303,000 \(1\.0 % from the first\)/);
   assert.match(agreeing, /does not move the counts/);
   assert.doesNotMatch(agreeing, /not to be trusted/);
-  const apart = instructionsSection(ladder, 100, 600, 280_000)!;
+  const apart = instructionsSection(ladder, 100, 600, { parts: [], again: 280_000 })!;
   assert.match(apart, /280,000 \(6\.7 % from the first\)/);
   assert.match(apart, /not to be trusted/);
-  assert.doesNotMatch(instructionsSection(ladder, 100, 600)!, /counted again/);
+  assert.doesNotMatch(apart, /taken away/, 'no parts table without parts');
+  const ladderOnly = instructionsSection(ladder, 100, 600)!;
+  assert.doesNotMatch(ladderOnly, /counted again|taken away/);
 });
 
 const ONE_200: StopAnswer[] = [
