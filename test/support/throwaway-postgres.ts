@@ -170,6 +170,18 @@ export class ThrowawayPostgres {
 
   async destroy(): Promise<void> {
     await this.stop().catch(() => undefined);
-    rmSync(this.dataDir, { recursive: true, force: true });
+    // pg_ctl returns once the postmaster has gone; a child started through
+    // another program (valgrind's, writing its counts as it exits) may still
+    // be adding a file, and a directory that gains one while it is emptied
+    // fails with ENOTEMPTY (Node retries only the top one): so wait and again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        rmSync(this.dataDir, { recursive: true, force: true });
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || attempt === 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
   }
 }
