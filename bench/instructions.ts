@@ -28,6 +28,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { PartCountRow } from './report.js';
 import { ThrowawayPostgres } from '../test/support/throwaway-postgres.js';
 import {
   migrate,
@@ -55,16 +56,10 @@ export interface InstructionCount {
   readonly instructionsPerStop: number;
 }
 
-/** What one part of the service's stop costs: the count without it, against the service's. */
-export interface PartCount {
-  readonly part: string;
-  readonly instructionsPerStop: number;
-}
-
 /** The ladder's counts, the service's without each of its parts, and the service's once more. */
 export interface InstructionCounts {
   readonly ladder: InstructionCount[];
-  readonly parts: PartCount[];
+  readonly parts: PartCountRow[];
   readonly serviceAgain: number;
 }
 
@@ -195,13 +190,13 @@ export async function countInstructions(log: (line: string) => void): Promise<In
       ladder.push({ statement, instructionsPerStop });
       show(statement, instructionsPerStop);
     }
-    const parts: PartCount[] = [];
+    const parts: PartCountRow[] = [];
     const serviceText = statements.service.text;
+    const ddl = (queries: readonly string[]) =>
+      withClient(url, async (client) => {
+        for (const query of queries) await client.query(query);
+      });
     for (const { part, text, before = [], after = [] } of SERVICE_PARTS) {
-      const ddl = (queries: readonly string[]) =>
-        withClient(url, async (client) => {
-          for (const query of queries) await client.query(query);
-        });
       await ddl(before);
       try {
         const instructionsPerStop = await count('service', text ? text(serviceText) : serviceText);

@@ -448,7 +448,7 @@ export function instructionsSection(
   counts: readonly InstructionCountRow[],
   few: number,
   many: number,
-  service?: { readonly parts: readonly PartCountRow[]; readonly again: number },
+  service?: { readonly parts: readonly PartCountRow[]; readonly serviceAgain: number },
 ): string | undefined {
   const yardstick = counts.find((c) => c.statement === 'yardstick');
   if (!yardstick) return undefined;
@@ -471,7 +471,7 @@ export function instructionsSection(
       return `| ${row.label} | ${Math.round(instructionsPerStop).toLocaleString('en')} | ${vs} | ${row.change} |`;
     }),
     ...(first !== undefined && service
-      ? ['', ...partsTable(first, service.parts), '', recountLine(first, service.again)]
+      ? ['', ...partsTable(first, service.parts), '', recountLine(first, service.serviceAgain)]
       : []),
   ].join('\n');
 }

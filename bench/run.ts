@@ -77,8 +77,7 @@ import {
   VALGRIND,
   countInstructions,
   valgrindAvailable,
-  type InstructionCount,
-  type PartCount,
+  type InstructionCounts,
 } from './instructions.js';
 import { cpuMicros, sampleRss, startChild, type Child } from './processes.js';
 import { summarizeProfile } from './profile.js';
@@ -469,8 +468,7 @@ async function main(): Promise<void> {
   const groupStops: GroupStopRun[] = [];
   const eventRuns: EventLatencyRun[] = [];
   const pgbenchRounds: PgbenchRun[] = [];
-  const instructionCounts: InstructionCount[] = [];
-  let serviceCounts: { parts: PartCount[]; again: number } | undefined;
+  let instructionCounts: InstructionCounts | undefined;
   let pgbenchMissing = false;
   const profiles: string[] = [];
   const loadRounds = options.paths.length > 0 ? options.rounds : 0;
@@ -515,9 +513,7 @@ async function main(): Promise<void> {
       pgbenchRounds.push(...(await pgbenchRuns(databaseUrl, options.rounds, options.seconds, log)));
       if (valgrindAvailable()) {
         log("Instructions: the same statements under callgrind, on a server of the bench's own");
-        const counted = await countInstructions(log);
-        instructionCounts.push(...counted.ladder);
-        serviceCounts = { parts: counted.parts, again: counted.serviceAgain };
+        instructionCounts = await countInstructions(log);
       } else {
         log(`Instructions: ${VALGRIND} is not installed; the count is skipped`);
       }
@@ -559,10 +555,10 @@ async function main(): Promise<void> {
       : pgbenchSection(pgbenchRounds, options.seconds)
     : undefined;
   const counted = instructionsSection(
-    instructionCounts,
+    instructionCounts?.ladder ?? [],
     COUNTED_STOPS.few,
     COUNTED_STOPS.many,
-    serviceCounts,
+    instructionCounts,
   );
   const database = [pgbenchText, counted].filter(Boolean).join('\n\n') || undefined;
   if (database) log(`\n${database}`);

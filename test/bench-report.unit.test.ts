@@ -214,13 +214,13 @@ test("instruction counts: the parts of the service's stop with their cost, and t
     { part: 'the waiting question', instructionsPerStop: 280_400 },
     { part: 'the read-back', instructionsPerStop: 290_000 },
   ];
-  const agreeing = instructionsSection(ladder, 100, 600, { parts, again: 303_000 })!;
+  const agreeing = instructionsSection(ladder, 100, 600, { parts, serviceAgain: 303_000 })!;
   assert.match(agreeing, /\| the waiting question \| 280,400 \| 19,600 \|/);
   assert.match(agreeing, /\| the read-back \| 290,000 \| 10,000 \|/);
   assert.match(agreeing, /counted again after the others: 303,000 \(1\.0 % from the first\)/);
   assert.match(agreeing, /does not move the counts/);
   assert.doesNotMatch(agreeing, /not to be trusted/);
-  const apart = instructionsSection(ladder, 100, 600, { parts: [], again: 280_000 })!;
+  const apart = instructionsSection(ladder, 100, 600, { parts: [], serviceAgain: 280_000 })!;
   assert.match(apart, /280,000 \(6\.7 % from the first\)/);
   assert.match(apart, /not to be trusted/);
   assert.doesNotMatch(apart, /taken away/, 'no parts table without parts');
