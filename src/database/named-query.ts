@@ -11,7 +11,7 @@
 // Only for hot statements: a name must always stand for one text, which a
 // Statement (statement.ts) guarantees by carrying both.
 
-import type { Pool, PoolClient } from 'pg';
+import pg, { type Pool, type PoolClient, type QueryResult } from 'pg';
 import type { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { DatabaseNotConnected } from './database-errors.js';
@@ -28,15 +28,37 @@ function poolOf(db: DataSource): Pool {
   return pool;
 }
 
+/**
+ * What the pool and a client both do with a pg Query and a callback (each
+ * sets the callback on the query; the pool releases its connection first).
+ * pg's types list only the forms with a config object.
+ */
+interface SendsQueries {
+  query(query: pg.Query, callback: (error: Error | null, result: QueryResult) => void): unknown;
+}
+
 /** The one way a named statement is sent, on the pool or on a held connection. */
-async function sendNamed<P, R>(
+function sendNamed<P, R>(
   on: Pool | PoolClient,
   statement: Statement<P, R>,
   params: ParamsOf<P>,
 ): Promise<R[]> {
-  const { name, text } = statement;
-  const result = await on.query<R & object>({ name, text, values: valuesOf(statement, params) });
-  return result.rows;
+  // The Query is made from the text and then given its name, rather than
+  // from a { name, text, values } object: pg copies a config object through
+  // its property descriptors before reading it (cloneQueryConfig), the
+  // busiest function of pg in a CPU profile of the stop's success path.
+  // Measured alone, making a Query so takes 2.8 µs, from a text 0.1 µs. pg
+  // reads the name only when it sends the query (test/named-query.test.ts).
+  const query: pg.Query & { name?: string } = new pg.Query(
+    statement.text,
+    valuesOf(statement, params),
+  );
+  query.name = statement.name;
+  return new Promise((resolve, reject) => {
+    (on as SendsQueries).query(query, (error, result) =>
+      error ? reject(error) : resolve(result.rows as R[]),
+    );
+  });
 }
 
 export function namedQuery<P, R>(
