@@ -25,9 +25,13 @@ test('every ablation patch applies, in order, to the service as it is', () => {
     for (const patch of patches) {
       assert.doesNotThrow(
         () =>
-          execFileSync('git', ['apply', `--directory=${relative('.', dir)}`, join(ABLATION_DIR, patch)], {
-            stdio: 'pipe',
-          }),
+          execFileSync(
+            'git',
+            ['apply', `--directory=${relative('.', dir)}`, join(ABLATION_DIR, patch)],
+            {
+              stdio: 'pipe',
+            },
+          ),
         `${patch} no longer applies: make the ladder again (bench/ablation/README.md)`,
       );
     }
