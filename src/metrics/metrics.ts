@@ -3,7 +3,7 @@
 // metrics (CPU, memory, event loop, GC) live in one shared registry, made
 // once, and are merged in at scrape time.
 
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type {
   CircuitState,
   IamCircuit,
@@ -14,6 +14,7 @@ import { TASK_STATUS_NAMES, type TaskDestination, type TaskStatus } from '../tas
 import type { TransitionObserver } from '../tasks/transition-observer.js';
 import type { SyncTaskDestination, SyncTaskStatus } from '../sync-tasks/sync-task-state.js';
 import type { SyncTransitionObserver } from '../sync-tasks/sync-transition-observer.js';
+import { TalliedCounter, TalliedHistogram } from './tallies.js';
 
 /** What metrics read of pg's Pool (TypeORM's DataSource.driver.master). */
 export interface PoolStats {
@@ -45,20 +46,20 @@ export class Metrics implements IamObserver, TransitionObserver, SyncTransitionO
   private readonly registry = new Registry();
   private pool: () => PoolStats | undefined = () => undefined;
 
-  private readonly requests = new Counter({
+  // Every request adds to these three (tallies.ts).
+  private readonly requests = new TalliedCounter({
     name: 'oms_http_requests_total',
     help: 'HTTP requests answered, by method, route pattern and status code.',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [this.registry],
   });
 
-  private readonly duration = new Histogram({
-    name: 'oms_http_request_duration_seconds',
-    help: 'Time from receiving a request to finishing its answer, by method and route pattern.',
-    labelNames: ['method', 'route'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  private readonly duration = new TalliedHistogram<'method' | 'route'>(
+    'oms_http_request_duration_seconds',
+    'Time from receiving a request to finishing its answer, by method and route pattern.',
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    this.registry,
+  );
 
   private readonly validations = new Counter({
     name: 'oms_iam_validations_total',
@@ -67,7 +68,7 @@ export class Metrics implements IamObserver, TransitionObserver, SyncTransitionO
     registers: [this.registry],
   });
 
-  private readonly cacheLookups = new Counter({
+  private readonly cacheLookups = new TalliedCounter({
     name: 'oms_token_cache_lookups_total',
     help: 'Token cache lookups, by result (hit, miss). Hit ratio: hit / (hit + miss).',
     labelNames: ['result'] as const,
@@ -81,7 +82,7 @@ export class Metrics implements IamObserver, TransitionObserver, SyncTransitionO
     registers: [this.registry],
   });
 
-  private readonly transitions = new Counter({
+  private readonly transitions = new TalliedCounter({
     name: 'oms_task_transitions_total',
     help: 'Status changes committed, by kind (task, sync_task) and from and to status.',
     labelNames: ['kind', 'from', 'to'] as const,
@@ -164,17 +165,23 @@ export class Metrics implements IamObserver, TransitionObserver, SyncTransitionO
 
   /** `route` is the route's pattern, never the URL: one series per API, not per task. */
   requestAnswered(method: string, route: string, status: number, seconds: number): void {
-    this.requests.inc({ method, route, status: String(status) });
-    this.duration.observe({ method, route }, seconds);
+    const series = `${method} ${route}`;
+    this.requests.inc(`${series} ${status}`, () => ({ method, route, status: String(status) }));
+    this.duration.observe(series, () => ({ method, route }), seconds);
   }
 
   /** A request the HTTP parser refused before routing (malformed, too large, too slow). */
   requestRefused(status: number): void {
-    this.requests.inc({ method: 'unknown', route: UNPARSED_ROUTE, status: String(status) });
+    this.requests.inc(`unknown ${UNPARSED_ROUTE} ${status}`, () => ({
+      method: 'unknown',
+      route: UNPARSED_ROUTE,
+      status: String(status),
+    }));
   }
 
   tokenCacheLookup(hit: boolean): void {
-    this.cacheLookups.inc({ result: hit ? 'hit' : 'miss' });
+    const result = hit ? 'hit' : 'miss';
+    this.cacheLookups.inc(result, () => ({ result }));
   }
 
   iamValidation(outcome: ValidationOutcome): void {
@@ -210,21 +217,22 @@ export class Metrics implements IamObserver, TransitionObserver, SyncTransitionO
   }
 
   transitioned(from: TaskStatus | null, to: TaskDestination, count = 1): void {
+    const fromName = from === null ? 'none' : TASK_STATUS_NAMES[from];
+    const toName = to === null ? 'deleted' : TASK_STATUS_NAMES[to];
     this.transitions.inc(
-      {
-        kind: 'task',
-        from: from === null ? 'none' : TASK_STATUS_NAMES[from],
-        to: to === null ? 'deleted' : TASK_STATUS_NAMES[to],
-      },
+      `task ${fromName} ${toName}`,
+      () => ({ kind: 'task', from: fromName, to: toName }),
       count,
     );
   }
 
   syncTransitioned(from: SyncTaskStatus | null, to: SyncTaskDestination): void {
-    this.transitions.inc({
+    const fromName = from === null ? 'none' : from.toLowerCase();
+    const toName = to === null ? 'deleted' : to.toLowerCase();
+    this.transitions.inc(`sync_task ${fromName} ${toName}`, () => ({
       kind: 'sync_task',
-      from: from === null ? 'none' : from.toLowerCase(),
-      to: to === null ? 'deleted' : to.toLowerCase(),
-    });
+      from: fromName,
+      to: toName,
+    }));
   }
 }
