@@ -92,17 +92,6 @@ export function withoutPiece(statement: string, piece: string, replacement: stri
 // be able to type every parameter it is bound), in a test as cheap as any.
 export const SERVICE_PARTS: readonly ServicePart[] = [
   {
-    part: 'the waiting question (EXISTS over the waiting queue)',
-    text: (statement) =>
-      withoutPiece(
-        statement,
-        `EXISTS (
-    SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $8::smallint
-  )`,
-        '$8::smallint IS NULL',
-      ),
-  },
-  {
     part: 'the read-back of a status that did not move',
     text: (statement) =>
       withoutPiece(
@@ -116,8 +105,8 @@ export const SERVICE_PARTS: readonly ServicePart[] = [
     text: (statement) =>
       withoutPiece(
         statement,
-        'WHEN lease_expires_at > $10::timestamptz',
-        'WHEN $10::timestamptz IS NULL',
+        'WHEN lease_expires_at > $9::timestamptz',
+        'WHEN $9::timestamptz IS NULL',
       ),
   },
   {

@@ -126,7 +126,7 @@ function plainStop(text: string): LadderStatement {
 // yardstick's STOP, without the read-back of the status) on the service's
 // tables, and then with its audit row in the yardstick's bare table instead
 // of task_transitions. From the service's statement to the first: the
-// lease read from the row, the waiting question and the read-back; from
+// lease read from the row and the read-back; from
 // the first to the second: the audit row's width and indexes; from the
 // second to the yardstick: the width of the task row the stop rewrites and
 // the indexes and triggers of its table.

@@ -240,8 +240,7 @@ export function summarizePgbench(runs: readonly PgbenchRun[]): PgbenchSummary | 
 const PGBENCH_ROWS: Readonly<Record<string, { label: string; change: string }>> = {
   service: {
     label: 'service (MOVE_TASK on `tasks`)',
-    change:
-      'the waiting question, the lease read from the row, the read-back of a status that did not move',
+    change: 'the lease read from the row, the read-back of a status that did not move',
   },
   plain: {
     label: 'plain stop on `tasks`, audit in `task_transitions`',

@@ -42,9 +42,10 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 // The service's statement for a move, MOVE_TASK of src/tasks/task.sql.ts,
 // imported (not copied, so this row follows the service) and bound for a
-// stop as task-transitions.ts binds it: lock, update, audit row, the status
-// it found, and whether the project has waiting tasks for the scheduler (the
-// yardstick has no scheduler, but the database does the same work).
+// stop as task-transitions.ts binds it: update, audit row, and the status
+// it found. (The service then wakes its scheduler, which asks at most every
+// 20 ms, in one statement for all the projects woken meanwhile, whether they
+// have waiting tasks; with no scheduler here, that question is left out.)
 const STOP = TASK_ACTIONS.stop;
 
 const pool = new pg.Pool({

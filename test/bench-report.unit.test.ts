@@ -167,7 +167,7 @@ test('pgbench: tps medians of rounds, the ratio the median of same-round ratios'
   assert.ok(Math.abs(summary.statements[2].ratio - 0.8) < 1e-9);
   assert.match(
     section,
-    /\| service \(MOVE_TASK on `tasks`\) \| 700 \| 700, 200, 1200 \| 0\.60× \| 400 \| the waiting question, the lease read from the row/,
+    /\| service \(MOVE_TASK on `tasks`\) \| 700 \| 700, 200, 1200 \| 0\.60× \| 400 \| the lease read from the row, the read-back/,
   );
   assert.match(
     section,
@@ -211,11 +211,11 @@ test("instruction counts: the parts of the service's stop with their cost, and t
     { statement: 'yardstick', instructionsPerStop: 150_000 },
   ];
   const parts = [
-    { part: 'the waiting question', instructionsPerStop: 280_400 },
+    { part: 'the lease read', instructionsPerStop: 280_400 },
     { part: 'the read-back', instructionsPerStop: 290_000 },
   ];
   const agreeing = instructionsSection(ladder, 100, 600, { parts, serviceAgain: 303_000 })!;
-  assert.match(agreeing, /\| the waiting question \| 280,400 \| 19,600 \|/);
+  assert.match(agreeing, /\| the lease read \| 280,400 \| 19,600 \|/);
   assert.match(agreeing, /\| the read-back \| 290,000 \| 10,000 \|/);
   assert.match(agreeing, /counted again after the others: 303,000 \(1\.0 % from the first\)/);
   assert.match(agreeing, /does not move the counts/);

@@ -131,12 +131,8 @@ test('a stop that moves nothing still answers one row: the status it found, or n
     t.db.query(MOVE_TASK.text, stopValues(paused)),
     t.db.query(MOVE_TASK.text, stopValues('987654')),
   ]);
-  assert.deepEqual(found.rows, [
-    { from_status: null, to_status: null, status_seen: 3, project_has_waiting: false },
-  ]);
-  assert.deepEqual(missing.rows, [
-    { from_status: null, to_status: null, status_seen: null, project_has_waiting: false },
-  ]);
+  assert.deepEqual(found.rows, [{ from_status: null, to_status: null, status_seen: 3 }]);
+  assert.deepEqual(missing.rows, [{ from_status: null, to_status: null, status_seen: null }]);
   const { rows } = await t.db.query('SELECT count(*)::int AS n FROM task_transitions');
   assert.equal(rows[0].n, 0, 'no audit row for a stop that moved nothing');
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type pg from 'pg';
 import { JsonLogger } from '../src/logging/json-logger.js';
-import { TaskScheduler } from '../src/tasks/task-scheduler.js';
+import { TaskScheduler, WAKE_COALESCE_MS } from '../src/tasks/task-scheduler.js';
 import { TaskStatus } from '../src/tasks/task-state.js';
 import { ManualClock } from './support/manual-clock.js';
 import {
@@ -183,7 +183,7 @@ describe('admission in one process', () => {
     ]);
   });
 
-  test('create, stop, start and delete wake it at once', async () => {
+  test('create, stop, start and delete wake it, and the pass that follows admits', async () => {
     // Each answer comes after the scheduler was woken; whenIdle() waits for
     // the pass it was woken for, so a status read then is its outcome.
     const settled = async (id: string) => {
@@ -211,6 +211,47 @@ describe('admission in one process', () => {
     assert.equal((await api.delete(d)).status, 200);
     await scheduler.whenIdle();
     assert.deepEqual(peakMigrating(await auditEvents(t.db)), new Map([[PROJECT, 2]]));
+  });
+
+  /** Records the projects the scheduler admits into, calling through. */
+  function admissions(): { projects: string[]; restore: () => void } {
+    const projects: string[] = [];
+    const admit = scheduler.admit;
+    scheduler.admit = (projectId) => {
+      projects.push(projectId);
+      return admit.call(scheduler, projectId);
+    };
+    return { projects, restore: () => void (scheduler.admit = admit) };
+  }
+
+  test('a pass admits only in the woken projects that have waiting tasks, asking once for all', async () => {
+    const id = await waiting(2, 10, 'project-with-waiting');
+    await insertTask(t.db, 'project-with-paused', TaskStatus.Paused);
+    const seen = admissions();
+    try {
+      for (const project of ['project-with-paused', 'project-with-waiting', 'project-empty']) {
+        scheduler.wake(project);
+      }
+      await scheduler.whenIdle();
+      assert.deepEqual(seen.projects, ['project-with-waiting']);
+      assert.equal(await taskStatus(t.db, id), TaskStatus.Migrating);
+    } finally {
+      seen.restore();
+    }
+  });
+
+  test('wake-ups within WAKE_COALESCE_MS of each other share one pass', async () => {
+    await waiting(2, 10);
+    const seen = admissions();
+    try {
+      scheduler.wake(PROJECT);
+      await new Promise((resolve) => setTimeout(resolve, WAKE_COALESCE_MS / 4));
+      scheduler.wake(PROJECT);
+      await scheduler.whenIdle();
+      assert.deepEqual(seen.projects, [PROJECT], 'two passes for one moment');
+    } finally {
+      seen.restore();
+    }
   });
 
   test('the sweep finds waiting tasks nobody woke it for', async () => {

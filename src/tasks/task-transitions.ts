@@ -15,7 +15,6 @@ import { DataSource } from 'typeorm';
 import { CLOCK, type Clock } from '../common/clock.js';
 import { DependencyUnavailable, LeaseNotHeld, TaskNotFound } from '../common/oms-errors.js';
 import type { HeldConnection } from '../database/named-query.js';
-import { execute } from '../database/statement.js';
 import { auditedWrite, findTaskWrite } from './audited-write.js';
 import {
   checkTransition,
@@ -30,7 +29,6 @@ import {
   MOVE_LEASED_TASK,
   MOVE_TASK,
   MOVE_TASK_WITH_CHANGES,
-  PROJECT_HAS_WAITING,
   type LeaseHolder,
   type MovedRow,
   type MoveParams,
@@ -64,8 +62,6 @@ export interface MoveResult {
   readonly from: TaskStatus;
   /** Where the task went: null when deleted. */
   readonly to: TaskStatus | null;
-  /** Whether the project has waiting tasks, so the scheduler may have work. */
-  readonly projectHasWaiting: boolean;
 }
 
 @Injectable()
@@ -109,10 +105,10 @@ export class TaskTransitions {
     // (503), never misled.
     for (let attempt = 0; attempt < 3; attempt++) {
       const moved = await this.move(run, params);
-      const { from_status: from, to_status: to, status_seen, project_has_waiting } = moved;
+      const { from_status: from, to_status: to, status_seen } = moved;
       if (from !== null) {
         this.observer?.transitioned(from, to);
-        return { from, to, projectHasWaiting: project_has_waiting };
+        return { from, to };
       }
 
       // Nothing moved: the statement says what it found instead.
@@ -136,11 +132,8 @@ export class TaskTransitions {
       findCommitted: async (tx) => {
         const found = await findTaskWrite(tx, write);
         if (found === undefined) return undefined;
-        const [{ project_has_waiting }] = await execute(tx, PROJECT_HAS_WAITING, {
-          projectId: write.projectId,
-        });
         const from = found.from as TaskStatus;
-        return { from_status: from, to_status: found.to, status_seen: from, project_has_waiting };
+        return { from_status: from, to_status: found.to, status_seen: from };
       },
     });
   }

@@ -40,11 +40,13 @@ import type {
 //
 // A move of TASK_ACTIONS is one statement: lock the task only if its status
 // is one the action may leave, change it (or delete it), write the audit row,
-// all or nothing, and answer one row: what it moved (nothing, if it did not),
-// the status it found the task in (so a refusal is explained without a
-// second round trip), and whether the project has waiting tasks (so the
-// scheduler may have work). Of any number of concurrent identical moves
-// exactly one finds the row still in a `from` status; the rest find nothing.
+// all or nothing, and answer one row: what it moved (nothing, if it did not)
+// and the status it found the task in (so a refusal is explained without a
+// second round trip). Whether the project has waiting tasks a move does not
+// ask: the scheduler, woken after it, asks once for all the projects woken in
+// the same moment (task-scheduler.ts). Of any number of concurrent identical
+// moves exactly one finds the row still in a `from` status; the rest find
+// nothing.
 // The action's row in the state table picks one of the three below
 // (task-transitions.ts); they differ only in what they change.
 
@@ -58,7 +60,7 @@ export interface MoveParams {
   readonly requestId: string;
 }
 
-/** A move's answer, always one row: what it moved, what it found, whether the project has waiting tasks. */
+/** A move's answer, always one row: what it moved, or what it found. */
 export interface MovedRow {
   /** The status the move left; null if it moved nothing. */
   from_status: TaskStatus | null;
@@ -70,7 +72,6 @@ export interface MovedRow {
    * without a second round trip). Null after a move.
    */
   status_seen: TaskStatus | null;
-  project_has_waiting: boolean;
 }
 
 /**
@@ -105,13 +106,12 @@ export const MOVE_TASK: Statement<
   MovedRow
 > = {
   // $1 task, $2 project, $3 the one status to leave, $4 to status, $5
-  // action, $6 user, $7 request id, $8 the waiting status, $9 to status
-  // while leased, $10 now.
+  // action, $6 user, $7 request id, $8 to status while leased, $9 now.
   name: 'task-move',
   text: `
 WITH moved AS (
   UPDATE tasks SET updated_at = now(),
-    status = CASE WHEN lease_expires_at > $10::timestamptz THEN $9::smallint ELSE $4::smallint END
+    status = CASE WHEN lease_expires_at > $9::timestamptz THEN $8::smallint ELSE $4::smallint END
   WHERE id = $1 AND project_id = $2 AND status = $3::smallint
   RETURNING id, project_id, status AS to_status
 ), audited AS (
@@ -120,10 +120,7 @@ WITH moved AS (
 )
 SELECT CASE WHEN moved.id IS NOT NULL THEN $3::smallint END AS from_status, moved.to_status,
   CASE WHEN moved.id IS NULL
-    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen,
-  EXISTS (
-    SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $8::smallint
-  ) AS project_has_waiting
+    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen
 FROM (VALUES (1)) AS answer LEFT JOIN moved ON true`,
   values: (p) => [
     p.taskId,
@@ -133,7 +130,6 @@ FROM (VALUES (1)) AS answer LEFT JOIN moved ON true`,
     p.action,
     p.userId,
     p.requestId,
-    TaskStatus.Waiting,
     p.whileLeased,
     p.now,
   ],
@@ -163,25 +159,25 @@ export const MOVE_LEASED_TASK: Statement<
   MovedRow
 > = {
   // $1 task, $2 project, $3 from statuses, $4 to status, $5 action, $6 user,
-  // $7 request id, $8 the waiting status, $9 lease id, $10 worker id, $11
-  // whether the move ends the lease, $12 error reason or NULL.
+  // $7 request id, $8 lease id, $9 worker id, $10 whether the move ends the
+  // lease, $11 error reason or NULL.
   name: 'task-move-leased',
   text: `
 WITH locked AS (
   SELECT tasks.id, tasks.project_id, tasks.status FROM tasks
   JOIN task_leases ON task_leases.task_id = tasks.id
   WHERE tasks.id = $1 AND tasks.project_id = $2 AND tasks.status = ANY($3::smallint[])
-    AND task_leases.lease_id = $9::uuid AND task_leases.worker_id = $10::text
+    AND task_leases.lease_id = $8::uuid AND task_leases.worker_id = $9::text
   FOR UPDATE OF tasks
 ), moved AS (
   UPDATE tasks SET status = $4::smallint, queue = task_queue($4::smallint, tasks.queue), updated_at = now()
   FROM locked WHERE tasks.id = locked.id
   RETURNING tasks.id, tasks.project_id, locked.status AS from_status, tasks.status AS to_status
 ), failed AS (
-  UPDATE task_details SET error_reason = $12::jsonb
-  FROM moved WHERE task_details.task_id = moved.id AND $12::jsonb IS NOT NULL
+  UPDATE task_details SET error_reason = $11::jsonb
+  FROM moved WHERE task_details.task_id = moved.id AND $11::jsonb IS NOT NULL
 ), released AS (
-  DELETE FROM task_leases USING moved WHERE task_leases.task_id = moved.id AND $11::boolean
+  DELETE FROM task_leases USING moved WHERE task_leases.task_id = moved.id AND $10::boolean
 ), audited AS (
   INSERT INTO task_transitions (task_id, project_id, action, from_status, to_status, user_id, request_id)
   SELECT id, project_id, $5::text, from_status, to_status, $6::text, $7::text FROM moved
@@ -189,10 +185,7 @@ WITH locked AS (
 )
 SELECT audited.from_status, audited.to_status,
   CASE WHEN audited.from_status IS NULL
-    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen,
-  EXISTS (
-    SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $8::smallint
-  ) AS project_has_waiting
+    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen
 FROM (VALUES (1)) AS answer LEFT JOIN audited ON true`,
   values: (p) => [
     p.taskId,
@@ -202,7 +195,6 @@ FROM (VALUES (1)) AS answer LEFT JOIN audited ON true`,
     p.action,
     p.userId,
     p.requestId,
-    TaskStatus.Waiting,
     p.leaseId,
     p.workerId,
     p.endsLease,
@@ -222,8 +214,7 @@ export interface MoveChangesParams {
 /** A move to a status that also replaces the task's keys and merges options (start). */
 export const MOVE_TASK_WITH_CHANGES: Statement<MoveParams & MoveChangesParams, MovedRow> = {
   // $1 task, $2 project, $3 from statuses, $4 to status, $5 sealed secrets or
-  // NULL, $6 options to merge, $7 action, $8 user, $9 request id, $10 the
-  // waiting status.
+  // NULL, $6 options to merge, $7 action, $8 user, $9 request id.
   name: 'task-move-with-changes',
   text: `
 WITH locked AS (
@@ -245,10 +236,7 @@ WITH locked AS (
 )
 SELECT audited.from_status, audited.to_status,
   CASE WHEN audited.from_status IS NULL
-    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen,
-  EXISTS (
-    SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $10::smallint
-  ) AS project_has_waiting
+    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen
 FROM (VALUES (1)) AS answer LEFT JOIN audited ON true`,
   values: (p) => [
     p.taskId,
@@ -260,14 +248,12 @@ FROM (VALUES (1)) AS answer LEFT JOIN audited ON true`,
     p.action,
     p.userId,
     p.requestId,
-    TaskStatus.Waiting,
   ],
 };
 
 /** A move to DELETED: the row goes, its audit row says to_status null. */
 export const DELETE_TASK: Statement<MoveParams, MovedRow> = {
-  // $1 task, $2 project, $3 from statuses, $4 action, $5 user, $6 request id,
-  // $7 the waiting status.
+  // $1 task, $2 project, $3 from statuses, $4 action, $5 user, $6 request id.
   name: 'task-delete',
   text: `
 WITH locked AS (
@@ -284,20 +270,9 @@ WITH locked AS (
 )
 SELECT audited.from_status, audited.to_status,
   CASE WHEN audited.from_status IS NULL
-    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen,
-  EXISTS (
-    SELECT 1 FROM tasks WHERE project_id = $2 AND queue = 1 AND status = $7::smallint
-  ) AS project_has_waiting
+    THEN (SELECT status FROM tasks WHERE id = $1 AND project_id = $2) END AS status_seen
 FROM (VALUES (1)) AS answer LEFT JOIN audited ON true`,
-  values: (p) => [
-    p.taskId,
-    p.projectId,
-    p.from,
-    p.action,
-    p.userId,
-    p.requestId,
-    TaskStatus.Waiting,
-  ],
+  values: (p) => [p.taskId, p.projectId, p.from, p.action, p.userId, p.requestId],
 };
 
 // ------------------------------------------------- the lost-answer look-up
@@ -342,23 +317,6 @@ SELECT from_status, to_status FROM (
 ) latest
 WHERE action = $3::text AND request_id = $4::text`,
   values: (p) => [p.taskId, p.projectId, p.action, p.requestId],
-};
-
-/**
- * After a lost answer to a move, the audit row says what the move found;
- * whether the project has waiting tasks is looked at again.
- */
-export const PROJECT_HAS_WAITING: Statement<
-  { readonly projectId: string },
-  { project_has_waiting: boolean }
-> = {
-  // $1 project, $2 the waiting status.
-  name: 'task-project-has-waiting',
-  text: `
-SELECT EXISTS (
-  SELECT 1 FROM tasks WHERE project_id = $1 AND queue = 1 AND status = $2::smallint
-) AS project_has_waiting`,
-  values: (p) => [p.projectId, TaskStatus.Waiting],
 };
 
 // ------------------------------------------------------ reading a task
@@ -689,6 +647,25 @@ export const PROJECTS_WITH_WAITING: Statement<void, { project_id: string }> = {
   name: 'task-projects-with-waiting',
   text: 'SELECT DISTINCT project_id FROM tasks WHERE queue = 1 AND status = $1::smallint',
   values: () => [TaskStatus.Waiting],
+};
+
+/**
+ * Of the projects the scheduler was woken for, those with waiting tasks: one
+ * probe of the waiting queue's index each, in one statement for all of them.
+ */
+export const PROJECTS_WAITING_AMONG: Statement<
+  { readonly projectIds: readonly string[] },
+  { project_id: string }
+> = {
+  // $1 the projects, $2 the waiting status.
+  name: 'task-projects-waiting-among',
+  text: `
+SELECT asked.project_id FROM unnest($1::text[]) AS asked (project_id)
+WHERE EXISTS (
+  SELECT 1 FROM tasks
+  WHERE tasks.project_id = asked.project_id AND queue = 1 AND status = $2::smallint
+)`,
+  values: (p) => [p.projectIds, TaskStatus.Waiting],
 };
 
 // ---------------------------------------------------------- the demo tasks

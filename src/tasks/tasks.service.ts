@@ -23,7 +23,7 @@ import { TaskScheduler } from './task-scheduler.js';
 import { pickTaskSecrets, TaskSecretsCipher, type TaskSecrets } from './task-secrets.js';
 import { auditedWrite, findTaskWrite, inTransaction } from './audited-write.js';
 import { INITIAL_STATUS, TASK_EDITS, TaskStatus } from './task-state.js';
-import { TaskTransitions, type MoveCaller, type MoveResult } from './task-transitions.js';
+import { TaskTransitions, type MoveCaller } from './task-transitions.js';
 import { TRANSITION_OBSERVER, type TransitionObserver } from './transition-observer.js';
 import {
   storedSmnConfig,
@@ -229,10 +229,8 @@ export class TasksService {
     caller: MoveCaller,
     requestId: string,
   ): Promise<void> {
-    this.wakeIfWaiting(
-      projectId,
-      await this.transitions.apply('stop', projectId, parseTaskId(taskId), caller, requestId),
-    );
+    await this.transitions.apply('stop', projectId, parseTaskId(taskId), caller, requestId);
+    this.scheduler.wake(projectId); // a slot is free
   }
 
   /** Starts a paused or failed task again (3 or 4 → 1) with fresh keys. */
@@ -265,10 +263,8 @@ export class TasksService {
     caller: MoveCaller,
     requestId: string,
   ): Promise<void> {
-    this.wakeIfWaiting(
-      projectId,
-      await this.transitions.apply('delete', projectId, parseTaskId(taskId), caller, requestId),
-    );
+    await this.transitions.apply('delete', projectId, parseTaskId(taskId), caller, requestId);
+    this.scheduler.wake(projectId);
   }
 
   /** Replaces the bandwidth policy of a task that has not finished. */
@@ -311,10 +307,6 @@ export class TasksService {
       .exists({ where: { id: taskId, projectId } });
     if (!exists) throw new TaskNotFound();
     throw new TaskFinished('its bandwidth policy can no longer change');
-  }
-
-  private wakeIfWaiting(projectId: string, move: MoveResult): void {
-    if (move.projectHasWaiting) this.scheduler.wake(projectId);
   }
 }
 
