@@ -43,6 +43,7 @@ import {
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import pg from 'pg';
+import { ablationPatches, applyAblationPatch } from './ablation.js';
 import { prepareBenchDatabase, resetBenchDatabase } from './bench-database.js';
 import { latencyChart } from './chart.js';
 import {
@@ -198,8 +199,6 @@ function serverEnv(iamEndpoint: string): Record<string, string> {
   return env;
 }
 
-const ABLATION_DIR = 'bench/ablation';
-
 /** Builds the service as it was at `commit`, with `patches` applied, in `dir`. */
 function buildService(commit: string, dir: string, patches: readonly string[] = []): void {
   if (existsSync(join(dir, 'dist/src/main.js'))) return;
@@ -209,15 +208,10 @@ function buildService(commit: string, dir: string, patches: readonly string[] = 
   execSync(`git archive ${commit} | tar -x -C ${JSON.stringify(dir)}`);
   for (const patch of patches) {
     try {
-      execFileSync('git', ['apply', `--directory=${relative('.', dir)}`, patch], {
-        stdio: 'pipe',
-      });
+      applyAblationPatch(dir, patch);
     } catch (error) {
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(
-        `${relative('.', patch)} no longer applies to ${commit}; make the ladder again ` +
-          `(${ABLATION_DIR}/README.md): ${String((error as { stderr?: Buffer }).stderr ?? error)}`,
-      );
+      throw new Error(`${commit}: ${(error as Error).message}`);
     }
   }
   symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
@@ -241,10 +235,7 @@ function buildBaseline(rev: string): string {
  */
 function ablationLadder(): Contestant[] {
   const commit = shortCommit('HEAD');
-  const patches = readdirSync(ABLATION_DIR)
-    .filter((name) => name.endsWith('.patch'))
-    .sort()
-    .map((name) => resolve(ABLATION_DIR, name));
+  const patches = ablationPatches();
   return patches.map((patch, i) => {
     const applied = patches.slice(0, i + 1);
     const digest = createHash('sha256');

@@ -5,17 +5,13 @@
 // apply, in order, to the source as it is, the way the bench applies them.
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { test } from 'node:test';
-
-const ABLATION_DIR = resolve('bench/ablation');
+import { ablationPatches, applyAblationPatch } from '../bench/ablation.js';
 
 test('every ablation patch applies, in order, to the service as it is', () => {
-  const patches = readdirSync(ABLATION_DIR)
-    .filter((name) => name.endsWith('.patch'))
-    .sort();
+  const patches = ablationPatches();
   assert.ok(patches.length > 0, 'the ladder has steps');
   // Inside the checkout (.bench is ignored by git), as the bench builds them.
   mkdirSync('.bench', { recursive: true });
@@ -24,15 +20,8 @@ test('every ablation patch applies, in order, to the service as it is', () => {
     cpSync('src', join(dir, 'src'), { recursive: true });
     for (const patch of patches) {
       assert.doesNotThrow(
-        () =>
-          execFileSync(
-            'git',
-            ['apply', `--directory=${relative('.', dir)}`, join(ABLATION_DIR, patch)],
-            {
-              stdio: 'pipe',
-            },
-          ),
-        `${patch} no longer applies: make the ladder again (bench/ablation/README.md)`,
+        () => applyAblationPatch(dir, patch),
+        `${basename(patch)} no longer applies: make the ladder again (bench/ablation/README.md)`,
       );
     }
   } finally {
