@@ -161,5 +161,9 @@ export class OmsExceptionFilter implements ExceptionFilter {
 }
 
 function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}\n${error.stack}` : String(error);
+  if (!(error instanceof Error)) return String(error);
+  // A domain error has no stack (oms-errors.ts); its name and message say it all.
+  return error.stack === undefined
+    ? `${error.name}: ${error.message}`
+    : `${error.name}: ${error.message}\n${error.stack}`;
 }
