@@ -12,7 +12,7 @@ import {
   type OmsErrorCode,
 } from '../src/common/oms-errors.js';
 import type { Caller, TokenValidator } from '../src/iam/caller.js';
-import { MAX_TOKEN_LENGTH, TokenAuthenticator } from '../src/iam/token-authenticator.js';
+import { MAX_TOKEN_LENGTH, TokenAuthenticator, tokenKey } from '../src/iam/token-authenticator.js';
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
@@ -146,6 +146,36 @@ describe('the cache in front of IAM', () => {
         assert.ok(!key.includes(token), 'no key contains the token');
       }
     }
+  });
+});
+
+describe('the answer without waiting (cached)', () => {
+  test('a cached token is answered at once; one not cached is left to IAM (fromIam)', async () => {
+    const { validator, authenticator } = setup();
+    const key = tokenKey('token-a');
+    assert.equal(authenticator.cached('token-a', key), undefined, 'not cached yet');
+    const first = await authenticator.fromIam('token-a', key);
+    assert.deepEqual(authenticator.cached('token-a', key), first);
+    assert.equal(validator.callsFor('token-a'), 1);
+  });
+
+  test('a missing or too long token is refused at once, before any lookup', () => {
+    const { authenticator } = setup();
+    assert.throws(() => authenticator.cached(undefined, ''), unauthenticated);
+    assert.throws(() => authenticator.cached('', ''), unauthenticated);
+    const long = 'a'.repeat(MAX_TOKEN_LENGTH + 1);
+    assert.throws(
+      () => authenticator.cached(long, tokenKey(long)),
+      rejectsWith('OMS.0064', InvalidParameter),
+    );
+  });
+
+  test('a malformed token is refused by fromIam without asking IAM', async () => {
+    const { validator, authenticator } = setup();
+    const token = 'abc def';
+    assert.equal(authenticator.cached(token, tokenKey(token)), undefined);
+    await assert.rejects(authenticator.fromIam(token, tokenKey(token)), unauthenticated);
+    assert.equal(validator.calls.length, 0);
   });
 });
 

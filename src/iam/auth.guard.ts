@@ -32,11 +32,7 @@ import { Unauthenticated } from '../common/oms-errors.js';
 import { RateLimits } from '../limits/rate-limits.js';
 import type { Caller } from './caller.js';
 import { isSdkSignature } from './sdk-signature.js';
-import {
-  SignatureAuthenticator,
-  type SignedRequest,
-  type VerifiedSignature,
-} from './signature-authenticator.js';
+import { SignatureAuthenticator, type SignedRequest } from './signature-authenticator.js';
 import { SignatureReplays } from './signature-replays.js';
 import { TokenAuthenticator, tokenKey } from './token-authenticator.js';
 
@@ -58,6 +54,9 @@ export const PublicRoute = () => SetMetadata(PUBLIC_ROUTE, true);
 
 @Injectable()
 export class AuthGuard implements CanActivate {
+  /** Whether each route handler is public: asked of its metadata once, not per request. */
+  private readonly publicHandlers = new WeakMap<object, boolean>();
+
   constructor(
     private readonly tokens: TokenAuthenticator,
     private readonly reflector: Reflector,
@@ -66,38 +65,47 @@ export class AuthGuard implements CanActivate {
     @Optional() private readonly replays?: SignatureReplays,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    if (isPublic) return true;
+  /**
+   * A boolean, not a promise, for a token found in the cache: most requests
+   * then wait for nothing here, and Nest awaits nothing either.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (this.isPublic(context)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const { caller, signature } = await this.authenticate(request);
+    const authorization = headerValue(request, 'authorization');
+    if (isSdkSignature(authorization)) return this.admitSigned(request);
+
+    const token = headerValue(request, 'x-auth-token');
+    // Hashed once here, for the rate limit and the token cache alike.
+    const key = token ? tokenKey(token) : '';
+    this.rateLimits.checkCredential(key);
+    const cached = this.tokens.cached(token, key);
+    if (cached) return this.admit(request, cached);
+    return this.tokens
+      .fromIam(token!, key, () => this.rateLimits.checkUnproven(request.ip))
+      .then((caller) => this.admit(request, caller));
+  }
+
+  private isPublic(context: ExecutionContext): boolean {
+    const handler = context.getHandler();
+    let isPublic = this.publicHandlers.get(handler);
+    if (isPublic === undefined) {
+      isPublic =
+        this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [handler, context.getClass()]) ??
+        false;
+      this.publicHandlers.set(handler, isPublic);
+    }
+    return isPublic;
+  }
+
+  private admit(request: AuthenticatedRequest, caller: Caller): true {
     request.caller = caller;
     this.rateLimits.checkProject(caller.projectId);
-    if (signature && !READ_METHODS.has(request.method.toUpperCase())) {
-      await this.replays!.accept(signature.signature, signature.signedAt);
-      request.acceptedSignature = signature.signature;
-    }
     return true;
   }
 
-  private async authenticate(
-    request: AuthenticatedRequest,
-  ): Promise<{ caller: Caller; signature?: VerifiedSignature }> {
-    const token = headerValue(request, 'x-auth-token');
-    const authorization = headerValue(request, 'authorization');
-    if (!isSdkSignature(authorization)) {
-      // Hashed once here, for the rate limit and the token cache alike.
-      const key = token ? tokenKey(token) : undefined;
-      this.rateLimits.checkCredential(key);
-      const caller = await this.tokens.authenticate(token, key, () =>
-        this.rateLimits.checkUnproven(request.ip),
-      );
-      return { caller };
-    }
-    if (token !== undefined) {
+  private async admitSigned(request: AuthenticatedRequest): Promise<boolean> {
+    if (headerValue(request, 'x-auth-token') !== undefined) {
       throw new Unauthenticated(
         'the request carries both X-Auth-Token and an SDK-HMAC-SHA256 signature; send one.',
       );
@@ -110,7 +118,12 @@ export class AuthGuard implements CanActivate {
     this.rateLimits.checkUnproven(request.ip);
     const signature = await this.signatures.verify(signedRequest(request));
     this.rateLimits.checkCredential(`access-key:${signature.accessKey}`);
-    return { caller: signature.caller, signature };
+    this.admit(request, signature.caller);
+    if (!READ_METHODS.has(request.method.toUpperCase())) {
+      await this.replays!.accept(signature.signature, signature.signedAt);
+      request.acceptedSignature = signature.signature;
+    }
+    return true;
   }
 }
 

@@ -61,23 +61,39 @@ export class TokenAuthenticator {
     key?: string,
     beforeIam?: () => void,
   ): Promise<Caller> {
+    key ??= token ? tokenKey(token) : '';
+    return this.cached(token, key) ?? this.fromIam(token!, key, beforeIam);
+  }
+
+  /**
+   * The caller a cached token stands for, without waiting for anything (the
+   * guard answers most requests so, with no promise made); undefined if the
+   * token is not cached and IAM must be asked (fromIam). Throws for a token
+   * that is missing or too long. `key` is tokenKey(token).
+   */
+  cached(token: string | undefined, key: string): Caller | undefined {
     if (token === undefined || token === '') {
       throw new Unauthenticated('the X-Auth-Token header is missing.');
     }
     if (token.length > MAX_TOKEN_LENGTH) {
       throw new InvalidParameter(`X-Auth-Token is longer than ${MAX_TOKEN_LENGTH} characters.`);
     }
+    // The shape is checked only for a token not cached: one that is was
+    // checked before it was (and a malformed token has no entry).
+    const cached = this.cache.get(key, this.now());
+    if (cached) this.observer?.tokenCacheLookup(true);
+    return cached;
+  }
+
+  /** For a token that cached() did not know: checks its shape, then asks IAM. */
+  async fromIam(token: string, key: string, beforeIam?: () => void): Promise<Caller> {
     if (!TOKEN_SHAPE.test(token)) {
       throw new Unauthenticated('the token is malformed.');
     }
     if (token.length > this.maxIamTokenLength) {
       throw new Unauthenticated('the token is longer than IAM accepts.');
     }
-    key ??= tokenKey(token);
-    const cached = this.cache.get(key, this.now());
-    this.observer?.tokenCacheLookup(cached !== undefined);
-    if (cached) return cached;
-
+    this.observer?.tokenCacheLookup(false);
     beforeIam?.();
     return this.inflight.run(key, () => this.validateAndCache(key, token));
   }
