@@ -162,8 +162,7 @@ export class OmsExceptionFilter implements ExceptionFilter {
 
 function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
-  // A domain error has no stack (oms-errors.ts); its name and message say it all.
-  return error.stack === undefined
-    ? `${error.name}: ${error.message}`
-    : `${error.name}: ${error.message}\n${error.stack}`;
+  const head = `${error.name}: ${error.message}`;
+  // A domain error has no stack (oms-errors.ts); its head says it all.
+  return error.stack === undefined ? head : `${head}\n${error.stack}`;
 }

@@ -54,7 +54,11 @@ export const PublicRoute = () => SetMetadata(PUBLIC_ROUTE, true);
 
 @Injectable()
 export class AuthGuard implements CanActivate {
-  /** Whether each route handler is public: asked of its metadata once, not per request. */
+  /**
+   * Whether each route handler is public: asked of its metadata once, not per
+   * request. Keyed by the handler alone, which stands for its controller too:
+   * no controller here inherits its handlers from another.
+   */
   private readonly publicHandlers = new WeakMap<object, boolean>();
 
   constructor(
